@@ -1,0 +1,190 @@
+"""Layers: the building blocks of a network, each with its own backward pass.
+
+A layer's ``forward(X, training)`` keeps what its ``backward`` needs; ``backward(dY)``
+returns dX = dJ/dX and fills the layer's own gradients (``dW``, ``db``). Output buffers
+are allocated once per batch shape and reused, so a training step allocates nothing.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import initializers
+from .backend import as_dtype, xp
+
+__all__ = ["Layer", "Dense", "Dropout"]
+
+
+def as_rng(seed) -> np.random.Generator:
+    """A numpy Generator from None, an int, or a Generator (returned as is)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
+    return np.random.default_rng(seed)
+
+
+class Layer:
+    """Base class of every layer.
+
+    Subclasses set ``param_names`` (e.g. ``("W", "b")``) and implement ``forward`` and
+    ``backward``. Parameters named in ``param_names`` are plain attributes until a model
+    binds them into its flat buffer; from then on ``layer.W`` is a view into that buffer,
+    and assigning ``layer.W = array`` copies into the view.
+    """
+
+    param_names: tuple[str, ...] = ()
+    #: False on the first layer of a model, whose input gradient nobody needs.
+    need_dx: bool = True
+
+    _guarded: frozenset = frozenset()
+    _bound: bool = False
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls._guarded = frozenset(cls.param_names) | frozenset("d" + p for p in cls.param_names)
+
+    def __init__(self):
+        self._bufs: dict = {}
+
+    def __setattr__(self, name, value):
+        if name in self._guarded and self._bound:
+            cur = self.__dict__.get(name)
+            if cur is not None:
+                value = np.asarray(value)
+                if value.shape != cur.shape:
+                    raise ValueError(f"{type(self).__name__}.{name} must have shape {cur.shape}, got {value.shape}")
+                cur[...] = value  # keep the view into the model's flat buffer
+                return
+        object.__setattr__(self, name, value)
+
+    def _buf(self, key, shape, dtype):
+        """A reusable work array for ``key``; reallocated only when the shape changes."""
+        b = self._bufs.get(key)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = xp.empty(shape, dtype=dtype)
+            self._bufs[key] = b
+        return b
+
+    def forward(self, X, training: bool = False):
+        raise NotImplementedError
+
+    def backward(self, dY):
+        raise NotImplementedError
+
+    def output_size(self, n_in: int) -> int:
+        """Width of this layer's output given the width of its input."""
+        return n_in
+
+    def get_config(self) -> dict:
+        return {}
+
+    def n_params(self) -> int:
+        return int(sum(getattr(self, p).size for p in self.param_names))
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class Dense(Layer):
+    """Fully connected layer: Z = X W + b.
+
+    X has shape (n, in_features), W (in_features, out_features), b (out_features,).
+    Backward, for dY = dJ/dZ:
+
+        dW = X^T dY        db = sum_i dY_i        dX = dY W^T
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        Widths n_in and n_out.
+    init : str or callable, default "glorot"
+        Weight initializer name (see ``mlplab.initializers``) or ``f(shape, rng, dtype)``.
+        Biases start at zero.
+    seed : int, Generator or None
+        Seed of the initializer.
+    dtype : "float32" (default) or "float64"
+    """
+
+    param_names = ("W", "b")
+
+    def __init__(self, in_features: int, out_features: int, init="glorot", seed=None, dtype="float32"):
+        super().__init__()
+        for name, v in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{name} must be a positive int, got {v!r}")
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        self.dtype = as_dtype(dtype)
+        self.init = init
+        init_fn = initializers.get(init)
+        self.W = xp.asarray(init_fn((self.in_features, self.out_features), as_rng(seed), self.dtype), dtype=self.dtype)
+        self.b = xp.zeros(self.out_features, dtype=self.dtype)
+        self.dW = xp.zeros_like(self.W)
+        self.db = xp.zeros_like(self.b)
+
+    def forward(self, X, training=False):
+        self.X = X
+        Z = self._buf("Z", (X.shape[0], self.out_features), self.W.dtype)
+        xp.matmul(X, self.W, out=Z)
+        Z += self.b
+        return Z
+
+    def backward(self, dY):
+        xp.matmul(self.X.T, dY, out=self.dW)
+        xp.sum(dY, axis=0, out=self.db)
+        if not self.need_dx:
+            return None
+        dX = self._buf("dX", (dY.shape[0], self.in_features), dY.dtype)
+        return xp.matmul(dY, self.W.T, out=dX)
+
+    def output_size(self, n_in):
+        if n_in != self.in_features:
+            raise ValueError(f"Dense expects {self.in_features} input features, the previous layer gives {n_in}")
+        return self.out_features
+
+    def get_config(self):
+        init = self.init if isinstance(self.init, str) else getattr(self.init, "__name__", "custom")
+        return {"in_features": self.in_features, "out_features": self.out_features, "init": init}
+
+
+class Dropout(Layer):
+    """Inverted dropout: in training, Y = X * M / (1 - p) with M_ij ~ Bernoulli(1 - p).
+
+    Each unit is zeroed with probability p and the survivors are scaled by 1/(1-p), so the
+    expected output equals the input and prediction (training=False) is the identity.
+
+    Parameters
+    ----------
+    p : float in [0, 1)
+        Probability of dropping a unit.
+    seed : int, Generator or None
+        Seed of the mask generator (``layer.rng``).
+    """
+
+    def __init__(self, p: float = 0.5, seed=None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not (0.0 <= float(p) < 1.0):
+            raise ValueError(f"p must be a float in [0, 1), got {p!r}")
+        self.p = float(p)
+        self.rng = as_rng(seed)
+        self.mask = None
+
+    def forward(self, X, training=False):
+        if not training or self.p == 0.0:
+            self.mask = None
+            return X
+        M = self._buf("M", X.shape, X.dtype)
+        keep = self.rng.random(X.shape, dtype=X.dtype) >= self.p
+        xp.multiply(keep, 1.0 / (1.0 - self.p), out=M)
+        self.mask = M
+        Y = self._buf("Y", X.shape, X.dtype)
+        return xp.multiply(X, M, out=Y)
+
+    def backward(self, dY):
+        if self.mask is None:
+            return dY
+        dX = self._buf("dX", dY.shape, dY.dtype)
+        return xp.multiply(dY, self.mask, out=dX)
+
+    def get_config(self):
+        return {"p": self.p}

@@ -1,0 +1,285 @@
+"""Losses and the objective J of the lecture: the (weighted) mean of per-sample losses,
+
+    J = sum_i w_i loss(p_i, y_i) / sum_i w_i       (w_i = 1 by default: J = 1/n sum_i loss_i)
+
+``forward(P, Y, w)`` returns J and keeps what ``backward()`` needs; ``backward()`` returns
+dJ/dP. Targets are prepared once per fit by ``prepare_targets`` into a 2-D float array the
+shape of the model output (integer class labels become one-hot rows).
+
+Two losses fuse with the output activation that precedes them, which is both exact and
+stable: sigmoid + bce and softmax + cross_entropy. Their ``forward_logits(Z, P, Y, w)``
+computes J from the pre-activation Z (log-sum-exp form, never log(0)) and
+``backward_logits()`` returns dJ/dZ = w_i (p_i - y_i) / sum(w) directly (no division by p).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import xp
+
+__all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
+
+
+class Loss:
+    """Base class. Subclasses define ``_per_sample(P, Y)`` (loss per row, shape (n,)) and
+    ``_grad(P, Y, dP)`` (d loss_i / dP_i, written into dP)."""
+
+    name = "loss"
+    #: name of the output activation this loss fuses with, if any
+    fused_with: str | None = None
+    #: whether the loss is for classification (accuracy makes sense)
+    classification = False
+
+    def __call__(self, P, Y, sample_weight=None) -> float:
+        return self.forward(P, Y, sample_weight)
+
+    def _scale(self, n, w, dtype):
+        """Per-row weights w_i / sum(w), as a column (or the scalar 1/n)."""
+        if w is None:
+            return 1.0 / n
+        return (w / w.sum()).astype(dtype, copy=False)[:, None]
+
+    def forward(self, P, Y, sample_weight=None) -> float:
+        self.P, self.Y, self.w = P, Y, sample_weight
+        losses = self._per_sample(P, Y)
+        if sample_weight is None:
+            return float(losses.mean())
+        return float(xp.dot(losses, sample_weight) / sample_weight.sum())
+
+    def backward(self):
+        P, Y = self.P, self.Y
+        dP = xp.empty_like(P)
+        self._grad(P, Y, dP)
+        s = self._scale(P.shape[0], self.w, P.dtype)
+        dP *= s
+        return dP
+
+    # fused output gradient; only losses with ``fused_with`` implement these
+    def forward_logits(self, Z, P, Y, sample_weight=None) -> float:
+        raise NotImplementedError
+
+    def backward_logits(self, out=None):
+        """dJ/dZ = w_i (p_i - y_i) / sum(w), for the fused pairs."""
+        P, Y = self.P, self.Y
+        dZ = xp.subtract(P, Y, out=out)
+        dZ *= self._scale(P.shape[0], self.w, P.dtype)
+        if self.fused_with == "sigmoid":
+            dZ *= 1.0 / P.shape[1]  # bce is the mean over the outputs of a row
+        return dZ
+
+    def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
+        """Validate ``y`` and return it as a float array of shape (n, n_outputs)."""
+        y = np.asarray(y)
+        if y.ndim == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2:
+            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+        if y.shape[1] != n_outputs:
+            raise ValueError(f"y must have {n_outputs} column(s) to match the model output, got shape {y.shape}")
+        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
+            raise TypeError(f"y must be numeric, got dtype {y.dtype}")
+        y = y.astype(dtype)
+        if not np.isfinite(y).all():
+            raise ValueError("y contains NaN or infinity")
+        return y
+
+    def get_config(self) -> dict:
+        return {}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class MSE(Loss):
+    """Mean squared error, mean over all elements (as torch.nn.MSELoss):
+
+        loss_i = 1/k sum_j (p_ij - y_ij)^2,     d loss_i / dp_ij = 2 (p_ij - y_ij) / k
+    """
+
+    name = "mse"
+
+    def _per_sample(self, P, Y):
+        D = P - Y
+        D *= D
+        return D.mean(axis=1)
+
+    def _grad(self, P, Y, dP):
+        xp.subtract(P, Y, out=dP)
+        dP *= 2.0 / P.shape[1]
+
+
+class MAE(Loss):
+    """Mean absolute error (torch.nn.L1Loss): loss_i = 1/k sum_j |p_ij - y_ij|,
+    d loss_i / dp_ij = sign(p_ij - y_ij) / k (0 where p = y)."""
+
+    name = "mae"
+
+    def _per_sample(self, P, Y):
+        return xp.abs(P - Y).mean(axis=1)
+
+    def _grad(self, P, Y, dP):
+        xp.subtract(P, Y, out=dP)
+        xp.sign(dP, out=dP)
+        dP *= 1.0 / P.shape[1]
+
+
+class Huber(Loss):
+    """Huber loss (torch.nn.HuberLoss), with d = p - y, mean over the k outputs:
+
+        h(d) = d^2 / 2                    if |d| <= delta
+             = delta (|d| - delta / 2)    otherwise
+        h'(d) = clip(d, -delta, delta)
+    """
+
+    name = "huber"
+
+    def __init__(self, delta: float = 1.0):
+        if not (np.isfinite(delta) and delta > 0):
+            raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def _per_sample(self, P, Y):
+        A = xp.abs(P - Y)
+        H = xp.where(A <= self.delta, 0.5 * A * A, self.delta * (A - 0.5 * self.delta))
+        return H.mean(axis=1)
+
+    def _grad(self, P, Y, dP):
+        xp.subtract(P, Y, out=dP)
+        xp.clip(dP, -self.delta, self.delta, out=dP)
+        dP *= 1.0 / P.shape[1]
+
+    def get_config(self):
+        return {"delta": self.delta}
+
+
+_LOG_FLOOR = -100.0  # torch.nn.BCELoss clamps log(p) at -100 too
+
+
+class BCE(Loss):
+    """Binary cross-entropy on sigmoid outputs p = sigmoid(z), mean over the k outputs:
+
+        loss_i = -1/k sum_j [ y_ij log p_ij + (1 - y_ij) log(1 - p_ij) ]
+
+    After a sigmoid layer it is computed from z in the stable form of
+    torch.nn.BCEWithLogitsLoss, max(z, 0) - z y + log(1 + exp(-|z|)), and the gradient with
+    respect to z is fused: (p - y) / k per row. On its own (no sigmoid before it), it
+    equals torch.nn.BCELoss, with log clamped at -100.
+    """
+
+    name = "bce"
+    fused_with = "sigmoid"
+    classification = True
+
+    def _per_sample(self, P, Y):
+        lp = xp.maximum(xp.log(P), _LOG_FLOOR)
+        l1p = xp.maximum(xp.log(1.0 - P), _LOG_FLOOR)
+        return -(Y * lp + (1.0 - Y) * l1p).mean(axis=1)
+
+    def forward(self, P, Y, sample_weight=None):
+        with np.errstate(divide="ignore"):
+            return super().forward(P, Y, sample_weight)
+
+    def _grad(self, P, Y, dP):
+        # as torch's BCELoss backward: (p - y) / max(p (1 - p), 1e-12)
+        xp.subtract(P, Y, out=dP)
+        dP /= xp.maximum(P * (1.0 - P), 1e-12)
+        dP *= 1.0 / P.shape[1]
+
+    def forward_logits(self, Z, P, Y, sample_weight=None):
+        self.P, self.Y, self.w = P, Y, sample_weight
+        L = xp.abs(Z)
+        xp.negative(L, out=L)
+        xp.exp(L, out=L)
+        xp.log1p(L, out=L)
+        L += xp.maximum(Z, 0.0)
+        L -= Z * Y
+        losses = L.mean(axis=1)
+        if sample_weight is None:
+            return float(losses.mean())
+        return float(xp.dot(losses, sample_weight) / sample_weight.sum())
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        Y = super().prepare_targets(y, n_outputs, dtype)
+        if ((Y < 0) | (Y > 1)).any():
+            raise ValueError("y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities)")
+        return Y
+
+
+class CrossEntropy(Loss):
+    """Categorical cross-entropy on softmax outputs p = softmax(z):
+
+        loss_i = -sum_k y_ik log p_ik
+
+    y is given as integer labels (n,) or as one-hot / probability rows (n, K). After a
+    softmax layer it is computed from z as sum_k y_ik (logsumexp(z_i) - z_ik), exactly
+    torch.nn.CrossEntropyLoss on the pre-softmax values, and the gradient with respect to z
+    is fused: p_i - y_i per row (for rows of y that sum to 1).
+    """
+
+    name = "cross_entropy"
+    fused_with = "softmax"
+    classification = True
+
+    def _per_sample(self, P, Y):
+        with np.errstate(divide="ignore"):
+            lp = xp.maximum(xp.log(P), _LOG_FLOOR)
+        return -(Y * lp).sum(axis=1)
+
+    def _grad(self, P, Y, dP):
+        xp.divide(Y, xp.maximum(P, np.finfo(P.dtype).tiny), out=dP)
+        xp.negative(dP, out=dP)
+
+    def forward_logits(self, Z, P, Y, sample_weight=None):
+        self.P, self.Y, self.w = P, Y, sample_weight
+        m = Z.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(Z - m).sum(axis=1)) + m[:, 0]
+        # sum_k y_k (lse - z_k) = lse * sum_k y_k - y . z
+        losses = lse * Y.sum(axis=1) - xp.einsum("ij,ij->i", Y, Z)
+        if sample_weight is None:
+            return float(losses.mean())
+        return float(xp.dot(losses, sample_weight) / sample_weight.sum())
+
+    def prepare_targets(self, y, n_outputs, dtype):
+        y = np.asarray(y)
+        if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1):
+            y = y.reshape(-1)
+            if y.dtype.kind == "f":
+                if not np.isfinite(y).all():
+                    raise ValueError("y contains NaN or infinity")
+                if (y != np.round(y)).any():
+                    raise ValueError("y for cross_entropy must be integer class labels or one-hot rows, got non-integer values")
+            elif y.dtype.kind not in "iub":
+                raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+            labels = y.astype(np.int64)
+            if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
+                bad = labels[(labels < 0) | (labels >= n_outputs)][0]
+                raise ValueError(f"y holds label {bad}, outside the model's {n_outputs} classes 0..{n_outputs - 1}")
+            Y = np.zeros((labels.size, n_outputs), dtype=dtype)
+            Y[np.arange(labels.size), labels] = 1.0
+            return Y
+        Y = super().prepare_targets(y, n_outputs, dtype)
+        if (Y < 0).any():
+            raise ValueError("one-hot or probability rows of y must be >= 0")
+        return Y
+
+
+LOSSES = {
+    "mse": MSE,
+    "mae": MAE,
+    "huber": Huber,
+    "bce": BCE,
+    "binary_crossentropy": BCE,
+    "cross_entropy": CrossEntropy,
+    "categorical_crossentropy": CrossEntropy,
+}
+
+
+def get(loss) -> Loss:
+    """A loss from a name ("mse"), a class or an instance."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        return loss()
+    if isinstance(loss, str) and loss in LOSSES:
+        return LOSSES[loss]()
+    raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")

@@ -1,0 +1,776 @@
+"""Learning-rate schedules: pure functions of the update count, equal to torch.optim.lr_scheduler.
+
+A schedule maps the optimizer's update count ``t`` to a learning rate::
+
+    lr = schedule(t)        # t = 0 is the lr of the first update, t = 1 of the second, ...
+
+Every optimizer that takes ``lr`` also takes a schedule and calls ``schedule(t)`` itself.
+A call reads no state and writes none, so ``sched(5)`` then ``sched(2)`` is fine and a run
+resumed at update ``t`` continues with exactly the learning rates of an uninterrupted one.
+
+Relation to PyTorch: after ``k`` calls of ``scheduler.step()`` torch's optimizer holds
+``param_groups[0]["lr"] == schedule(k)``, for the same arguments (``base_lr`` is the lr the
+torch optimizer was built with). Several torch schedulers are defined by a recurrence on the
+previous lr; the classes below use the closed form the recurrence telescopes to, which agrees
+with torch to rounding (the tests ask for 1e-10 relative over 300 steps). Momentum cycling
+(CyclicLR's and OneCycleLR's ``cycle_momentum``) is out of scope: these schedules return an lr
+only.
+
+``interval`` ("batch" or "epoch", keyword on every constructor) tells the training loop whether
+``t`` counts updates or epochs; the loop passes the right count, the schedule only stores it.
+
+Serialization: ``sched.get_config()`` returns ``{"class_name": ..., "config": {...}}``, plain
+JSON; ``from_config(cfg)`` rebuilds the schedule. Schedules that hold a Python callable
+(``LambdaLR``, ``CyclicLR(scale_fn=...)``) raise ``TypeError`` instead.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from bisect import bisect_right
+
+__all__ = [
+    "Schedule",
+    "ConstantLR",
+    "LinearLR",
+    "StepLR",
+    "MultiStepLR",
+    "ExponentialLR",
+    "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "OneCycleLR",
+    "SequentialLR",
+    "LambdaLR",
+    "SCHEDULES",
+    "INTERVALS",
+    "get",
+    "from_config",
+]
+
+#: what ``t`` counts, as told to the training loop.
+INTERVALS = ("batch", "epoch")
+
+
+# --------------------------------------------------------------------------- argument checks
+
+def _real(name, value, *, low=None, low_open=False, high=None):
+    """Return ``value`` as a finite float inside the given bounds, or raise naming ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number, got {value!r}")
+    if low is not None and (v <= low if low_open else v < low):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
+    if high is not None and v > high:
+        raise ValueError(f"{name} must be <= {high}, got {value!r}")
+    return v
+
+
+def _int(name, value, *, low):
+    """Return ``value`` as an int >= ``low``, or raise naming ``name``."""
+    # bool is an Integral; True as a step size is a bug, not a 1
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < low:
+        what = "a positive integer" if low == 1 else f"an integer >= {low}"
+        raise ValueError(f"{name} must be {what}, got {value!r}")
+    return int(value)
+
+
+def _milestones(name, values, *, low):
+    """Return ``values`` as a list of strictly increasing ints >= ``low``, or raise."""
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise TypeError(f"{name} must be a list of integers, got {values!r}")
+    out = [_int(f"{name}[{i}]", m, low=low) for i, m in enumerate(values)]
+    if any(b <= a for a, b in zip(out, out[1:])):
+        raise ValueError(f"{name} must be strictly increasing, got {out}")
+    return out
+
+
+def _choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+# --------------------------------------------------------------------------- base class
+
+class Schedule:
+    """Base class: a learning rate as a pure function of the update count ``t``.
+
+    A subclass sets ``base_lr`` and its arguments in ``__init__``, and writes
+    ``_lr(t)`` (the formula, for a validated int ``t >= 0``) and ``_params()`` (the
+    constructor arguments, for ``get_config`` and ``repr``). Everything else lives here.
+
+    Parameters
+    ----------
+    base_lr : float
+        The learning rate the schedule scales (>= 0, finite).
+    interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts; read by the training loop, not by the schedule.
+    """
+
+    def __init__(self, base_lr, *, interval="batch"):
+        self.base_lr = _real("base_lr", base_lr, low=0.0)
+        self.interval = _choice("interval", interval, INTERVALS)
+
+    def __call__(self, t) -> float:
+        """Return the learning rate of update ``t`` (0-based), a Python float."""
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"t must be an integer update count, got {t!r}")
+        if t < 0:
+            raise ValueError(f"t must be >= 0, got {t}")
+        return float(self._lr(int(t)))
+
+    def _lr(self, t: int) -> float:
+        raise NotImplementedError
+
+    def _params(self) -> dict:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """Return ``{"class_name": ..., "config": {...}}``, JSON-serialisable, for ``from_config``."""
+        return {"class_name": type(self).__name__,
+                "config": {**self._params(), "interval": self.interval}}
+
+    @classmethod
+    def _from_params(cls, params: dict) -> Schedule:
+        return cls(**params)
+
+    def __repr__(self) -> str:
+        args = [f"{k}={v!r}" for k, v in self._params().items()]
+        if self.interval != "batch":
+            args.append(f"interval={self.interval!r}")
+        return f"{type(self).__name__}({', '.join(args)})"
+
+
+def _not_serialisable(sched, arg):
+    return TypeError(
+        f"{type(sched).__name__}.get_config(): {arg} is a Python callable and cannot be "
+        "written to a JSON config; rebuild this schedule in code, or write a Schedule "
+        "subclass with plain-number arguments and add it to SCHEDULES")
+
+
+# --------------------------------------------------------------------------- schedules
+
+class ConstantLR(Schedule):
+    """Scale the lr by a constant ``factor`` for the first ``total_iters`` updates.
+
+    ::
+
+        lr(t) = base_lr * factor    if t < total_iters
+              = base_lr             otherwise
+
+    Parameters
+    ----------
+    base_lr : float
+        Learning rate after the constant phase.
+    factor : float, default 1/3
+        Multiplier during the first ``total_iters`` updates, 0 < factor <= 1 (torch divides
+        by it to leave the phase, so 0 is refused).
+    total_iters : int, default 5
+        Length of the scaled phase, >= 1 (torch with 0 keeps ``factor`` for ever, a quirk of
+        its recurrence that is refused here).
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    torch multiplies by ``factor`` at t = 0 and by ``1 / factor`` at t = total_iters; the
+    closed form differs from that by one rounding.
+    """
+
+    def __init__(self, base_lr, factor=1.0 / 3, total_iters=5, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.factor = _real("factor", factor, low=0.0, low_open=True, high=1.0)
+        self.total_iters = _int("total_iters", total_iters, low=1)
+
+    def _lr(self, t):
+        return self.base_lr * self.factor if t < self.total_iters else self.base_lr
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "factor": self.factor, "total_iters": self.total_iters}
+
+
+class LinearLR(Schedule):
+    """Scale the lr by a factor moving linearly from ``start_factor`` to ``end_factor``.
+
+    ::
+
+        lr(t) = base_lr * (start_factor
+                           + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+
+    Parameters
+    ----------
+    base_lr : float
+    start_factor : float, default 1/3
+        Multiplier at t = 0, 0 < start_factor <= 1 (torch's bounds).
+    end_factor : float, default 1.0
+        Multiplier from t = total_iters on, 0 <= end_factor <= 1.
+    total_iters : int, default 5
+        Updates the ramp takes, >= 1.
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    torch defines it by the recurrence ``lr(t) = lr(t-1) * (1 + (end_factor - start_factor)
+    / (total_iters * start_factor + (t - 1) * (end_factor - start_factor)))`` for
+    1 <= t <= total_iters, whose product telescopes to the closed form above. The usual
+    warm-up is ``SequentialLR([LinearLR(lr, 0.01, 1.0, W), CosineAnnealingLR(lr, T)], [W])``.
+    """
+
+    def __init__(self, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, *,
+                 interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.start_factor = _real("start_factor", start_factor, low=0.0, low_open=True, high=1.0)
+        self.end_factor = _real("end_factor", end_factor, low=0.0, high=1.0)
+        self.total_iters = _int("total_iters", total_iters, low=1)
+
+    def _lr(self, t):
+        frac = min(t, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "start_factor": self.start_factor,
+                "end_factor": self.end_factor, "total_iters": self.total_iters}
+
+
+class StepLR(Schedule):
+    """Multiply the lr by ``gamma`` every ``step_size`` updates.
+
+    ::
+
+        lr(t) = base_lr * gamma ** (t // step_size)
+
+    Parameters
+    ----------
+    base_lr : float
+    step_size : int
+        Updates between decays, >= 1.
+    gamma : float, default 0.1
+        Decay factor, > 0.
+    interval : {"batch", "epoch"}, default "batch"
+    """
+
+    def __init__(self, base_lr, step_size, gamma=0.1, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.step_size = _int("step_size", step_size, low=1)
+        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+
+    def _lr(self, t):
+        return self.base_lr * self.gamma ** (t // self.step_size)
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "step_size": self.step_size, "gamma": self.gamma}
+
+
+class MultiStepLR(Schedule):
+    """Multiply the lr by ``gamma`` at each milestone.
+
+    ::
+
+        lr(t) = base_lr * gamma ** (number of milestones m with m <= t)
+
+    Parameters
+    ----------
+    base_lr : float
+    milestones : list of int
+        Strictly increasing update counts >= 0 (torch also counts a repeated milestone
+        twice; write ``gamma ** 2`` instead).
+    gamma : float, default 0.1
+        Decay factor, > 0.
+    interval : {"batch", "epoch"}, default "batch"
+    """
+
+    def __init__(self, base_lr, milestones, gamma=0.1, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.milestones = _milestones("milestones", milestones, low=0)
+        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+
+    def _lr(self, t):
+        return self.base_lr * self.gamma ** bisect_right(self.milestones, t)
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "milestones": list(self.milestones), "gamma": self.gamma}
+
+
+class ExponentialLR(Schedule):
+    """Multiply the lr by ``gamma`` every update.
+
+    ::
+
+        lr(t) = base_lr * gamma ** t
+
+    Parameters
+    ----------
+    base_lr : float
+    gamma : float
+        Decay factor per update, > 0.
+    interval : {"batch", "epoch"}, default "batch"
+    """
+
+    def __init__(self, base_lr, gamma, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+
+    def _lr(self, t):
+        return self.base_lr * self.gamma ** t
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "gamma": self.gamma}
+
+
+class CosineAnnealingLR(Schedule):
+    """Cosine from ``base_lr`` down to ``eta_min`` over ``T_max`` updates, then back up.
+
+    ::
+
+        lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
+
+    Parameters
+    ----------
+    base_lr : float
+    T_max : int
+        Updates from ``base_lr`` to ``eta_min``, >= 1.
+    eta_min : float, default 0.0
+        Lowest learning rate, >= 0.
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    torch defines it by a recurrence on the previous lr,
+    ``lr(t) = eta_min + (lr(t-1) - eta_min) * (1 + cos(pi*t/T_max)) / (1 + cos(pi*(t-1)/T_max))``
+    (with a special case when the denominator is 0), which telescopes to the closed form.
+    Neither stops at ``T_max``: for T_max < t <= 2*T_max the lr climbs back to ``base_lr``,
+    and so on with period ``2 * T_max``. To hold ``eta_min`` after ``T_max``, follow it with
+    another schedule in ``SequentialLR``; for restarts use ``CosineAnnealingWarmRestarts``.
+    """
+
+    def __init__(self, base_lr, T_max, eta_min=0.0, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.T_max = _int("T_max", T_max, low=1)
+        self.eta_min = _real("eta_min", eta_min, low=0.0)
+
+    def _lr(self, t):
+        return self.eta_min + (self.base_lr - self.eta_min) * (
+            1 + math.cos(math.pi * t / self.T_max)) / 2
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "T_max": self.T_max, "eta_min": self.eta_min}
+
+
+class CosineAnnealingWarmRestarts(Schedule):
+    """Cosine annealing restarted from ``base_lr``, each period ``T_mult`` times the last (SGDR).
+
+    ::
+
+        T_i   = T_0 * T_mult ** i                          length of period i = 0, 1, ...
+        start = T_0 + T_0*T_mult + ... + T_0*T_mult**(i-1) first update of period i
+        T_cur = t - start                                   for the period with
+                                                            start <= t < start + T_i
+        lr(t) = eta_min + (base_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2
+
+    With ``T_mult = 1`` this is ``T_cur = t % T_0``, ``T_i = T_0``.
+
+    Parameters
+    ----------
+    base_lr : float
+        Learning rate at the start of every period.
+    T_0 : int
+        Length of the first period, >= 1.
+    T_mult : int, default 1
+        Growth of the period at each restart, an integer >= 1 (as in torch).
+    eta_min : float, default 0.0
+        Learning rate the cosine heads for, >= 0; never reached exactly, because the restart
+        happens when T_cur would reach T_i.
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    torch steps ``T_cur += 1`` and, when ``T_cur >= T_i``, sets ``T_cur -= T_i`` and
+    ``T_i *= T_mult``; the period is found here by the same integer walk, so the values are
+    torch's exactly (torch's fractional-epoch ``step(epoch)`` form is not needed).
+
+    References
+    ----------
+    Loshchilov & Hutter, "SGDR: Stochastic Gradient Descent with Warm Restarts", ICLR 2017.
+    """
+
+    def __init__(self, base_lr, T_0, T_mult=1, eta_min=0.0, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.T_0 = _int("T_0", T_0, low=1)
+        self.T_mult = _int("T_mult", T_mult, low=1)
+        self.eta_min = _real("eta_min", eta_min, low=0.0)
+
+    def _lr(self, t):
+        if self.T_mult == 1:
+            T_cur, T_i = t % self.T_0, self.T_0
+        else:
+            # integer walk, not torch's log formula: a float log can land one period off
+            T_cur, T_i = t, self.T_0
+            while T_cur >= T_i:
+                T_cur -= T_i
+                T_i *= self.T_mult
+        return self.eta_min + (self.base_lr - self.eta_min) * (
+            1 + math.cos(math.pi * T_cur / T_i)) / 2
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "T_0": self.T_0, "T_mult": self.T_mult,
+                "eta_min": self.eta_min}
+
+
+_CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
+
+
+class CyclicLR(Schedule):
+    """Triangular cycles between ``base_lr`` and ``max_lr`` (cyclical learning rates, CLR).
+
+    ::
+
+        size  = step_size_up + step_size_down
+        cycle = floor(1 + t / size)                       1, 2, ...
+        x     = 1 + t / size - cycle                      position in the cycle, in [0, 1)
+        r     = step_size_up / size
+        h     = x / r               if x <= r             rising edge, 0 -> 1
+              = (x - 1) / (r - 1)   otherwise             falling edge, 1 -> 0
+        lr(t) = base_lr + (max_lr - base_lr) * h * scale
+
+    with ``scale`` by ``mode``: "triangular" 1; "triangular2" ``1 / 2 ** (cycle - 1)``
+    (amplitude halves each cycle); "exp_range" ``gamma ** t``. A custom ``scale_fn``
+    replaces ``mode`` and is called on ``cycle`` (scale_mode="cycle") or on ``t``
+    (scale_mode="iterations").
+
+    Parameters
+    ----------
+    base_lr : float
+        Lower boundary of the cycle, >= 0.
+    max_lr : float
+        Upper boundary, >= 0; reached only when ``scale`` is 1.
+    step_size_up : int, default 2000
+        Updates in the rising half of a cycle, >= 1.
+    step_size_down : int or None, default None
+        Updates in the falling half, >= 1; None means ``step_size_up``.
+    mode : {"triangular", "triangular2", "exp_range"}, default "triangular"
+        Ignored when ``scale_fn`` is given.
+    gamma : float, default 1.0
+        Base of the "exp_range" scale, > 0.
+    scale_fn : callable or None, default None
+        ``scale_fn(x) -> float`` with 0 <= scale_fn(x) <= 1; a schedule holding one cannot
+        be written by ``get_config``.
+    scale_mode : {"cycle", "iterations"}, default "cycle"
+        Argument of ``scale_fn``. As in torch it is used only with a custom ``scale_fn``:
+        the built-in modes fix it ("cycle" for the triangular ones, "iterations" for
+        "exp_range").
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    torch's ``CyclicLR`` also cycles momentum inversely to the lr (``cycle_momentum``);
+    that is out of scope here: this schedule gives the lr only, so compare it with torch's
+    ``cycle_momentum=False``. torch computes the same closed form in ``t``.
+
+    References
+    ----------
+    Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
+    """
+
+    def __init__(self, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle", *,
+                 interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        self.max_lr = _real("max_lr", max_lr, low=0.0)
+        self.step_size_up = _int("step_size_up", step_size_up, low=1)
+        self.step_size_down = (None if step_size_down is None
+                               else _int("step_size_down", step_size_down, low=1))
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"scale_fn must be callable or None, got {scale_fn!r}")
+        # torch checks mode only when there is no scale_fn to replace it
+        self.mode = mode if scale_fn is not None else _choice("mode", mode, _CYCLIC_MODES)
+        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+        self.scale_fn = scale_fn
+        self.scale_mode = _choice("scale_mode", scale_mode, ("cycle", "iterations"))
+
+    def _scale(self, cycle, t):
+        if self.scale_fn is not None:
+            return self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (cycle - 1))
+        return self.gamma ** t
+
+    def _lr(self, t):
+        up = float(self.step_size_up)
+        down = up if self.step_size_down is None else float(self.step_size_down)
+        size = up + down
+        ratio = up / size
+        cycle = math.floor(1 + t / size)
+        x = 1.0 + t / size - cycle
+        h = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        return self.base_lr + (self.max_lr - self.base_lr) * h * self._scale(cycle, t)
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "max_lr": self.max_lr,
+                "step_size_up": self.step_size_up, "step_size_down": self.step_size_down,
+                "mode": self.mode, "gamma": self.gamma, "scale_fn": self.scale_fn,
+                "scale_mode": self.scale_mode}
+
+    def get_config(self):
+        if self.scale_fn is not None:
+            raise _not_serialisable(self, "scale_fn")
+        return super().get_config()
+
+
+class OneCycleLR(Schedule):
+    """The 1cycle policy: warm up to ``max_lr``, then anneal far below the start.
+
+    ::
+
+        initial_lr = max_lr / div_factor               (exposed as .base_lr)
+        min_lr     = initial_lr / final_div_factor
+        anneal(a, b, p) = b + (a - b) * (1 + cos(pi * p)) / 2   anneal_strategy="cos"
+                        = a + (b - a) * p                         anneal_strategy="linear"
+
+    two phases (default), with ``e1 = pct_start * total_steps - 1``, ``e2 = total_steps - 1``::
+
+        lr(t) = anneal(initial_lr, max_lr, t / e1)                if t <= e1
+              = anneal(max_lr, min_lr, (t - e1) / (e2 - e1))      otherwise
+
+    three phases, with ``e2 = 2 * pct_start * total_steps - 2``, ``e3 = total_steps - 1``::
+
+        lr(t) = anneal(initial_lr, max_lr, t / e1)                if t <= e1
+              = anneal(max_lr, initial_lr, (t - e1) / (e2 - e1))  if t <= e2
+              = anneal(initial_lr, min_lr, (t - e2) / (e3 - e2))  otherwise
+
+    Parameters
+    ----------
+    max_lr : float
+        Peak learning rate, >= 0.
+    total_steps : int
+        Length of the cycle, >= 1. ``lr(t)`` is defined for 0 <= t <= total_steps, as in
+        torch (which raises past it); t = total_steps extrapolates the last phase.
+    pct_start : float, default 0.3
+        Fraction of the cycle spent rising, 0 <= pct_start <= 1 (<= 0.5 with
+        ``three_phase``, so the two mirrored phases fit).
+    anneal_strategy : {"cos", "linear"}, default "cos"
+    div_factor : float, default 25.0
+        ``initial_lr = max_lr / div_factor``, > 0.
+    final_div_factor : float, default 1e4
+        ``min_lr = initial_lr / final_div_factor``, > 0.
+    three_phase : bool, default False
+        Rise, mirror back down to ``initial_lr``, then anneal to ``min_lr`` (the paper's
+        form) instead of fastai's two phases.
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    Phase ends are torch's, including the ``- 1`` and ``- 2`` offsets, so phase boundaries
+    are generally not integers. torch divides by zero when a phase has zero length (e.g.
+    ``pct_start * total_steps == 1``); that is refused here as a ValueError. torch's
+    ``epochs``/``steps_per_epoch`` form is ``total_steps=epochs * steps_per_epoch``.
+    Momentum cycling is out of scope (see CyclicLR).
+
+    References
+    ----------
+    Smith & Topin, "Super-Convergence: Very Fast Training of Neural Networks Using Large
+    Learning Rates", 2017.
+    """
+
+    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False, *,
+                 interval="batch"):
+        self.max_lr = _real("max_lr", max_lr, low=0.0)
+        self.div_factor = _real("div_factor", div_factor, low=0.0, low_open=True)
+        super().__init__(self.max_lr / self.div_factor, interval=interval)
+        self.total_steps = _int("total_steps", total_steps, low=1)
+        if not isinstance(three_phase, bool):
+            raise TypeError(f"three_phase must be a bool, got {three_phase!r}")
+        self.three_phase = three_phase
+        self.pct_start = _real("pct_start", pct_start, low=0.0,
+                               high=0.5 if three_phase else 1.0)
+        self.anneal_strategy = _choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.final_div_factor = _real("final_div_factor", final_div_factor,
+                                      low=0.0, low_open=True)
+        self.min_lr = self.base_lr / self.final_div_factor
+
+        n, p = self.total_steps, self.pct_start
+        e1 = float(p * n) - 1
+        if three_phase:
+            self._phases = [(e1, self.base_lr, self.max_lr),
+                            (float(2 * p * n) - 2, self.max_lr, self.base_lr),
+                            (n - 1, self.base_lr, self.min_lr)]
+        else:
+            self._phases = [(e1, self.base_lr, self.max_lr), (n - 1, self.max_lr, self.min_lr)]
+        start = 0.0
+        for end, _, _ in self._phases:
+            if end == start:
+                raise ValueError(
+                    f"pct_start={p} with total_steps={n} gives a phase of zero length "
+                    "(torch divides by zero there); change pct_start or total_steps")
+            start = end
+
+    def _anneal(self, a, b, pct):
+        if self.anneal_strategy == "cos":
+            return b + (a - b) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (b - a) * pct + a
+
+    def _lr(self, t):
+        if t > self.total_steps:
+            raise ValueError(f"t={t} is past the end of the cycle (total_steps="
+                             f"{self.total_steps}); torch raises here too")
+        start = 0.0
+        # the phase test is torch's: t <= end, the last phase taking everything after
+        for i, (end, a, b) in enumerate(self._phases):
+            if t <= end or i == len(self._phases) - 1:
+                return self._anneal(a, b, (t - start) / (end - start))
+            start = end
+
+    def _params(self):
+        return {"max_lr": self.max_lr, "total_steps": self.total_steps,
+                "pct_start": self.pct_start, "anneal_strategy": self.anneal_strategy,
+                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
+                "three_phase": self.three_phase}
+
+
+class SequentialLR(Schedule):
+    """Run schedules one after another, each restarting its count at its milestone.
+
+    ::
+
+        k     = number of milestones m with m <= t
+        start = milestones[k - 1] if k > 0 else 0
+        lr(t) = schedulers[k](t - start)
+
+    Parameters
+    ----------
+    schedulers : list of Schedule
+        At least one; each keeps its own ``base_lr`` (in torch they all share the
+        optimizer's lr). Their ``interval`` is ignored: this schedule's own counts.
+    milestones : list of int
+        Strictly increasing counts >= 1, one fewer than ``schedulers``.
+    interval : {"batch", "epoch"}, default "batch"
+
+    Notes
+    -----
+    As in torch, the schedule after a milestone sees ``t - milestone``: torch resets it with
+    its closed form at 0 and steps it from there. ``.base_lr`` is the first schedule's.
+    """
+
+    def __init__(self, schedulers, milestones, *, interval="batch"):
+        scheds = list(schedulers) if hasattr(schedulers, "__iter__") else None
+        if not scheds:
+            raise ValueError(f"schedulers must be a non-empty list of Schedule, got {schedulers!r}")
+        for i, s in enumerate(scheds):
+            if not isinstance(s, Schedule):
+                raise TypeError(f"schedulers[{i}] must be a Schedule, got {s!r}")
+        self.schedulers = scheds
+        self.milestones = _milestones("milestones", milestones, low=1)
+        if len(self.milestones) != len(scheds) - 1:
+            raise ValueError(
+                f"milestones must have one entry fewer than schedulers: got {len(scheds)} "
+                f"schedulers and {len(self.milestones)} milestones")
+        super().__init__(scheds[0].base_lr, interval=interval)
+
+    def _lr(self, t):
+        k = bisect_right(self.milestones, t)
+        start = self.milestones[k - 1] if k > 0 else 0
+        return self.schedulers[k](t - start)
+
+    def _params(self):
+        return {"schedulers": list(self.schedulers), "milestones": list(self.milestones)}
+
+    def get_config(self):
+        return {"class_name": type(self).__name__,
+                "config": {"schedulers": [s.get_config() for s in self.schedulers],
+                           "milestones": list(self.milestones), "interval": self.interval}}
+
+    @classmethod
+    def _from_params(cls, params):
+        params = dict(params)
+        params["schedulers"] = [from_config(c) for c in params["schedulers"]]
+        return cls(**params)
+
+
+class LambdaLR(Schedule):
+    """Scale the lr by a user function of ``t``.
+
+    ::
+
+        lr(t) = base_lr * lr_lambda(t)
+
+    Parameters
+    ----------
+    base_lr : float
+    lr_lambda : callable
+        ``lr_lambda(t) -> float``, a multiplier; it should be pure, as the schedule is
+        (called in any order, any number of times). Not serialisable: ``get_config`` raises.
+    interval : {"batch", "epoch"}, default "batch"
+    """
+
+    def __init__(self, base_lr, lr_lambda, *, interval="batch"):
+        super().__init__(base_lr, interval=interval)
+        if not callable(lr_lambda):
+            raise TypeError(f"lr_lambda must be callable, got {lr_lambda!r}")
+        self.lr_lambda = lr_lambda
+
+    def _lr(self, t):
+        return self.base_lr * self.lr_lambda(t)
+
+    def _params(self):
+        return {"base_lr": self.base_lr, "lr_lambda": self.lr_lambda}
+
+    def get_config(self):
+        raise _not_serialisable(self, "lr_lambda")
+
+
+# --------------------------------------------------------------------------- registry
+
+SCHEDULES = {
+    "constant": ConstantLR,
+    "linear": LinearLR,
+    "step": StepLR,
+    "multistep": MultiStepLR,
+    "exponential": ExponentialLR,
+    "cosine": CosineAnnealingLR,
+    "cosine_restarts": CosineAnnealingWarmRestarts,
+    "cyclic": CyclicLR,
+    "onecycle": OneCycleLR,
+    "sequential": SequentialLR,
+    "lambda": LambdaLR,
+}
+
+
+def get(name_or_schedule, **kwargs) -> Schedule:
+    """Return a schedule: a ``Schedule`` as is, or ``SCHEDULES[name](**kwargs)``.
+
+    Examples
+    --------
+    >>> get("cosine", base_lr=0.1, T_max=100)
+    CosineAnnealingLR(base_lr=0.1, T_max=100, eta_min=0.0)
+    """
+    if isinstance(name_or_schedule, Schedule):
+        if kwargs:
+            raise TypeError(f"get() got arguments {sorted(kwargs)} for an already-built "
+                            f"{type(name_or_schedule).__name__}")
+        return name_or_schedule
+    if not isinstance(name_or_schedule, str) or name_or_schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {name_or_schedule!r}; "
+                         f"valid names: {', '.join(sorted(SCHEDULES))}")
+    return SCHEDULES[name_or_schedule](**kwargs)
+
+
+def from_config(cfg) -> Schedule:
+    """Rebuild a schedule from ``get_config()``'s ``{"class_name": ..., "config": {...}}``.
+
+    ``class_name`` may be a class name (``"StepLR"``) or a ``SCHEDULES`` key (``"step"``).
+    """
+    if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
+        raise ValueError(f'expected {{"class_name": ..., "config": {{...}}}}, got {cfg!r}')
+    by_class = {cls.__name__: cls for cls in SCHEDULES.values()}
+    name = cfg["class_name"]
+    cls = by_class.get(name) or SCHEDULES.get(name)
+    if cls is None:
+        raise ValueError(f"unknown schedule class {name!r}; valid: "
+                         f"{', '.join(sorted(by_class))} (or the names {', '.join(sorted(SCHEDULES))})")
+    return cls._from_params(cfg["config"])
