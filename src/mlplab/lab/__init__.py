@@ -1,0 +1,69 @@
+"""Experiments that show the lecture's claims with numbers and figures.
+
+Each experiment is one module here with:
+
+- a module docstring whose first line describes it (shown by ``mlplab lab``);
+- ``run(seed=0, quick=False, **options) -> dict``: the experiment, returning its numbers
+  as JSON-serialisable data (no plotting, no printing);
+- ``plot(result, path)``: draws the figure from that data (matplotlib imported there only);
+- ``table(result) -> str``: the numbers as text;
+- optionally ``add_arguments(parser)`` for experiment-specific command-line options,
+  whose values reach ``run`` as keyword arguments.
+
+``mlplab lab NAME --out DIR`` runs one, prints its table and writes NAME.json and NAME.png.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import json
+import os
+
+__all__ = ["EXPERIMENTS", "available", "get", "run_and_save"]
+
+#: command-line name -> module name in this package
+EXPERIMENTS = {
+    "optimizers": "optimizers",
+    "early-stopping": "early_stopping",
+    "weight-decay": "weight_decay",
+    "augmentation": "augmentation",
+    "dropout": "dropout",
+}
+
+
+def available() -> dict:
+    """{name: one-line description} of the experiments installed."""
+    out = {}
+    for name, mod in EXPERIMENTS.items():
+        if importlib.util.find_spec(f"{__name__}.{mod}") is not None:
+            doc = (get(name).__doc__ or "").strip().splitlines()
+            out[name] = doc[0] if doc else ""
+    return out
+
+
+def get(name):
+    """The module of experiment ``name``."""
+    if name not in EXPERIMENTS or importlib.util.find_spec(f"{__name__}.{EXPERIMENTS[name]}") is None:
+        raise ValueError(f"unknown experiment {name!r}; available: {sorted(available())}")
+    return importlib.import_module(f"{__name__}.{EXPERIMENTS[name]}")
+
+
+def run_and_save(name, out=None, seed=0, quick=False, **options) -> tuple[dict, dict]:
+    """Run experiment ``name``; with ``out``, write ``out/NAME.json`` and, when matplotlib is
+    installed, ``out/NAME.png``. Returns (result, {kind: path written})."""
+    mod = get(name)
+    result = mod.run(seed=seed, quick=quick, **options)
+    written = {}
+    if out is not None:
+        os.makedirs(out, exist_ok=True)
+        path = os.path.join(out, f"{name}.json")
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(result, f, indent=1)
+        os.replace(tmp, path)
+        written["json"] = path
+        from ..plotting import have_matplotlib
+
+        if have_matplotlib():
+            written["png"] = mod.plot(result, os.path.join(out, f"{name}.png"))
+    return result, written
