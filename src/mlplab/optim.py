@@ -2,13 +2,20 @@
 
 An optimizer's ``step(model)`` applies one update from the gradients that
 ``model.loss_and_grad`` left in ``model.flat_grads()``. Parameters and gradients each live
-in one contiguous buffer, so every rule is a handful of vectorized calls whatever the depth.
+in one contiguous buffer, so every rule is a fixed handful of vectorized, in-place calls
+whatever the depth of the network.
 
 The base class owns what every rule shares: the learning rate (a float or a schedule
 ``lr(t)`` from ``mlplab.schedules``), the update count t, lazily allocated state of the
 buffer's size, gradient clipping (``clip_norm``, ``clip_value``) and ``state_dict()``.
-A subclass writes only ``_update(theta, g, lr)``, in place. Names, defaults and update
-rules follow torch.optim, so code ports both ways.
+A subclass writes only ``_update(theta, g, lr)``, in place. Names, defaults, epsilon
+placement and update rules follow torch.optim (2.13, single-tensor path), so code and
+hyper-parameters port both ways; the tests run every rule beside torch.optim.
+
+Notation of the docstrings: theta is the parameter buffer, g = dJ/dtheta the gradient
+(after clipping), lr the learning rate of this update, and t = 1, 2, ... the step number
+(torch's ``state["step"]``), i.e. ``self.t + 1`` during the update. Operations on vectors
+are element-wise.
 """
 from __future__ import annotations
 
@@ -18,13 +25,36 @@ import numpy as np
 
 from .backend import xp
 
-__all__ = ["Optimizer", "SGD", "OPTIMIZERS", "get"]
+__all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax", "OPTIMIZERS", "get"]
+
+
+def _is_real(v):
+    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.floating, np.integer))
 
 
 def _check_nonneg(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v) or v < 0:
+    if not _is_real(v) or not math.isfinite(v) or v < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
     return float(v)
+
+
+def _check_unit(name, v):
+    """A coefficient in [0, 1), as torch requires of betas."""
+    if not _is_real(v) or not math.isfinite(v) or not 0.0 <= v < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {v!r}")
+    return float(v)
+
+
+def _check_betas(betas):
+    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    return (_check_unit("betas[0]", betas[0]), _check_unit("betas[1]", betas[1]))
+
+
+def _check_bool(name, v):
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {v!r}")
+    return bool(v)
 
 
 class Optimizer:
@@ -36,11 +66,18 @@ class Optimizer:
         Learning rate, or a callable ``schedule(t) -> float`` of the update count t
         (0-based); a schedule with ``interval == "epoch"`` is called with the epoch instead.
     clip_norm : float, optional
-        Rescale the whole gradient g to norm at most clip_norm: g <- g * min(1, c / ||g||_2)
-        (torch.nn.utils.clip_grad_norm_, over all parameters at once).
+        Rescale the whole gradient g to norm at most clip_norm:
+        g <- g * min(1, clip_norm / (||g||_2 + 1e-6)), the norm taken over all parameters at
+        once (torch.nn.utils.clip_grad_norm_).
     clip_value : float, optional
         Clip every gradient coordinate to [-clip_value, clip_value]
         (torch.nn.utils.clip_grad_value_). Applied before clip_norm.
+
+    Notes
+    -----
+    Clipping rewrites ``model.flat_grads()`` in place, as torch's utilities rewrite
+    ``p.grad``; the update rules themselves leave the gradient buffer alone (weight decay
+    and Nesterov's look-ahead go to a work buffer).
     """
 
     #: hyper-parameters saved by get_config / state_dict (set by subclasses)
@@ -56,6 +93,7 @@ class Optimizer:
         self.t = 0  # number of updates applied
         self.epoch = 0  # set by fit, for schedules that step per epoch
         self.state: dict[str, np.ndarray] = {}
+        self._work: dict[str, np.ndarray] = {}  # scratch buffers: reused, never saved
         self.last_lr = self.lr_at(0, 0) if callable(lr) else self.lr
 
     # -- learning rate -------------------------------------------------------------
@@ -69,12 +107,37 @@ class Optimizer:
 
     # -- state -------------------------------------------------------------------
     def _state(self, name, like, fill=0.0):
-        """The state array ``name``, allocated on first use with the buffer's shape."""
+        """The state array ``name``, allocated on first use with the buffer's shape and dtype."""
         s = self.state.get(name)
-        if s is None or s.shape != like.shape or s.dtype != like.dtype:
+        if s is None or s.shape != like.shape:
             s = xp.full(like.shape, fill, dtype=like.dtype)
             self.state[name] = s
+        elif s.dtype != like.dtype:  # e.g. a float64 state loaded into a float32 model
+            s = self.state[name] = s.astype(like.dtype)
         return s
+
+    def _scratch(self, name, like):
+        """A work buffer of the buffer's shape, allocated once and reused (not part of the state)."""
+        s = self._work.get(name)
+        if s is None or s.shape != like.shape or s.dtype != like.dtype:
+            s = self._work[name] = xp.empty_like(like)
+        return s
+
+    def _with_decay(self, theta, g, weight_decay):
+        """g + weight_decay * theta (L2 penalty folded into the gradient, as torch does),
+        in a work buffer so that ``model.flat_grads()`` keeps dJ/dtheta."""
+        if not weight_decay:
+            return g
+        d = self._scratch("g", theta)
+        xp.multiply(theta, weight_decay, out=d)
+        d += g
+        return d
+
+    def _lerp(self, m, g, w, u):
+        """m <- m + w (g - m), torch's ``lerp_`` (for w < 0.5), with u as work space."""
+        xp.subtract(g, m, out=u)
+        u *= w
+        m += u
 
     def _clip(self, g):
         if self.clip_value is not None:
@@ -114,7 +177,10 @@ class Optimizer:
         return cfg
 
     def state_dict(self) -> dict:
-        """Everything a resumed run needs: config, update count, epoch and state arrays (copies)."""
+        """Everything a resumed run needs: config, update count, epoch and state arrays (copies).
+
+        The learning rate of a schedule is not stored: it is recomputed from t (and epoch).
+        """
         return {
             "config": self.get_config(),
             "t": self.t,
@@ -123,13 +189,27 @@ class Optimizer:
         }
 
     def load_state_dict(self, sd: dict) -> None:
-        """Restore a ``state_dict()``; the optimizer then continues exactly where it stopped."""
+        """Restore a ``state_dict()``; the optimizer then continues exactly where it stopped.
+
+        Hyper-parameters stay those this optimizer was built with (the saved config only
+        has to name the same class), so a resumed run may, e.g., lower the learning rate.
+        """
+        if not isinstance(sd, dict) or "t" not in sd or "state" not in sd:
+            raise ValueError("sd must be a dict from state_dict() with keys 't' and 'state'")
         cfg = sd.get("config", {})
         if cfg.get("name", type(self).__name__) != type(self).__name__:
             raise ValueError(f"state_dict is for {cfg.get('name')}, not {type(self).__name__}")
-        self.t = int(sd["t"])
-        self.epoch = int(sd.get("epoch", 0))
-        self.state = {k: xp.array(v, copy=True) for k, v in sd["state"].items()}
+        t, epoch = sd["t"], sd.get("epoch", 0)
+        for name, v in (("t", t), ("epoch", epoch)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise ValueError(f"state_dict[{name!r}] must be an int >= 0, got {v!r}")
+        state = {}
+        for k, v in sd["state"].items():
+            a = xp.array(v, copy=True)
+            if not xp.isfinite(a).all():
+                raise ValueError(f"state_dict['state'][{k!r}] contains NaN or infinity")
+            state[k] = a
+        self.t, self.epoch, self.state = int(t), int(epoch), state
 
     def __repr__(self):
         items = {k: v for k, v in self.get_config().items() if k != "name"} if not callable(self.lr) else {}
@@ -154,6 +234,23 @@ class SGD(Optimizer):
     the two forms are the same while the learning rate is constant; when lr changes (a
     schedule), torch's form rescales the whole accumulated buffer with the new lr, the
     velocity form does not. mlplab follows torch.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 1e-3
+    momentum : float, default 0
+    dampening : float, default 0
+    nesterov : bool, default False
+        Needs momentum > 0 and dampening = 0.
+    weight_decay : float, default 0
+        L2 penalty coefficient, folded into the gradient.
+    clip_norm, clip_value : float, optional
+        See ``Optimizer``.
+
+    References
+    ----------
+    Sutskever et al., "On the importance of initialization and momentum in deep learning",
+    ICML 2013.
     """
 
     hyper = ("momentum", "dampening", "nesterov", "weight_decay")
@@ -164,29 +261,432 @@ class SGD(Optimizer):
         self.momentum = _check_nonneg("momentum", momentum)
         self.dampening = _check_nonneg("dampening", dampening)
         self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _check_bool("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("nesterov=True requires momentum > 0 and dampening = 0")
+            raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got momentum={momentum!r}, "
+                             f"dampening={dampening!r}")
 
     def _update(self, theta, g, lr):
-        if self.weight_decay:
-            g += self.weight_decay * theta
+        g = self._with_decay(theta, g, self.weight_decay)
+        u = self._scratch("u", theta)
         if self.momentum:
-            first = "momentum_buffer" not in self.state
-            buf = self._state("momentum_buffer", theta)
-            if first:
-                xp.copyto(buf, g)
+            buf = self.state.get("momentum_buffer")
+            if buf is None or buf.shape != theta.shape:
+                buf = self.state["momentum_buffer"] = xp.array(g, dtype=theta.dtype, copy=True)
             else:
+                buf = self._state("momentum_buffer", theta)
                 buf *= self.momentum
-                buf += (1.0 - self.dampening) * g if self.dampening else g
+                if self.dampening:
+                    xp.multiply(g, 1.0 - self.dampening, out=u)
+                    buf += u
+                else:
+                    buf += g
             if self.nesterov:
-                g += self.momentum * buf
+                xp.multiply(buf, self.momentum, out=u)
+                u += g
+                g = u
             else:
                 g = buf
-        theta -= lr * g
+        xp.multiply(g, -lr, out=u)
+        theta += u
 
 
-OPTIMIZERS = {"sgd": SGD}
+class Adagrad(Optimizer):
+    """AdaGrad: a step size per coordinate, shrinking with its accumulated squared gradients
+    (torch.optim.Adagrad).
+
+    For each update t = 1, 2, ...::
+
+        g     <- g + weight_decay * theta               (if weight_decay != 0)
+        clr   =  lr / (1 + (t - 1) * lr_decay)
+        sum   <- sum + g * g                            (sum starts at initial_accumulator_value)
+        theta <- theta - clr * g / (sqrt(sum) + eps)
+
+    eps is added outside the square root, as torch does.
+
+    The lecture accumulates one number for the whole network, the norm of the gradient:
+    r <- r + ||g||_2, theta <- theta - alpha g / sqrt(r), so every parameter shares a single
+    step size. The standard rule here (Duchi et al., torch, Keras) keeps a sum of squares per
+    coordinate: parameters that saw large gradients slow down and rarely-updated ones keep a
+    large step.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 1e-2
+    lr_decay : float, default 0
+    weight_decay : float, default 0
+    initial_accumulator_value : float, default 0
+    eps : float, default 1e-10
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Duchi, Hazan and Singer, "Adaptive subgradient methods for online learning and
+    stochastic optimization", JMLR 2011.
+    """
+
+    hyper = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+
+    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+                 clip_norm=None, clip_value=None):
+        super().__init__(lr, clip_norm, clip_value)
+        self.lr_decay = _check_nonneg("lr_decay", lr_decay)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.initial_accumulator_value = _check_nonneg("initial_accumulator_value", initial_accumulator_value)
+        self.eps = _check_nonneg("eps", eps)
+
+    def _update(self, theta, g, lr):
+        step = self.t + 1
+        g = self._with_decay(theta, g, self.weight_decay)
+        s = self._state("sum", theta, fill=self.initial_accumulator_value)
+        u = self._scratch("u", theta)
+        clr = lr / (1.0 + (step - 1) * self.lr_decay)
+        xp.multiply(g, g, out=u)
+        s += u
+        xp.sqrt(s, out=u)
+        u += self.eps
+        xp.divide(g, u, out=u)
+        u *= -clr
+        theta += u
+
+
+class RMSprop(Optimizer):
+    """RMSProp: AdaGrad with an exponential moving average of squared gradients
+    (torch.optim.RMSprop).
+
+    For each update::
+
+        g      <- g + weight_decay * theta                   (if weight_decay != 0)
+        v      <- alpha * v + (1 - alpha) * g * g
+        if centered:
+            m  <- m + (1 - alpha) * (g - m)                  (EMA of g)
+            d  =  sqrt(v - m * m) + eps
+        else:
+            d  =  sqrt(v) + eps
+        if momentum > 0:
+            buf   <- momentum * buf + g / d
+            theta <- theta - lr * buf
+        else:
+            theta <- theta - lr * g / d
+
+    v, m and buf start at 0; eps is outside the square root, as torch does. (Centered:
+    v - m * m >= 0 in exact arithmetic; it is clamped at 0 so that rounding cannot give a
+    NaN.)
+
+    The lecture writes r <- rho r + (1 - rho) ||g||_2 with one number r for the whole
+    gradient (and rho the ``alpha`` here); the standard rule here (Hinton's lecture notes,
+    torch, Keras) keeps the average of g^2 per coordinate, so each parameter gets its own
+    step size.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 1e-2
+    alpha : float, default 0.99
+        Smoothing constant of the averages.
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    momentum : float, default 0
+    centered : bool, default False
+        Divide by an estimate of the gradient's standard deviation instead of its RMS.
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Hinton, Srivastava and Swersky, "Neural networks for machine learning", lecture 6e, 2012.
+    Graves, "Generating sequences with recurrent neural networks", 2013 (centered form).
+    """
+
+    hyper = ("alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+                 clip_norm=None, clip_value=None):
+        super().__init__(lr, clip_norm, clip_value)
+        self.alpha = _check_nonneg("alpha", alpha)
+        if self.alpha > 1.0:
+            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.momentum = _check_nonneg("momentum", momentum)
+        self.centered = _check_bool("centered", centered)
+
+    def _update(self, theta, g, lr):
+        a = self.alpha
+        g = self._with_decay(theta, g, self.weight_decay)
+        v = self._state("square_avg", theta)
+        u = self._scratch("u", theta)
+        v *= a
+        xp.multiply(g, g, out=u)
+        u *= 1.0 - a
+        v += u
+        if self.centered:
+            m = self._state("grad_avg", theta)
+            self._lerp(m, g, 1.0 - a, u)
+            xp.multiply(m, m, out=u)
+            xp.subtract(v, u, out=u)
+            xp.maximum(u, 0.0, out=u)
+            xp.sqrt(u, out=u)
+        else:
+            xp.sqrt(v, out=u)
+        u += self.eps
+        xp.divide(g, u, out=u)
+        if self.momentum > 0:
+            buf = self._state("momentum_buffer", theta)
+            buf *= self.momentum
+            buf += u
+            xp.multiply(buf, -lr, out=u)
+        else:
+            u *= -lr
+        theta += u
+
+
+class Adam(Optimizer):
+    """Adam: momentum on g and a per-coordinate step size from the average of g^2, both
+    bias-corrected (torch.optim.Adam).
+
+    For each update t = 1, 2, ... (beta1, beta2 = betas)::
+
+        g     <- g + weight_decay * theta                 (if weight_decay != 0)
+        m     <- beta1 * m + (1 - beta1) * g
+        v     <- beta2 * v + (1 - beta2) * g * g
+        vmax  <- max(vmax, v)     and use vmax for v     (if amsgrad)
+        theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    m, v and vmax start at 0. eps is added to the bias-corrected sqrt(v), outside the square
+    root, as torch does (Keras adds it to the uncorrected one).
+
+    Parameters
+    ----------
+    lr : float or schedule, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+        Decay rates of the averages of g and g^2, each in [0, 1).
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+        L2 penalty folded into g (for decoupled decay use ``AdamW``).
+    amsgrad : bool, default False
+        Normalise by the running maximum of v (Reddi et al.).
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Kingma and Ba, "Adam: a method for stochastic optimization", ICLR 2015.
+    Reddi, Kale and Kumar, "On the convergence of Adam and beyond", ICLR 2018.
+    """
+
+    hyper = ("betas", "eps", "weight_decay", "amsgrad")
+    _decoupled = False
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
+                 clip_norm=None, clip_value=None):
+        super().__init__(lr, clip_norm, clip_value)
+        self.betas = _check_betas(betas)
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.amsgrad = _check_bool("amsgrad", amsgrad)
+
+    def _update(self, theta, g, lr):
+        step = self.t + 1
+        b1, b2 = self.betas
+        if self._decoupled:
+            if self.weight_decay:
+                theta *= 1.0 - lr * self.weight_decay
+        else:
+            g = self._with_decay(theta, g, self.weight_decay)
+        m = self._state("exp_avg", theta)
+        v = self._state("exp_avg_sq", theta)
+        u = self._scratch("u", theta)
+        self._lerp(m, g, 1.0 - b1, u)
+        v *= b2
+        xp.multiply(g, g, out=u)
+        u *= 1.0 - b2
+        v += u
+        if self.amsgrad:
+            vmax = self._state("max_exp_avg_sq", theta)
+            xp.maximum(vmax, v, out=vmax)
+            v = vmax
+        xp.sqrt(v, out=u)
+        u /= math.sqrt(1.0 - b2 ** step)
+        u += self.eps
+        xp.divide(m, u, out=u)
+        u *= -lr / (1.0 - b1 ** step)
+        theta += u
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (torch.optim.AdamW).
+
+    For each update t = 1, 2, ... (beta1, beta2 = betas)::
+
+        theta <- theta * (1 - lr * weight_decay)          (decay first, outside the gradient)
+        m     <- beta1 * m + (1 - beta1) * g
+        v     <- beta2 * v + (1 - beta2) * g * g
+        vmax  <- max(vmax, v)     and use vmax for v     (if amsgrad)
+        theta <- theta - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+    Unlike ``Adam(weight_decay=...)`` the decay does not pass through the adaptive step
+    size, so every weight shrinks by the same factor (Loshchilov and Hutter). The decay is
+    multiplied by lr: a schedule scales it too.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 1e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 1e-2
+    amsgrad : bool, default False
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Loshchilov and Hutter, "Decoupled weight decay regularization", ICLR 2019.
+    """
+
+    _decoupled = True
+
+    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
+                 clip_norm=None, clip_value=None):
+        super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, clip_value)
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum and a warming momentum schedule (torch.optim.NAdam).
+
+    For each update t = 1, 2, ... (beta1, beta2 = betas, psi = momentum_decay)::
+
+        theta <- theta * (1 - lr * weight_decay)      (if decoupled_weight_decay)
+        g     <- g + weight_decay * theta             (otherwise, if weight_decay != 0)
+        mu_t  =  beta1 * (1 - 0.5 * 0.96^(t psi))
+        mu_t1 =  beta1 * (1 - 0.5 * 0.96^((t + 1) psi))
+        P     <- P * mu_t                             (mu_product, starts at 1)
+        m     <- beta1 * m + (1 - beta1) * g
+        v     <- beta2 * v + (1 - beta2) * g * g
+        d     =  sqrt(v / (1 - beta2^t)) + eps
+        theta <- theta - lr (1 - mu_t) / (1 - P) * g / d
+                       - lr mu_t1 / (1 - P mu_t1) * m / d
+
+    m and v start at 0. The product P of the momentum coefficients is part of the state.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 2e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    momentum_decay : float, default 4e-3
+    decoupled_weight_decay : bool, default False
+        Decay theta directly, as AdamW does (torch's "NAdamW").
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Dozat, "Incorporating Nesterov momentum into Adam", ICLR workshop 2016.
+    """
+
+    hyper = ("betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay")
+
+    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+                 decoupled_weight_decay=False, clip_norm=None, clip_value=None):
+        super().__init__(lr, clip_norm, clip_value)
+        self.betas = _check_betas(betas)
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.momentum_decay = _check_nonneg("momentum_decay", momentum_decay)
+        self.decoupled_weight_decay = _check_bool("decoupled_weight_decay", decoupled_weight_decay)
+
+    def _update(self, theta, g, lr):
+        step = self.t + 1
+        b1, b2 = self.betas
+        if self.decoupled_weight_decay:
+            if self.weight_decay:
+                theta *= 1.0 - lr * self.weight_decay
+        else:
+            g = self._with_decay(theta, g, self.weight_decay)
+        mu = b1 * (1.0 - 0.5 * 0.96 ** (step * self.momentum_decay))
+        mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * self.momentum_decay))
+        # a scalar kept as a 0-d float64 array so that state_dict carries it with the rest
+        P = self.state.get("mu_product")
+        if P is None:
+            P = self.state["mu_product"] = xp.ones((), dtype=xp.float64)
+        mu_product = float(P) * mu
+        P[()] = mu_product
+        m = self._state("exp_avg", theta)
+        v = self._state("exp_avg_sq", theta)
+        u = self._scratch("u", theta)
+        w = self._scratch("w", theta)
+        self._lerp(m, g, 1.0 - b1, u)
+        v *= b2
+        xp.multiply(g, g, out=u)
+        u *= 1.0 - b2
+        v += u
+        xp.divide(v, 1.0 - b2 ** step, out=u)
+        xp.sqrt(u, out=u)
+        u += self.eps
+        xp.multiply(g, -lr * (1.0 - mu) / (1.0 - mu_product), out=w)
+        w /= u
+        theta += w
+        xp.multiply(m, -lr * mu_next / (1.0 - mu_product * mu_next), out=w)
+        w /= u
+        theta += w
+
+
+class Adamax(Optimizer):
+    """Adamax: Adam with the infinity norm in place of the RMS (torch.optim.Adamax).
+
+    For each update t = 1, 2, ... (beta1, beta2 = betas)::
+
+        g     <- g + weight_decay * theta                 (if weight_decay != 0)
+        m     <- beta1 * m + (1 - beta1) * g
+        u     <- max(beta2 * u, |g| + eps)
+        theta <- theta - lr / (1 - beta1^t) * m / u
+
+    m and u start at 0; eps sits inside the maximum, as torch does.
+
+    Parameters
+    ----------
+    lr : float or schedule, default 2e-3
+    betas : (float, float), default (0.9, 0.999)
+    eps : float, default 1e-8
+    weight_decay : float, default 0
+    clip_norm, clip_value : float, optional
+
+    References
+    ----------
+    Kingma and Ba, "Adam: a method for stochastic optimization", ICLR 2015, section 7.1.
+    """
+
+    hyper = ("betas", "eps", "weight_decay")
+
+    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clip_norm=None, clip_value=None):
+        super().__init__(lr, clip_norm, clip_value)
+        self.betas = _check_betas(betas)
+        self.eps = _check_nonneg("eps", eps)
+        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+
+    def _update(self, theta, g, lr):
+        step = self.t + 1
+        b1, b2 = self.betas
+        g = self._with_decay(theta, g, self.weight_decay)
+        m = self._state("exp_avg", theta)
+        n = self._state("exp_inf", theta)
+        u = self._scratch("u", theta)
+        self._lerp(m, g, 1.0 - b1, u)
+        n *= b2
+        xp.abs(g, out=u)
+        u += self.eps
+        xp.maximum(n, u, out=n)
+        xp.divide(m, n, out=u)
+        u *= -lr / (1.0 - b1 ** step)
+        theta += u
+
+
+OPTIMIZERS = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "nadam": NAdam,
+    "adamax": Adamax,
+}
 
 
 def get(opt, **kwargs) -> Optimizer:
