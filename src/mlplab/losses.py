@@ -153,6 +153,8 @@ class Huber(Loss):
 
 
 _LOG_FLOOR = -100.0  # torch.nn.BCELoss clamps log(p) at -100 too
+# torch's BCELoss backward floors p (1 - p) at its EPSILON, 1e-12 rounded to float32
+_BCE_EPS = float(np.float32(1e-12))
 
 
 class BCE(Loss):
@@ -182,7 +184,7 @@ class BCE(Loss):
     def _grad(self, P, Y, dP):
         # as torch's BCELoss backward: (p - y) / max(p (1 - p), 1e-12)
         xp.subtract(P, Y, out=dP)
-        dP /= xp.maximum(P * (1.0 - P), 1e-12)
+        dP /= xp.maximum(P * (1.0 - P), _BCE_EPS)
         dP *= 1.0 / P.shape[1]
 
     def forward_logits(self, Z, P, Y, sample_weight=None):
@@ -200,8 +202,10 @@ class BCE(Loss):
 
     def prepare_targets(self, y, n_outputs, dtype):
         Y = super().prepare_targets(y, n_outputs, dtype)
-        if ((Y < 0) | (Y > 1)).any():
-            raise ValueError("y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities)")
+        outside = (Y < 0) | (Y > 1)
+        if outside.any():
+            raise ValueError(f"y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities), "
+                             f"got {Y[outside][0]:g}")
         return Y
 
 
@@ -213,7 +217,7 @@ class CrossEntropy(Loss):
     y is given as integer labels (n,) or as one-hot / probability rows (n, K). After a
     softmax layer it is computed from z as sum_k y_ik (logsumexp(z_i) - z_ik), exactly
     torch.nn.CrossEntropyLoss on the pre-softmax values, and the gradient with respect to z
-    is fused: p_i - y_i per row (for rows of y that sum to 1).
+    is fused: p_i - y_i per row (p_i sum_k y_ik - y_i for rows of y that do not sum to 1).
     """
 
     name = "cross_entropy"
@@ -238,6 +242,15 @@ class CrossEntropy(Loss):
         if sample_weight is None:
             return float(losses.mean())
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
+
+    def backward_logits(self, out=None):
+        """dJ/dz_i = w_i (p_i sum_k y_ik - y_i) / sum(w): p_i - y_i for one-hot or probability
+        rows, and still exact (as torch) for rows of y that do not sum to 1."""
+        P, Y = self.P, self.Y
+        dZ = xp.multiply(P, Y.sum(axis=1, keepdims=True), out=out)
+        dZ -= Y
+        dZ *= self._scale(P.shape[0], self.w, P.dtype)
+        return dZ
 
     def prepare_targets(self, y, n_outputs, dtype):
         y = np.asarray(y)

@@ -1,0 +1,180 @@
+"""Tests for mlplab.layers: Dense against torch.nn.Linear (forward, dW, db, dX), Dropout against
+its definition, binding into a model's flat buffer, and argument validation."""
+
+import numpy as np
+import pytest
+import torch
+
+import mlplab as ml
+from mlplab.layers import Layer, as_rng
+
+TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
+@pytest.mark.parametrize("n_in, n_out, n", [(1, 1, 1), (3, 5, 7), (8, 2, 16)])
+def test_dense_forward_backward_match_torch_linear(n_in, n_out, n, dtype, rng, torch_module, assert_rel):
+    layer = ml.Dense(n_in, n_out, seed=1, dtype=dtype)
+    layer.b = rng.normal(size=n_out).astype(dtype)  # non-zero biases, so b is really tested
+    X = rng.normal(size=(n, n_in)).astype(dtype)
+    dY = rng.normal(size=(n, n_out)).astype(dtype)
+    Z = layer.forward(X).copy()
+    dX = layer.backward(dY).copy()
+    assert Z.dtype == dtype and dX.dtype == dtype and layer.dW.dtype == dtype
+
+    lin = torch_module(layer, torch.float64)
+    Xt = torch.tensor(X.astype(np.float64), requires_grad=True)
+    Zt = lin(Xt)
+    Zt.backward(torch.tensor(dY.astype(np.float64)))
+    tol = TOL[dtype]
+    assert_rel(Z, Zt.detach().numpy(), tol, "Z")
+    assert_rel(layer.dW, lin.weight.grad.numpy().T, tol, "dW")
+    assert_rel(layer.db, lin.bias.grad.numpy(), tol, "db")
+    assert_rel(dX, Xt.grad.numpy(), tol, "dX")
+
+
+def test_dense_skips_dx_when_not_needed(rng):
+    layer = ml.Dense(3, 2, seed=0, dtype="float64")
+    layer.need_dx = False
+    layer.forward(rng.normal(size=(4, 3)))
+    assert layer.backward(np.ones((4, 2))) is None
+    # dW = X^T dY and db = column sums are still filled
+    np.testing.assert_allclose(layer.db, [4.0, 4.0])
+
+
+def test_dense_reuses_its_buffers_for_the_same_batch_shape(rng):
+    layer = ml.Dense(3, 2, seed=0)
+    Z1 = layer.forward(rng.normal(size=(4, 3)))
+    Z2 = layer.forward(rng.normal(size=(4, 3)))
+    assert Z1 is Z2
+    assert layer.forward(rng.normal(size=(5, 3))).shape == (5, 2)
+
+
+def test_dense_defaults(rng):
+    layer = ml.Dense(4, 3)
+    assert layer.W.shape == (4, 3) and layer.b.shape == (3,)
+    assert layer.W.dtype == np.float32 and layer.dtype == np.float32
+    assert not layer.b.any()
+    assert layer.n_params() == 4 * 3 + 3
+    assert layer.get_config() == {"in_features": 4, "out_features": 3, "init": "glorot"}
+    assert repr(layer) == "Dense(in_features=4, out_features=3, init='glorot')"
+    assert layer.output_size(4) == 3
+
+
+def test_dense_seed_makes_weights_reproducible():
+    np.testing.assert_array_equal(ml.Dense(5, 4, seed=3).W, ml.Dense(5, 4, seed=3).W)
+    assert not np.array_equal(ml.Dense(5, 4, seed=3).W, ml.Dense(5, 4, seed=4).W)
+    g = np.random.default_rng(0)
+    assert as_rng(g) is g
+
+
+def test_dense_custom_initializer():
+    def ones(shape, rng, dtype):
+        return np.ones(shape, dtype=dtype)
+
+    layer = ml.Dense(2, 3, init=ones, dtype="float64")
+    np.testing.assert_array_equal(layer.W, np.ones((2, 3)))
+    assert layer.get_config()["init"] == "ones"
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.0, True, "3", None])
+def test_dense_rejects_bad_widths(bad):
+    with pytest.raises(ValueError, match=f"in_features must be a positive int, got {bad!r}"):
+        ml.Dense(bad, 3)
+    with pytest.raises(ValueError, match=f"out_features must be a positive int, got {bad!r}"):
+        ml.Dense(3, bad)
+
+
+def test_dense_rejects_bad_init_dtype_and_seed():
+    with pytest.raises(ValueError, match="init must be a callable or one of .*'he'.*got 'kaiming'"):
+        ml.Dense(2, 3, init="kaiming")
+    with pytest.raises(ValueError, match=r"dtype must be one of \['float32', 'float64'\], got 'float16'"):
+        ml.Dense(2, 3, dtype="float16")
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        ml.Dense(2, 3, dtype="int64")
+    with pytest.raises(TypeError, match="seed must be None, an int or a numpy Generator, got str"):
+        ml.Dense(2, 3, seed="0")
+
+
+def test_dense_output_size_checks_the_input_width():
+    with pytest.raises(ValueError, match="Dense expects 4 input features, the previous layer gives 3"):
+        ml.Dense(4, 2).output_size(3)
+
+
+def test_bound_parameters_are_views_and_assignment_copies_into_them():
+    d1, d2 = ml.Dense(2, 3, dtype="float64"), ml.Dense(3, 1, dtype="float64")
+    model = ml.Sequential([d1, ml.Tanh(), d2])
+    theta = model.flat_params()
+    assert np.shares_memory(d1.W, theta) and np.shares_memory(d2.b, theta)
+    d1.W = np.full((2, 3), 7.0)
+    assert d1.W.base is not None and np.shares_memory(d1.W, theta)
+    np.testing.assert_array_equal(theta[:6], 7.0)  # W1 is the first slice of the buffer
+    with pytest.raises(ValueError, match=r"Dense.W must have shape \(2, 3\), got \(3, 2\)"):
+        d1.W = np.zeros((3, 2))
+    with pytest.raises(ValueError, match=r"Dense.db must have shape \(1,\), got \(2,\)"):
+        d2.db = np.zeros(2)
+
+
+# -- Dropout -------------------------------------------------------------------------------
+def test_dropout_is_the_identity_outside_training(rng):
+    X = rng.normal(size=(5, 4))
+    d = ml.Dropout(0.5, seed=0)
+    assert d.forward(X) is X
+    assert d.backward(X) is X
+
+
+def test_dropout_zero_is_the_identity_in_training(rng):
+    X = rng.normal(size=(5, 4))
+    assert ml.Dropout(0.0).forward(X, training=True) is X
+
+
+@pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
+def test_dropout_mask_follows_its_definition(p, dtype, rng):
+    X = rng.normal(size=(400, 250)).astype(dtype)
+    d = ml.Dropout(p, seed=1)
+    Y = d.forward(X, training=True).copy()
+    assert Y.dtype == dtype
+    M = d.mask
+    kept = M != 0
+    # survivors are scaled by 1 / (1 - p), the others are zero
+    np.testing.assert_allclose(M[kept], 1.0 / (1.0 - p), rtol=1e-6)
+    np.testing.assert_allclose(Y, X * M, rtol=1e-6)
+    # the dropped fraction is Binomial(N, p) / N: within 5 standard deviations of p
+    N = X.size
+    assert abs((~kept).mean() - p) < 5 * np.sqrt(p * (1 - p) / N)
+    # backward applies the same mask: d(X * M)/dX = M
+    dY = rng.normal(size=X.shape).astype(dtype)
+    np.testing.assert_allclose(d.backward(dY), dY * M, rtol=1e-6)
+
+
+def test_dropout_keeps_the_expected_value():
+    X = np.ones((2000, 500))
+    Y = ml.Dropout(0.3, seed=0).forward(X, training=True)
+    # E[Y] = E[M] X = X; the mean of 1e6 i.i.d. entries with std sqrt(p/(1-p)) ~ 0.65 is within 5 * 0.65e-3
+    assert abs(Y.mean() - 1.0) < 5 * np.sqrt(0.3 / 0.7) / 1000
+
+
+def test_dropout_seed_reproduces_the_mask(rng):
+    X = rng.normal(size=(10, 10))
+    a = ml.Dropout(0.5, seed=7).forward(X, training=True).copy()
+    b = ml.Dropout(0.5, seed=7).forward(X, training=True).copy()
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [1.0, -0.1, 1.5, "0.5", True, None])
+def test_dropout_rejects_bad_p(bad):
+    with pytest.raises(ValueError, match=f"p must be a float in \\[0, 1\\), got {bad!r}"):
+        ml.Dropout(bad)
+
+
+def test_dropout_config_and_no_params():
+    d = ml.Dropout(0.25)
+    assert d.get_config() == {"p": 0.25} and d.n_params() == 0 and repr(d) == "Dropout(p=0.25)"
+
+
+def test_layer_base_class():
+    layer = Layer()
+    with pytest.raises(NotImplementedError):
+        layer.forward(np.zeros((1, 1)))
+    with pytest.raises(NotImplementedError):
+        layer.backward(np.zeros((1, 1)))
+    assert layer.output_size(5) == 5 and layer.n_params() == 0 and layer.get_config() == {}

@@ -1,0 +1,506 @@
+"""Tests for mlplab.model: random MLPs of depth 1-4 over every activation and every loss against
+torch autograd (outputs, J, every dW and db), sample and class weights, the fused output
+gradient, the model API (flat buffer, predict, evaluate, fit, History, config), error paths,
+divergence, and learning the circle and xor problems."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.sparse
+import sklearn.metrics
+import torch
+
+import mlplab as ml
+from mlplab.callbacks import Callback
+
+K = 3  # outputs of the models compared with torch
+TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
+
+
+def _random_mlp(rng, depth, activation, output, dtype, n_in=3, k=K):
+    """MLP with ``depth`` Dense layers of random widths, seeded weights and non-zero biases."""
+    sizes = [n_in, *(int(s) for s in rng.integers(2, 6, size=depth - 1)), k]
+    model = ml.MLP(sizes, activation=activation, output=output, dtype=dtype, seed=int(rng.integers(2**31)))
+    for layer in model.layers:
+        if isinstance(layer, ml.Dense):
+            layer.b = rng.normal(scale=0.5, size=layer.b.shape)
+    return model
+
+
+def _torch_J(case, tmodel, X, y, w=None, class_weight=None):
+    """torch's J for the mirrored model: (J, output P), with autograd graph."""
+    Xt = torch.tensor(np.asarray(X, dtype=np.float64))
+    if case.output is None:
+        Z = P = tmodel(Xt)
+    else:
+        Z = tmodel[:-1](Xt)
+        P = tmodel[-1](Z)
+    Yt = case.target(y, torch.float64)
+    if w is None:
+        return case.torch_loss(Z, P, Yt, "mean"), P
+    wt = torch.tensor(np.asarray(w, dtype=np.float64))
+    return (case.torch_loss(Z, P, Yt, "none") * wt).sum() / wt.sum(), P
+
+
+def _check_against_torch(model, case, X, y, tol, torch_mirror, torch_grads, assert_rel, w=None):
+    J = model.loss_and_grad(X, y, case.name, sample_weight=w)
+    grads = [g.copy() for g in model.grads()]
+    P = model.forward(X)
+    tm = torch_mirror(model)
+    Jt, Pt = _torch_J(case, tm, X, y, w)
+    Jt.backward()
+    assert isinstance(J, float)
+    assert_rel(P, Pt.detach().numpy(), tol, "output")
+    assert_rel(J, Jt.item(), tol, "J")
+    tg = torch_grads(tm)
+    assert len(grads) == len(tg)
+    for i, (g, gt) in enumerate(zip(grads, tg)):
+        assert_rel(g, gt, tol, f"{'dW' if i % 2 == 0 else 'db'}{i // 2 + 1}")
+
+
+def test_every_activation_and_loss_match_torch(activation_name, loss_case, dtype, rng,
+                                               torch_mirror, torch_grads, assert_rel):
+    for depth in (1, 2, 3, 4):
+        model = _random_mlp(rng, depth, activation_name, loss_case.output, dtype)
+        X = rng.normal(size=(6, 3)).astype(dtype)
+        y = loss_case.make_y(rng, 6, K)
+        _check_against_torch(model, loss_case, X, y, TOL[dtype], torch_mirror, torch_grads, assert_rel)
+
+
+def test_sample_weight_is_torchs_weighted_mean(loss_case, rng, torch_mirror, torch_grads, assert_rel):
+    """J = sum_i w_i l_i / sum_i w_i with torch's per-sample losses l_i (reduction='none')."""
+    for depth in (2, 3):
+        model = _random_mlp(rng, depth, "tanh", loss_case.output, "float64")
+        X = rng.normal(size=(7, 3))
+        y = loss_case.make_y(rng, 7, K)
+        w = rng.uniform(0.1, 3.0, size=7)
+        _check_against_torch(model, loss_case, X, y, 1e-9, torch_mirror, torch_grads, assert_rel, w=w)
+
+
+@pytest.mark.parametrize("targets", ["labels", "onehot"])
+def test_class_weights_equal_torch_cross_entropy_weight(targets, rng, torch_mirror, torch_grads, assert_rel):
+    model = _random_mlp(rng, 3, "relu", "softmax", "float64", k=4)
+    X = rng.normal(size=(20, 3))
+    labels = rng.integers(0, 4, size=20)
+    y = labels if targets == "labels" else np.eye(4)[labels]
+    class_weight = np.array([1.0, 0.2, 3.0, 0.7])
+    J = model.loss_and_grad(X, y, "cross_entropy", sample_weight=class_weight[labels])
+    tm = torch_mirror(model)
+    Jt = torch.nn.CrossEntropyLoss(weight=torch.tensor(class_weight))(tm[:-1](torch.tensor(X)), torch.tensor(labels))
+    Jt.backward()
+    assert_rel(J, Jt.item(), 1e-9)
+    for g, gt in zip(model.grads(), torch_grads(tm)):
+        assert_rel(g, gt, 1e-9)
+
+
+@pytest.mark.parametrize("output, loss, k", [("softmax", "cross_entropy", 3), ("sigmoid", "bce", 1)])
+def test_fused_output_gradient_is_p_minus_y_over_n(output, loss, k, rng):
+    model = ml.MLP([3, 5, k], activation="tanh", output=output, dtype="float64", seed=0)
+    last = model.layers[-2]
+    seen = []
+    original = last.backward
+
+    def spy(dY):
+        seen.append(dY.copy())
+        return original(dY)
+
+    last.backward = spy
+    X = rng.normal(size=(9, 3))
+    labels = rng.integers(0, max(k, 2), size=9)
+    model.loss_and_grad(X, labels, loss)
+    P = model.predict(X)
+    Y = np.eye(k)[labels] if k > 1 else labels[:, None].astype(np.float64)
+    np.testing.assert_allclose(seen[0], (P - Y) / 9, rtol=1e-12, atol=1e-15)
+
+
+# -- forward / backward / predict / evaluate --------------------------------------------------
+def test_backward_returns_dx_and_fills_grads_like_torch(dtype, rng, torch_mirror, torch_grads, assert_rel):
+    model = ml.MLP([3, 5, 4, 2], activation="elu", output="softmax", dtype=dtype, seed=1)
+    X = rng.normal(size=(6, 3)).astype(dtype)
+    dY = rng.normal(size=(6, 2)).astype(dtype)
+    out = model.forward(X, training=True)
+    dX = model.backward(dY)
+    assert out.dtype == dtype and dX.dtype == dtype
+    tm = torch_mirror(model)
+    Xt = torch.tensor(X.astype(np.float64), requires_grad=True)
+    Ot = tm(Xt)
+    Ot.backward(torch.tensor(dY.astype(np.float64)))
+    assert_rel(out, Ot.detach().numpy(), TOL[dtype])
+    assert_rel(dX, Xt.grad.numpy(), TOL[dtype])
+    for g, gt in zip(model.grads(), torch_grads(tm)):
+        assert_rel(g, gt, TOL[dtype])
+
+
+def test_backward_after_loss_and_grad_with_a_leading_dropout(rng):
+    # loss_and_grad skips dX on the first Dense; backward must still return dX through it
+    model = ml.Sequential([ml.Dropout(0.0), ml.Dense(2, 3, dtype="float64", seed=0), ml.Tanh()])
+    X = rng.normal(size=(4, 2))
+    model.loss_and_grad(X, rng.normal(size=(4, 3)), "mse")
+    model.forward(X)
+    dY = rng.normal(size=(4, 3))
+    dX = model.backward(dY)
+    W = model.layers[1].W
+    # dX = (dY * tanh'(Z)) W^T, with tanh' = 1 - tanh(Z)^2
+    Y = np.tanh(X @ W)
+    np.testing.assert_allclose(dX, (dY * (1 - Y**2)) @ W.T, rtol=1e-12)
+
+
+def test_backward_rejects_a_wrong_dy_shape(rng):
+    model = ml.MLP([3, 4, 2], seed=0)
+    model.forward(rng.normal(size=(5, 3)))
+    with pytest.raises(ValueError, match=r"dY must have shape \(n, 2\), got \(5, 3\)"):
+        model.backward(np.zeros((5, 3)))
+
+
+def test_predict_equals_forward_and_chunks_agree(rng):
+    model = ml.MLP([3, 6, 2], activation="tanh", output="softmax", dtype="float64", seed=0)
+    X = rng.normal(size=(11, 3))
+    P = model.predict(X)
+    np.testing.assert_array_equal(P, model.forward(X))
+    np.testing.assert_allclose(model.predict(X, batch_size=4), P, rtol=1e-14)
+    # forward and predict return new arrays, not the model's buffers
+    P[...] = 0
+    assert model.predict(X).any()
+
+
+def test_predict_classes(rng):
+    X = rng.normal(size=(10, 3))
+    soft = ml.MLP([3, 4, 3], output="softmax", seed=0)
+    np.testing.assert_array_equal(soft.predict_classes(X), soft.predict(X).argmax(axis=1))
+    sig = ml.MLP([3, 4, 1], output="sigmoid", seed=0)
+    np.testing.assert_array_equal(sig.predict_classes(X), (sig.predict(X)[:, 0] >= 0.5).astype(int))
+    multi = ml.MLP([3, 4, 2], output="sigmoid", seed=0)
+    assert multi.multilabel
+    np.testing.assert_array_equal(multi.predict_classes(X), (multi.predict(X) >= 0.5).astype(int))
+
+
+@pytest.mark.parametrize("output, loss", [("softmax", "cross_entropy"), ("sigmoid", "bce"), (None, "mse")])
+def test_evaluate_loss_equals_loss_and_grad(output, loss, rng):
+    k = 1 if output == "sigmoid" else 3
+    model = ml.MLP([3, 5, k], activation="tanh", output=output, dtype="float64", seed=0)
+    X = rng.normal(size=(12, 3))
+    y = rng.normal(size=(12, k)) if loss == "mse" else rng.integers(0, max(k, 2), size=12)
+    w = rng.uniform(0.5, 2.0, size=12)
+    res = model.evaluate(X, y, loss)
+    np.testing.assert_allclose(res["loss"], model.loss_and_grad(X, y, loss), rtol=1e-12)
+    np.testing.assert_allclose(model.evaluate(X, y, loss, sample_weight=w)["loss"],
+                               model.loss_and_grad(X, y, loss, sample_weight=w), rtol=1e-12)
+    if loss == "mse":
+        assert set(res) == {"loss"}  # accuracy means nothing for regression
+    else:
+        assert res["accuracy"] == np.mean(model.predict_classes(X) == y)
+
+
+def test_evaluate_regression_metrics_match_sklearn(rng):
+    model = ml.MLP([3, 5, 2], activation="tanh", dtype="float64", seed=0)
+    X, y = rng.normal(size=(15, 3)), rng.normal(size=(15, 2))
+    res = model.evaluate(X, y, "mse", metrics=["mse", "mae", "r2"])
+    P = model.predict(X)
+    np.testing.assert_allclose(res["mse"], sklearn.metrics.mean_squared_error(y, P), rtol=1e-12)
+    np.testing.assert_allclose(res["mae"], sklearn.metrics.mean_absolute_error(y, P), rtol=1e-12)
+    np.testing.assert_allclose(res["r2"], sklearn.metrics.r2_score(y, P), rtol=1e-12)
+    with pytest.raises(ValueError, match="metric 'accuracy' needs a classification loss"):
+        model.evaluate(X, y, "mse", metrics=["accuracy"])
+
+
+def test_default_loss_follows_the_output_layer(rng):
+    X = rng.normal(size=(8, 3))
+    labels = rng.integers(0, 2, size=8)
+    soft = ml.MLP([3, 4, 2], output="softmax", dtype="float64", seed=0)
+    assert soft.loss_and_grad(X, labels) == soft.loss_and_grad(X, labels, "cross_entropy")
+    sig = ml.MLP([3, 4, 1], output="sigmoid", dtype="float64", seed=0)
+    assert sig.loss_and_grad(X, labels) == sig.loss_and_grad(X, labels, "bce")
+    lin = ml.MLP([3, 4, 1], dtype="float64", seed=0)
+    assert lin.loss_and_grad(X, labels) == lin.loss_and_grad(X, labels, "mse")
+
+
+# -- the flat buffer --------------------------------------------------------------------------
+def test_params_and_grads_are_views_of_the_flat_buffers(rng):
+    model = ml.MLP([3, 4, 2, 5], output="softmax", dtype="float64", seed=0)
+    Ws = [layer.W for layer in model.layers if isinstance(layer, ml.Dense)]
+    bs = [layer.b for layer in model.layers if isinstance(layer, ml.Dense)]
+    # weights first, then biases
+    np.testing.assert_array_equal(model.flat_params(), np.concatenate([w.ravel() for w in Ws] + bs))
+    assert model.n_weights == sum(w.size for w in Ws)
+    assert model.params()[0] is model.layers[0].W and len(model.params()) == 6
+    for p in model.params():
+        assert np.shares_memory(p, model.flat_params())
+    for g in model.grads():
+        assert np.shares_memory(g, model.flat_grads())
+    model.params()[2][1, 1] = 42.0  # W2[1, 1]: W2 (4, 2) follows W1 (3, 4) in the buffer
+    assert model.flat_params()[3 * 4 + 1 * 2 + 1] == 42.0
+    model.flat_params()[-1] = -7.0  # the last bias of the last layer
+    assert model.params()[-1][-1] == -7.0
+    model.loss_and_grad(rng.normal(size=(6, 3)), rng.integers(0, 5, size=6))
+    dWs = [g for i, g in enumerate(model.grads()) if i % 2 == 0]
+    dbs = [g for i, g in enumerate(model.grads()) if i % 2 == 1]
+    np.testing.assert_array_equal(model.flat_grads(), np.concatenate([g.ravel() for g in dWs] + dbs))
+
+
+def test_n_params_equals_torch(torch_mirror):
+    model = ml.MLP([7, 16, 8, 3], seed=0)
+    assert model.n_params == sum(p.numel() for p in torch_mirror(model).parameters()) == 7 * 16 + 16 * 8 + 8 * 3 + 27
+    assert model.get_weights().shape == (model.n_params,)
+
+
+def test_get_and_set_weights(rng):
+    model = ml.MLP([3, 4, 2], dtype="float64", seed=0)
+    w = model.get_weights()
+    assert not np.shares_memory(w, model.flat_params())
+    model.set_weights(w + 1)
+    np.testing.assert_array_equal(model.flat_params(), w + 1)
+    model.set_weights([np.zeros_like(p) for p in model.params()])
+    assert not model.flat_params().any()
+    with pytest.raises(ValueError, match=r"weights must have shape \(26,\), got \(3,\)"):
+        model.set_weights(np.zeros(3))
+    with pytest.raises(ValueError, match="weights contain NaN or infinity"):
+        model.set_weights(np.full(26, np.nan))
+    with pytest.raises(ValueError, match="weights must hold 4 arrays, got 1"):
+        model.set_weights([np.zeros((3, 4))])
+
+
+def test_dtypes():
+    m = ml.MLP([2, 3, 1])
+    assert m.dtype == np.float32 and m.flat_params().dtype == np.float32
+    assert m.predict(np.zeros((2, 2))).dtype == np.float32
+    assert all(p.dtype == np.float32 for p in m.params())
+    m64 = ml.MLP([2, 3, 1], dtype="float64")
+    assert m64.flat_params().dtype == np.float64 and m64.predict(np.zeros((2, 2))).dtype == np.float64
+    assert ml.Sequential([ml.Dense(2, 3, dtype="float64")]).dtype == np.float64
+    s = ml.Sequential([ml.Dense(2, 3)], dtype="float64")
+    assert s.dtype == np.float64 and s.layers[0].W.dtype == np.float64
+    with pytest.raises(ValueError, match="dtype must be one of"):
+        ml.MLP([2, 3, 1], dtype="float16")
+
+
+# -- description and configuration --------------------------------------------------------
+def test_summary_and_repr():
+    m = ml.MLP([3, 4, 2], activation="relu", output="softmax", seed=0)
+    s = m.summary()
+    assert "Dense(in_features=3, out_features=4, init='he')" in s and "ReLU()" in s and "Softmax()" in s
+    assert "total parameters: 26" in s and "(float32)" in s
+    assert repr(m) == "MLP([3, 4, 2], activation='relu', output='softmax', dtype='float32', n_params=26)"
+    seq = ml.Sequential([ml.Dense(2, 3), ml.Tanh()])
+    assert repr(seq) == seq.summary() and "total parameters: 9" in seq.summary()
+
+
+def test_mlp_config_round_trip():
+    m = ml.MLP([3, 8, 4, 2], activation="gelu", output="softmax", dtype="float64", dropout=0.25, seed=0)
+    cfg = json.loads(json.dumps(m.get_config()))
+    m2 = ml.Sequential.from_config(cfg)
+    assert type(m2) is ml.MLP and m2.get_config() == cfg
+    assert m2.n_params == m.n_params and m2.dtype == np.float64
+    assert [type(layer) for layer in m2.layers] == [type(layer) for layer in m.layers]
+
+
+def test_sequential_config_round_trip():
+    m = ml.Sequential([ml.Dense(3, 5), ml.LeakyReLU(0.2), ml.Dropout(0.3), ml.Dense(5, 4), ml.ELU(0.5),
+                       ml.Dense(4, 2), ml.Softmax()], dtype="float64")
+    cfg = json.loads(json.dumps(m.get_config()))
+    m2 = ml.Sequential.from_config(cfg)
+    assert type(m2) is ml.Sequential and m2.get_config() == cfg and m2.n_params == m.n_params
+    assert m2.layers[1].negative_slope == 0.2 and m2.layers[2].p == 0.3 and m2.layers[4].alpha == 0.5
+    with pytest.raises(ValueError, match="unknown layer class 'Conv2d'"):
+        ml.Sequential.from_config({"class": "Sequential", "layers": [{"class": "Conv2d", "config": {}}]})
+    with pytest.raises(ValueError, match="unknown model class 'Pipeline'"):
+        ml.Sequential.from_config({"class": "Pipeline"})
+
+
+# -- construction errors --------------------------------------------------------------------
+@pytest.mark.parametrize("sizes", [[3], [], "3,1", 3, [3, 0, 1], [3, 2.5, 1], [3, True]])
+def test_mlp_rejects_bad_sizes(sizes):
+    with pytest.raises(ValueError, match="sizes must"):
+        ml.MLP(sizes)
+
+
+def test_mlp_rejects_unknown_activations():
+    with pytest.raises(ValueError, match="activation must be .*got 'swish'"):
+        ml.MLP([2, 3, 1], activation="swish")
+    with pytest.raises(ValueError, match="activation must be .*got 'logsoftmax'"):
+        ml.MLP([2, 3, 1], output="logsoftmax")
+
+
+def test_sequential_rejects_bad_layers():
+    with pytest.raises(ValueError, match="layers must hold at least one layer"):
+        ml.Sequential([])
+    with pytest.raises(TypeError, match="layers\\[1\\] must be a mlplab Layer, got str"):
+        ml.Sequential([ml.Dense(2, 3), "relu"])
+    with pytest.raises(ValueError, match="the first layer with parameters must be a Dense layer"):
+        ml.Sequential([ml.ReLU()])
+    with pytest.raises(ValueError, match="Dense expects 4 input features, the previous layer gives 3"):
+        ml.Sequential([ml.Dense(2, 3), ml.Dense(4, 1)])
+
+
+# -- input validation on every entry point -----------------------------------------------------
+ENTRY_POINTS = {
+    "forward": lambda m, X, y: m.forward(X),
+    "predict": lambda m, X, y: m.predict(X),
+    "predict_classes": lambda m, X, y: m.predict_classes(X),
+    "evaluate": lambda m, X, y: m.evaluate(X, y),
+    "loss_and_grad": lambda m, X, y: m.loss_and_grad(X, y),
+    "fit": lambda m, X, y: m.fit(X, y, epochs=1, verbose=0),
+}
+WITH_Y = ("evaluate", "loss_and_grad", "fit")
+
+
+@pytest.fixture
+def clf():
+    return ml.MLP([3, 4, 2], output="softmax", seed=0)
+
+
+def _X(rng, n=5, d=3):
+    return rng.normal(size=(n, d))
+
+
+BAD_X = {
+    "nan": (lambda X: np.where(X > 1, np.nan, X), ValueError, "X contains NaN or infinity"),
+    "inf": (lambda X: np.where(X > 1, -np.inf, X), ValueError, "X contains NaN or infinity"),
+    "1-D": (lambda X: X[:, 0], ValueError, r"X must be 2-D \(n_samples, n_features\), got shape \(5,\); "
+                                           r"for a single feature use X.reshape\(-1, 1\)"),
+    "3-D": (lambda X: X[:, :, None], ValueError, r"X must be 2-D \(n_samples, n_features\), got shape \(5, 3, 1\)"),
+    "empty": (lambda X: X[:0], ValueError, r"X is empty: got shape \(0, 3\), expected at least one sample"),
+    "features": (lambda X: np.hstack([X, X[:, :1]]), ValueError,
+                 r"X has 4 features, but the model expects 3: got shape \(5, 4\)"),
+    "strings": (lambda X: X.astype(str), TypeError, "X must hold numbers, got dtype <U"),
+    "objects": (lambda X: X.astype(object), TypeError, "X must hold numbers, got dtype object"),
+    "complex": (lambda X: X + 1j, TypeError, "X must be real, got dtype complex128"),
+    "sparse": (lambda X: scipy.sparse.csr_matrix(X), TypeError, "X must be a dense array; sparse input"),
+    "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, "X could not be converted to an array"),
+}
+
+
+@pytest.mark.parametrize("entry", list(ENTRY_POINTS))
+@pytest.mark.parametrize("bad", list(BAD_X))
+def test_bad_X_is_rejected_everywhere(entry, bad, clf, rng):
+    X = _X(rng)
+    if bad == "nan" or bad == "inf":
+        X[0, 0] = 2.0  # make sure there is a non-finite entry
+    make, exc, msg = BAD_X[bad]
+    with pytest.raises(exc, match=msg):
+        ENTRY_POINTS[entry](clf, make(X), np.zeros(5, dtype=int))
+
+
+BAD_Y = {
+    "nan": (np.array([0, 1, np.nan, 1, 0]), ValueError, "y contains NaN or infinity"),
+    "inf": (np.array([0, 1, np.inf, 1, 0]), ValueError, "y contains NaN or infinity"),
+    "count": (np.array([0, 1, 1, 0]), ValueError, "X and y must have the same number of samples, got 5 and 4"),
+    "label": (np.array([0, 1, 2, 1, 0]), ValueError, "y holds label 2, outside the model's 2 classes 0..1"),
+    "negative": (np.array([0, -1, 1, 1, 0]), ValueError, "y holds label -1, outside the model's 2 classes 0..1"),
+    "3-D": (np.zeros((5, 2, 1)), ValueError, r"y must be 1-D or 2-D, got shape \(5, 2, 1\)"),
+    "columns": (np.zeros((5, 3)), ValueError,
+                r"y must have 2 column\(s\) to match the model output, got shape \(5, 3\)"),
+    "strings": (np.array(list("abcab")), TypeError, "y must hold integer class labels, got dtype <U1"),
+}
+
+
+@pytest.mark.parametrize("entry", WITH_Y)
+@pytest.mark.parametrize("bad", list(BAD_Y))
+def test_bad_y_is_rejected_everywhere(entry, bad, clf, rng):
+    y, exc, msg = BAD_Y[bad]
+    with pytest.raises(exc, match=msg):
+        ENTRY_POINTS[entry](clf, _X(rng), y)
+
+
+def test_bad_regression_targets(rng):
+    reg = ml.MLP([3, 4, 1], seed=0)
+    with pytest.raises(TypeError, match="y must be numeric, got dtype <U1"):
+        reg.loss_and_grad(_X(rng), np.array(list("abcab")))
+    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+        reg.fit(_X(rng), np.array([0.0, np.inf, 1.0, 2.0, 3.0]), verbose=0)
+    with pytest.raises(ValueError, match=r"y for the bce loss must lie in \[0, 1\].*got 3"):
+        reg.loss_and_grad(_X(rng), np.array([0, 1, 3, 1, 0]), "bce")
+
+
+@pytest.mark.parametrize("w, msg", [
+    (np.ones(4), r"sample_weight must have shape \(5,\), got \(4,\)"),
+    (np.ones((5, 1)), r"sample_weight must have shape \(5,\), got \(5, 1\)"),
+    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite and >= 0"),
+    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite and >= 0"),
+    (np.zeros(5), "sample_weight must not be all zero"),
+])
+def test_bad_sample_weight(w, msg, clf, rng):
+    for call in (clf.loss_and_grad, clf.evaluate):
+        with pytest.raises(ValueError, match=msg):
+            call(_X(rng), np.zeros(5, dtype=int), sample_weight=w)
+
+
+# -- fit --------------------------------------------------------------------------------------
+class _WeightRecorder(Callback):
+    def __init__(self):
+        self.weights = []
+
+    def on_batch_begin(self, batch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def test_divergence_stops_fit_and_keeps_the_last_finite_weights(rng):
+    X = rng.normal(size=(64, 3))
+    y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
+    model = ml.MLP([3, 8, 1], activation="relu", seed=0)
+    rec = _WeightRecorder()
+    with pytest.raises(ml.DivergenceError, match="lower learning rate") as info:
+        model.fit(X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0, callbacks=[rec])
+    assert isinstance(info.value, FloatingPointError)
+    assert isinstance(info.value.history, ml.History)
+    assert "diverged" in info.value.history.stop_reason
+    w = model.get_weights()
+    assert np.isfinite(w).all()
+    # rec.weights[-1] gave the non-finite loss; the model is back to the weights before that update
+    assert len(rec.weights) >= 2
+    np.testing.assert_array_equal(w, rec.weights[-2])
+
+
+def test_terminate_on_nan_stops_without_raising(rng):
+    X = rng.normal(size=(64, 3))
+    y = X.sum(axis=1)
+    model = ml.MLP([3, 8, 1], activation="relu", seed=0)
+    h = model.fit(X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0,
+                  callbacks=[ml.TerminateOnNaN()])
+    assert "diverged" in h.stop_reason and np.isfinite(model.get_weights()).all()
+
+
+def test_full_batch_epoch_is_one_gradient_step(rng):
+    """batch_size=None: one epoch of SGD(lr) is theta <- theta - lr * dJ/dtheta over all samples."""
+    X, y = rng.normal(size=(40, 3)), rng.normal(size=(40, 2))
+    model = ml.MLP([3, 6, 2], activation="tanh", dtype="float64", seed=0)
+    theta0 = model.get_weights()
+    J0 = model.loss_and_grad(X, y, "mse")
+    expected = theta0 - 0.05 * model.flat_grads()
+    h = model.fit(X, y, loss="mse", optimizer=ml.optim.SGD(lr=0.05), epochs=1, batch_size=None, verbose=0)
+    np.testing.assert_allclose(model.get_weights(), expected, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(h["loss"], [J0], rtol=1e-12)
+
+
+def test_fit_history_has_per_epoch_loss_val_loss_and_metrics(rng):
+    X, y = ml.datasets.circle(n=200, noise=0.1, seed=0)
+    Xv, yv = ml.datasets.circle(n=50, noise=0.1, seed=1)
+    model = ml.MLP([2, 8, 2], activation="tanh", output="softmax", dtype="float64", seed=0)
+    rec_losses = []
+
+    class EpochLoss(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            rec_losses.append(self.model.loss_and_grad(X, y))
+
+    h = model.fit(X, y, optimizer=ml.optim.SGD(lr=0.5), epochs=3, batch_size=None, verbose=0,
+                  validation_data=(Xv, yv), callbacks=[EpochLoss()])
+    assert isinstance(h, ml.History) and h is model.history
+    assert h.epoch == [0, 1, 2] and len(h) == 3
+    assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
+    assert all(len(v) == 3 for v in h.history.values())
+    # full batch: the epoch's loss is J at the weights the epoch starts from
+    np.testing.assert_allclose(h["loss"], rec_losses, rtol=1e-12)
+    final = model.evaluate(Xv, yv)
+    np.testing.assert_allclose(h["val_loss"][-1], final["loss"], rtol=1e-12)
+    assert h["val_accuracy"][-1] == final["accuracy"]
+    assert h["lr"] == [0.5, 0.5, 0.5]
+    assert h.stop_reason == "completed 3 epochs"
+
+
+@pytest.mark.parametrize("problem", ["circle", "xor"])
+def test_small_mlp_learns_the_playground_problems(problem):
+    X, y = getattr(ml.datasets, problem)(n=600, noise=0.1, seed=1)
+    Xtr, Xte, ytr, yte = ml.datasets.train_test_split(X, y, test_size=0.25, random_state=1, stratify=y)
+    model = ml.MLP([2, 16, 16, 1], activation="tanh", output="sigmoid", seed=1)
+    model.fit(Xtr, ytr, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=60, batch_size=32, seed=1, verbose=0)
+    assert np.mean(model.predict_classes(Xte) == yte) >= 0.97
