@@ -18,7 +18,7 @@ DTYPES = {"float32": numpy.float32, "float64": numpy.float64}
 def as_dtype(dtype) -> numpy.dtype:
     """Normalise ``dtype`` ("float32", numpy.float64, ...) to a numpy dtype, or raise."""
     try:
-        dt = numpy.dtype(dtype)
+        dt = None if dtype is None else numpy.dtype(dtype)  # numpy reads None as float64
     except TypeError:
         dt = None
     if dt is None or dt.name not in DTYPES:
