@@ -6,13 +6,26 @@ The protocol (as Keras's): ``on_train_begin(logs)``, ``on_epoch_begin(epoch, log
 setting ``self.model.stop_training = True`` (and, politely, ``self.model.stop_reason``).
 ``logs`` holds the numbers of the moment: batch ``loss`` and ``size``; epoch ``loss``,
 ``val_loss``, metrics, ``lr``.
+
+Callbacks here: ``History`` (always installed by fit, returned by it), ``ProgressBar``
+(``verbose``), ``TerminateOnNaN``, ``EarlyStopping``, ``ModelCheckpoint``,
+``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger`` and ``LambdaCallback``.
+Each resets its state in ``on_train_begin``, so one instance can serve several fits.
+Monitoring callbacks use Keras's names and semantics, except ``ReduceLROnPlateau``, which
+follows torch's.
 """
 from __future__ import annotations
 
+import csv
+import inspect
 import math
+import os
 import sys
 
-__all__ = ["Callback", "CallbackList", "History", "ProgressBar", "TerminateOnNaN"]
+import numpy as np
+
+__all__ = ["Callback", "CallbackList", "History", "ProgressBar", "TerminateOnNaN", "EarlyStopping",
+           "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "LambdaCallback"]
 
 
 class Callback:
@@ -63,8 +76,10 @@ class History(Callback):
 
     ``history.history`` maps each logged name ("loss", "val_loss", "accuracy", "lr", ...)
     to a list with one value per epoch; ``history["loss"]`` is a shortcut. ``epoch`` lists
-    the epoch numbers, ``best_epoch`` is set by early stopping or a monitored callback,
-    ``stop_reason`` says why training ended.
+    the epoch numbers (0-based); ``best_epoch``, one of them, is set by ``EarlyStopping``
+    (or else by ``ModelCheckpoint``) to the epoch of the best monitored value, so that
+    ``history["val_loss"][history.epoch.index(best_epoch)]`` is that value; ``stop_reason``
+    says why training ended (completed, early stopping, divergence, Ctrl-C, a callback).
     """
 
     def __init__(self):
@@ -169,3 +184,432 @@ class TerminateOnNaN(Callback):
     def on_batch_end(self, batch, logs=None):
         if logs is not None and not math.isfinite(logs.get("loss", 0.0)):
             self.model.stop_training = True
+
+
+# -- monitored quantities ------------------------------------------------------------------
+#: logged names for which larger is better (mode="auto" picks "max" for them, with or without "val_")
+_HIGHER_IS_BETTER = ("accuracy", "acc", "auc", "r2", "precision", "recall", "f1")
+
+
+def _resolve_mode(monitor, mode):
+    if not isinstance(monitor, str) or not monitor:
+        raise TypeError(f"monitor must be the name of a logged value such as 'val_loss', got {monitor!r}")
+    if mode not in ("auto", "min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    if mode == "auto":
+        name = monitor[4:] if monitor.startswith("val_") else monitor
+        mode = "max" if name in _HIGHER_IS_BETTER or name.endswith("accuracy") else "min"
+    return mode
+
+
+def _monitored(who, monitor, logs):
+    """The value of ``monitor`` in ``logs``, or a ValueError that lists what was logged."""
+    logs = logs or {}
+    if monitor not in logs:
+        hint = "; pass validation_data or validation_split to fit" if monitor.startswith("val_") else ""
+        raise ValueError(f"{who} monitors {monitor!r}, which fit did not log (logged: {sorted(logs)}){hint}")
+    return float(logs[monitor])
+
+
+def _check_number(name, v, lo=0.0, hi=None, lo_open=False, hi_open=False):
+    ok = not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
+    ok = ok and (v > lo if lo_open else v >= lo) and (hi is None or (v < hi if hi_open else v <= hi))
+    if not ok:
+        lo_s = f"{'>' if lo_open else '>='} {lo}"
+        hi_s = "" if hi is None else f" and {'<' if hi_open else '<='} {hi}"
+        raise ValueError(f"{name} must be a finite number {lo_s}{hi_s}, got {v!r}")
+    return float(v)
+
+
+def _check_count(name, v):
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+        raise ValueError(f"{name} must be an int >= 0, got {v!r}")
+    return int(v)
+
+
+def _history(model):
+    h = getattr(model, "history", None)
+    return h if isinstance(h, History) else None
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored value has stopped improving (Keras semantics).
+
+    After each epoch e >= ``start_from_epoch``, with v the monitored value::
+
+        improved = v < best - min_delta   (mode "min";  v > best + min_delta for "max")
+        if improved:  best <- v, best_epoch <- e, wait <- 0, keep a copy of the weights
+        else:         wait <- wait + 1
+        if wait >= patience and wait > 0:  stop training
+
+    so training stops at the first epoch where ``patience`` epochs have passed without an
+    improvement by more than ``min_delta``. The first epoch examined always improves (best
+    starts empty), unless its value is NaN: NaN never improves (Keras would take a first NaN
+    as the best and then never improve on it). At the end of training (also after Ctrl-C or
+    a divergence), with ``restore_best_weights=True`` the model gets back exactly the weights
+    of ``best_epoch``, so its ``monitor`` value is the best one recorded. ``best_epoch`` is
+    0-based, as ``history.epoch``; it is also written to ``history.best_epoch``, and the
+    reason for stopping to ``model.stop_reason``.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+        A name fit logs: "loss", "val_loss", "accuracy", "val_accuracy", ...
+    min_delta : float >= 0, default 0
+        Smallest change that counts as an improvement.
+    patience : int >= 0, default 10
+        Epochs without improvement after which training stops.
+    mode : "auto", "min" or "max"
+        "auto": "max" for accuracy-like names (accuracy, r2, auc...), "min" otherwise.
+    restore_best_weights : bool, default True
+    start_from_epoch : int >= 0, default 0
+        Epochs (0-based numbers below it) not examined at all: a warm-up.
+
+    Attributes
+    ----------
+    best, best_epoch, stopped_epoch, wait
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0.0, patience=10, mode="auto", restore_best_weights=True,
+                 start_from_epoch=0):
+        self.monitor = monitor
+        self.mode = _resolve_mode(monitor, mode)
+        self.min_delta = _check_number("min_delta", min_delta)
+        self.patience = _check_count("patience", patience)
+        self.restore_best_weights = bool(restore_best_weights)
+        self.start_from_epoch = _check_count("start_from_epoch", start_from_epoch)
+        self._reset()
+
+    def _reset(self):
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+        self.stopped_epoch = None
+        self.wait = 0
+
+    def _improved(self, v):
+        if math.isnan(v):
+            return False
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return v < self.best - self.min_delta
+        return v > self.best + self.min_delta
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = _monitored("EarlyStopping", self.monitor, logs)
+        if epoch < self.start_from_epoch:
+            return
+        if self.best_epoch is None:
+            # the weights of the first epoch examined stand in until something improves (a NaN start)
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        if self._improved(v):
+            self.best, self.best_epoch, self.wait = v, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+        else:
+            self.wait += 1
+        h = _history(self.model)
+        if h is not None:
+            h.best_epoch = self.best_epoch
+        if self.wait >= self.patience and self.wait > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            best = "nan" if self.best is None else f"{self.best:.6g}"
+            self.model.stop_reason = (
+                f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve by more than "
+                f"{self.min_delta:g} for {self.patience} epoch(s); best {self.monitor} = {best} at epoch "
+                f"{self.best_epoch + 1}" + (", weights restored" if self.restore_best_weights else ""))
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        h = _history(self.model)
+        if h is not None and self.best_epoch is not None:
+            h.best_epoch = self.best_epoch
+
+
+class ModelCheckpoint(Callback):
+    """Save the model to ``filepath`` at the end of each epoch in which ``monitor`` improved.
+
+    Improvement is strict (v < best for mode "min", v > best for "max"; NaN never improves).
+    With ``save_best_only=False`` the model is saved after every epoch. The file is written
+    by ``mlplab.io.save`` (architecture and weights, no pickle), or, with ``save_full=True``,
+    by ``mlplab.io.save_checkpoint`` (also the optimizer state, the epoch, the History and
+    the training generator, so that ``fit(resume_from=path)`` continues the run). Both write
+    a temporary file in the same folder and rename it over ``filepath`` (``os.replace``):
+    an interrupted save never leaves a half-written file.
+
+    ``filepath`` may hold ``str.format`` fields filled from the epoch's logs, as Keras's:
+    ``"ckpt-{epoch:03d}-{val_loss:.3f}.mlp"`` (``epoch`` 1-based).
+
+    Parameters
+    ----------
+    filepath : str or path-like
+    monitor : str, default "val_loss"
+    save_best_only : bool, default True
+    mode : "auto", "min" or "max"
+    save_full : bool, default False
+
+    Attributes
+    ----------
+    best, best_epoch (0-based), last_saved (the path of the last file written)
+    """
+
+    def __init__(self, filepath, monitor="val_loss", save_best_only=True, mode="auto", save_full=False):
+        if not isinstance(filepath, (str, os.PathLike)) or not os.fspath(filepath):
+            raise TypeError(f"filepath must be a non-empty str or path-like, got {filepath!r}")
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.mode = _resolve_mode(monitor, mode)
+        self.save_best_only = bool(save_best_only)
+        self.save_full = bool(save_full)
+        self.best = self.best_epoch = self.last_saved = None
+
+    def on_train_begin(self, logs=None):
+        self.best = self.best_epoch = self.last_saved = None
+
+    def _path(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        except (KeyError, IndexError, ValueError) as e:
+            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} names a field fit did not log "
+                             f"({type(e).__name__}: {e}); logged: ['epoch'] + {sorted(logs or {})}") from None
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.save_best_only or self.monitor in (logs or {}):
+            v = _monitored("ModelCheckpoint", self.monitor, logs)
+            if self.best is None:
+                improved = not math.isnan(v)
+            else:
+                improved = v < self.best if self.mode == "min" else v > self.best
+            if improved:
+                self.best, self.best_epoch = v, epoch
+            if self.save_best_only and not improved:
+                return
+        self._save(self._path(epoch, logs), epoch)
+
+    def _save(self, path, epoch):
+        from . import io as mio
+
+        folder = os.path.dirname(os.path.abspath(path))
+        os.makedirs(folder, exist_ok=True)
+        m = self.model
+        if self.save_full:
+            mio.save_checkpoint(path, m, m.optimizer, epoch, _history(m), getattr(m, "_fit_rng", None))
+        else:
+            mio.save(m, path)
+        self.last_saved = path
+
+    def on_train_end(self, logs=None):
+        h = _history(self.model)
+        if h is not None and h.best_epoch is None and self.best_epoch is not None:
+            h.best_epoch = self.best_epoch
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` stops improving
+    (torch.optim.lr_scheduler.ReduceLROnPlateau, stepped once per epoch with the monitored value).
+
+    After each epoch, with v the monitored value (best starts at +inf for "min", -inf for "max")::
+
+        better = v < best * (1 - min_delta)     (mode "min", threshold_mode "rel")
+                 v > best * (1 + min_delta)     (mode "max", "rel")
+                 v < best - min_delta  /  v > best + min_delta     (threshold_mode "abs")
+        if better: best <- v, bad <- 0   else: bad <- bad + 1
+        if cooldown_counter > 0: cooldown_counter <- cooldown_counter - 1, bad <- 0
+        if bad > patience:
+            new_lr = max(lr * factor, min_lr);  if lr - new_lr > eps: lr <- new_lr
+            cooldown_counter <- cooldown, bad <- 0
+
+    ``min_delta`` is torch's ``threshold``. Note the reduction comes after ``patience + 1``
+    bad epochs, as in torch (Keras reduces after ``patience``). The optimizer's ``lr`` must be
+    a float: it is overwritten (``optimizer.lr = new_lr``) and stays so after ``fit``. A
+    schedule cannot be scaled from here; training with one raises ValueError.
+
+    Parameters
+    ----------
+    monitor : str, default "val_loss"
+    factor : float in (0, 1), default 0.1
+    patience : int >= 0, default 10
+    mode : "auto", "min" or "max"
+    min_delta : float >= 0, default 1e-4
+    cooldown : int >= 0, default 0
+    min_lr : float >= 0, default 0
+    threshold_mode : "rel" (default) or "abs", keyword-only
+    eps : float >= 0, default 1e-8, keyword-only
+        Reductions smaller than eps are ignored.
+
+    Attributes
+    ----------
+    best, num_bad_epochs, cooldown_counter, reductions (list of (epoch, new_lr))
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
+                 min_lr=0.0, *, threshold_mode="rel", eps=1e-8):
+        self.monitor = monitor
+        self.mode = _resolve_mode(monitor, mode)
+        self.factor = _check_number("factor", factor, 0.0, 1.0, lo_open=True, hi_open=True)
+        self.patience = _check_count("patience", patience)
+        self.min_delta = _check_number("min_delta", min_delta)
+        self.cooldown = _check_count("cooldown", cooldown)
+        self.min_lr = _check_number("min_lr", min_lr)
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.threshold_mode = threshold_mode
+        self.eps = _check_number("eps", eps)
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.reductions = []
+
+    def _better(self, v):
+        d = self.min_delta
+        if self.mode == "min":
+            return v < (self.best * (1.0 - d) if self.threshold_mode == "rel" else self.best - d)
+        return v > (self.best * (1.0 + d) if self.threshold_mode == "rel" else self.best + d)
+
+    def on_train_begin(self, logs=None):
+        opt = self.model.optimizer
+        if callable(getattr(opt, "lr", None)):
+            raise ValueError(f"ReduceLROnPlateau needs an optimizer with a float lr, got the schedule {opt.lr!r}: "
+                             f"use either a schedule or ReduceLROnPlateau, not both")
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        v = _monitored("ReduceLROnPlateau", self.monitor, logs)
+        if self._better(v):
+            self.best, self.num_bad_epochs = v, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs during the cooldown do not count (torch)
+        if self.num_bad_epochs > self.patience:
+            opt = self.model.optimizer
+            new_lr = max(opt.lr * self.factor, self.min_lr)
+            if opt.lr - new_lr > self.eps:
+                opt.lr = new_lr
+                self.reductions.append((epoch, new_lr))
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of each epoch from ``schedule`` (Keras's callback).
+
+    ``schedule(epoch) -> lr`` or ``schedule(epoch, lr) -> lr`` (epoch 0-based, lr the current
+    one); a per-epoch ``mlplab.schedules`` object works as the first form. The optimizer's
+    ``lr`` must be a float, and is overwritten: ``optimizer.lr = schedule(epoch, ...)``.
+    """
+
+    def __init__(self, schedule):
+        if not callable(schedule):
+            raise TypeError(f"schedule must be callable as schedule(epoch) or schedule(epoch, lr), "
+                            f"got {type(schedule).__name__}")
+        self.schedule = schedule
+        self._two_args = _accepts_two(schedule)
+
+    def on_train_begin(self, logs=None):
+        if callable(getattr(self.model.optimizer, "lr", None)):
+            raise ValueError("LearningRateScheduler sets a float lr each epoch; the optimizer already has the "
+                             f"schedule {self.model.optimizer.lr!r}: give it a float lr")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        lr = self.schedule(epoch, opt.lr) if self._two_args else self.schedule(epoch)
+        try:
+            opt.lr = _check_number("the lr returned by the schedule", lr)
+        except ValueError as e:
+            raise ValueError(f"LearningRateScheduler: {e} (epoch {epoch})") from None
+
+
+def _accepts_two(f) -> bool:
+    try:
+        params = inspect.signature(f).parameters.values()
+    except (TypeError, ValueError):  # builtins without a signature
+        return False
+    kinds = [p.kind for p in params]
+    if inspect.Parameter.VAR_POSITIONAL in kinds:
+        return True
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch: ``epoch`` (0-based) and every value fit logs.
+
+    The columns are fixed by the first epoch (or, with ``append=True``, by the header already
+    in the file); a missing value is written as "NA". Each row is flushed as it is written,
+    so the file is readable during training.
+
+    Parameters
+    ----------
+    filename : str or path-like
+    append : bool, default False
+        Add rows to an existing file instead of overwriting it.
+    separator : str, default ",", keyword-only
+    """
+
+    def __init__(self, filename, append=False, *, separator=","):
+        if not isinstance(filename, (str, os.PathLike)) or not os.fspath(filename):
+            raise TypeError(f"filename must be a non-empty str or path-like, got {filename!r}")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"separator must be a single character, got {separator!r}")
+        self.filename = os.fspath(filename)
+        self.append = bool(append)
+        self.separator = separator
+        self._file = self._writer = None
+
+    def on_train_begin(self, logs=None):
+        self._fields = None
+        if self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0:
+            with open(self.filename, newline="") as f:
+                header = next(csv.reader(f, delimiter=self.separator), None)
+            self._fields = header or None
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **(logs or {})}
+        if self._writer is None:
+            new = self._fields is None
+            self._fields = self._fields or list(row)
+            self._writer = csv.DictWriter(self._file, fieldnames=self._fields, delimiter=self.separator,
+                                          restval="NA", extrasaction="ignore")
+            if new:
+                self._writer.writeheader()
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+        self._file = self._writer = None
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``.
+
+    Each keyword is one hook of the protocol with that hook's arguments; hooks not given do
+    nothing.
+    """
+
+    _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end")
+
+    def __init__(self, **hooks):
+        for name, f in hooks.items():
+            if name not in self._HOOKS:
+                raise TypeError(f"LambdaCallback got the unknown hook {name!r}; hooks are {list(self._HOOKS)}")
+            if f is not None and not callable(f):
+                raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+            if f is not None:
+                setattr(self, name, f)

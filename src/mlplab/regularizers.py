@@ -2,17 +2,36 @@
 
     J(theta) = empirical risk(theta) + penalty(theta)
 
+    L2 (ridge)      penalty = lam/2 sum_i theta_i^2                        grad = lam theta
+    L1 (lasso)      penalty = lam sum_i |theta_i|                          grad = lam sign(theta)
+    ElasticNet      penalty = r lam sum_i |theta_i| + (1-r) lam/2 sum_i theta_i^2
+                                                        grad = r lam sign(theta) + (1-r) lam theta
+
 They act on the weights W of every Dense layer, not on the biases, unless
 ``include_bias=True``. A model keeps all weights first in its flat parameter buffer, so a
 penalty and its gradient are a couple of vectorized calls on one slice, whatever the depth.
+``fit(regularizer=...)`` reports J with the penalty as "loss" and the data term alone as
+"data_loss"; validation losses ("val_loss") are data terms only.
 
+Coupled penalty versus decoupled weight decay
+---------------------------------------------
 This is the *coupled* weight decay of the lecture: the penalty's gradient joins the data
-gradient and passes through the optimizer (for Adam, it is then rescaled per coordinate).
-Decoupled weight decay (``optim.AdamW``) instead shrinks the weights directly,
-theta <- theta - lr * wd * theta, outside the adaptive rescaling; for plain SGD the two
-coincide with wd = lam.
+gradient and passes through the optimizer. For plain SGD (with or without momentum) L2 is
+then exactly ``SGD(weight_decay=lam)``, which torch applies to every parameter, so the two
+match with ``include_bias=True``. For an adaptive optimizer (Adam) the penalty's gradient is
+rescaled per coordinate like the data gradient, so weights with large gradient histories are
+hardly decayed. Decoupled weight decay (``optim.AdamW``, Loshchilov and Hutter) shrinks the
+weights directly, theta <- theta - lr * wd * theta, outside the adaptive rescaling, and is not
+the gradient of any penalty added to J.
+
+L1's gradient is a subgradient: sign(0) = 0, as torch's ``abs`` backward. Gradient descent
+on it does not land on exact zeros; it leaves the weights that the data do not need
+oscillating around zero by steps of lr * lam (lr * lam / (1 - momentum) with momentum), which
+is why a sparsity count uses a threshold (the weight-decay experiment counts |w| < 1e-3).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -21,17 +40,33 @@ from .backend import xp
 __all__ = ["Regularizer", "L2", "L1", "ElasticNet", "REGULARIZERS", "get"]
 
 
-def _check_lam(lam):
-    if isinstance(lam, bool) or not isinstance(lam, (int, float, np.floating)) or not np.isfinite(lam) or lam < 0:
-        raise ValueError(f"lam must be a finite number >= 0, got {lam!r}")
-    return float(lam)
+def _check_real(name, v, lo, hi=None):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) \
+            or v < lo or (hi is not None and v > hi):
+        expected = f"a finite number >= {lo}" if hi is None else f"a number in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be {expected}, got {v!r}")
+    return float(v)
 
 
 class Regularizer:
-    """Base class: ``penalty(theta) -> float`` and ``add_grad(theta, grad)`` (in place)."""
+    """Base class of the penalties.
+
+    A subclass writes ``penalty(theta) -> float`` and ``add_grad(theta, grad)``, which adds
+    d penalty / d theta to ``grad`` in place; both receive the slice of the flat parameter
+    buffer the penalty acts on.
+
+    Parameters
+    ----------
+    lam : float >= 0, default 1e-4
+        Strength lambda of the penalty.
+    include_bias : bool, default False
+        Penalise the biases too (all of ``model.flat_params()``), not only the weights.
+    """
 
     def __init__(self, lam: float = 1e-4, include_bias: bool = False):
-        self.lam = _check_lam(lam)
+        self.lam = _check_real("lam", lam, 0.0)
+        if not isinstance(include_bias, (bool, np.bool_)):
+            raise TypeError(f"include_bias must be a bool, got {include_bias!r}")
         self.include_bias = bool(include_bias)
 
     def penalty(self, theta) -> float:
@@ -39,6 +74,10 @@ class Regularizer:
 
     def add_grad(self, theta, grad) -> None:
         raise NotImplementedError
+
+    def __call__(self, theta) -> float:
+        """The penalty of ``theta`` (same as ``penalty``)."""
+        return self.penalty(theta)
 
     def get_config(self):
         return {"lam": self.lam, "include_bias": self.include_bias}
@@ -48,7 +87,19 @@ class Regularizer:
 
 
 class L2(Regularizer):
-    """Ridge: penalty = lam/2 * sum theta^2,  gradient = lam * theta."""
+    """Ridge (L2) penalty, the lecture's weight decay::
+
+        penalty(theta) = lam/2 * sum_i theta_i^2
+        d penalty / d theta = lam * theta
+
+    Keeps the weights small; with plain SGD it is ``SGD(weight_decay=lam)`` (see the module
+    docstring for the difference from AdamW's decoupled decay).
+
+    Parameters
+    ----------
+    lam : float >= 0, default 1e-4
+    include_bias : bool, default False
+    """
 
     def penalty(self, theta):
         return 0.5 * self.lam * float(xp.dot(theta, theta))
@@ -58,7 +109,19 @@ class L2(Regularizer):
 
 
 class L1(Regularizer):
-    """Lasso: penalty = lam * sum |theta|,  (sub)gradient = lam * sign(theta) (0 at 0, as torch)."""
+    """Lasso (L1) penalty::
+
+        penalty(theta) = lam * sum_i |theta_i|
+        d penalty / d theta = lam * sign(theta)       (subgradient, 0 at 0 as torch)
+
+    Pushes every weight towards zero by the same amount whatever its size, so the weights
+    the data do not need end up (near) zero: a sparse model.
+
+    Parameters
+    ----------
+    lam : float >= 0, default 1e-4
+    include_bias : bool, default False
+    """
 
     def penalty(self, theta):
         return self.lam * float(xp.abs(theta).sum())
@@ -68,18 +131,27 @@ class L1(Regularizer):
 
 
 class ElasticNet(Regularizer):
-    """Elastic net: penalty = r lam sum |theta| + (1 - r) lam/2 sum theta^2, r in [0, 1].
+    """Elastic net: a mix of L1 and L2 set by r in [0, 1]::
 
-    Gradient: r lam sign(theta) + (1 - r) lam theta. r = 1 gives L1 and r = 0 gives L2.
-    The lecture's slide writes the L1 term as r lam/2 sum |theta|; the 1/2 there is a typo
-    (it would not reduce to L1 at r = 1), so this class follows the definition above.
+        penalty(theta) = r lam sum_i |theta_i| + (1 - r) lam/2 sum_i theta_i^2
+        d penalty / d theta = r lam sign(theta) + (1 - r) lam theta
+
+    r = 1 gives ``L1(lam)`` and r = 0 gives ``L2(lam)``. The lecture's slide writes the L1
+    term as r lam/2 sum |theta_i|; that extra 1/2 would not reduce to L1 at r = 1, so this
+    class follows the definition above (scikit-learn's ElasticNet mixes the terms the same
+    way, with alpha for lam and l1_ratio for r).
+
+    Parameters
+    ----------
+    lam : float >= 0, default 1e-4
+    r : float in [0, 1], default 0.5
+        Share of the L1 term.
+    include_bias : bool, default False
     """
 
     def __init__(self, lam: float = 1e-4, r: float = 0.5, include_bias: bool = False):
         super().__init__(lam, include_bias)
-        if isinstance(r, bool) or not isinstance(r, (int, float, np.floating)) or not (0.0 <= r <= 1.0):
-            raise ValueError(f"r must be a number in [0, 1], got {r!r}")
-        self.r = float(r)
+        self.r = _check_real("r", r, 0.0, 1.0)
 
     def penalty(self, theta):
         return self.lam * (self.r * float(xp.abs(theta).sum()) + 0.5 * (1.0 - self.r) * float(xp.dot(theta, theta)))
