@@ -9,6 +9,7 @@ from . import activations, augment, callbacks, datasets, initializers, losses, m
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, History, TerminateOnNaN
 from .gradcheck import gradcheck
+from .io import ModelFileError, load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
 from .losses import BCE, MAE, MSE, CrossEntropy, Huber
 from .model import MLP, DivergenceError, Sequential
@@ -26,4 +27,5 @@ __all__ = [
     "L1", "L2", "ElasticNet",
     "Callback", "History", "TerminateOnNaN",
     "gradcheck",
+    "load", "save_checkpoint", "load_checkpoint", "ModelFileError",
 ]

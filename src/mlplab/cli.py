@@ -2,6 +2,7 @@
 
     mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and report test accuracy
     mlplab lab [NAME] [--out DIR] [--quick] [--seed S]                   list or run an experiment
+    mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
 """
 from __future__ import annotations
 
@@ -153,7 +154,24 @@ def build_parser():
     la.add_argument("--out", help="folder for NAME.json and NAME.png")
     la.add_argument("--seed", type=int, default=0)
     la.add_argument("--quick", action="store_true", help="a small, fast version (for tests)")
+    ex = sub.add_parser("export", help="export a saved model (model.save / --out) to ONNX")
+    ex.add_argument("model", help="a model file written by model.save(path), e.g. model.mlp")
+    ex.add_argument("onnx", help="the .onnx file to write")
+    ex.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
     return p
+
+
+def export(args) -> int:
+    from . import export as export_mod, io
+
+    try:
+        model = io.load(args.model)
+        export_mod.to_onnx(model, args.onnx, opset=args.opset)
+    except (OSError, ImportError, ValueError, TypeError) as e:
+        print(f"mlplab export: error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {args.onnx} ({type(model).__name__}, {model.n_inputs} inputs -> {model.n_outputs} outputs)")
+    return 0
 
 
 def main(argv=None) -> int:
@@ -167,6 +185,8 @@ def main(argv=None) -> int:
             return 2
     if extra:
         p.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "export":
+        return export(args)
     if args.command == "train":
         from . import activations
 

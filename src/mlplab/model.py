@@ -226,7 +226,8 @@ class Sequential:
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
         if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
             raise ValueError(f"dY must have shape (n, {self.n_outputs}), got {dY.shape}")
-        self.layers[0].need_dx = True
+        # loss_and_grad turns dX off on the first layer with parameters, which need not be layers[0]
+        self.layers[self._first_param].need_dx = True
         for layer in reversed(self.layers):
             dY = layer.backward(dY)
         return dY
@@ -410,7 +411,7 @@ class Sequential:
     def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True, seed=None,
             validation_data=None, metrics=_DEFAULT_METRICS, verbose=1, *, validation_split=0.0,
             callbacks=None, regularizer=None, augment=None, sample_weight=None, class_weight=None,
-            initial_epoch=0):
+            initial_epoch=0, resume_from=None):
         """Train by mini-batch gradient descent.
 
         For each epoch, the samples are shuffled (``shuffle=True``) and cut into batches; for
@@ -443,11 +444,19 @@ class Sequential:
         regularizer : Regularizer or name, optional
             Penalty added to J (``mlplab.regularizers``); History keeps "data_loss" too.
         augment : callable ``f(X_batch, rng) -> X_batch``, optional
-            Applied to training batches only (``mlplab.augment``).
+            Applied to each training batch, with fit's seeded generator, never to validation
+            data nor at predict time (``mlplab.augment``). Must return a new array of the
+            batch's shape, not write to its input.
         sample_weight : array (n,), optional
         class_weight : dict {class: weight} or "balanced", optional
         initial_epoch : int
             Epoch to start from (for resumed runs).
+        resume_from : str or path-like, optional
+            A checkpoint (``mlplab.save_checkpoint``): restores the weights, the optimizer's
+            state (the optimizer given must be of the saved class; None uses the saved one),
+            the History so far, the shuffling generator and the Dropout generators, and
+            continues at the epoch after the saved one. With the same arguments, the result
+            is bit for bit that of an uninterrupted run.
 
         Returns
         -------
@@ -455,6 +464,12 @@ class Sequential:
             Per-epoch "loss", "val_loss", metrics and "lr"; why training stopped.
         """
         loss = self._resolve_loss(loss)
+        resumed = None
+        if resume_from is not None:
+            from .io import _Resume
+
+            resumed = _Resume(self, resume_from, optimizer)
+            optimizer, initial_epoch = resumed.optimizer, resumed.epoch + 1
         if optimizer is None:
             optimizer = optim.SGD(lr=0.1)
         optimizer = optim.get(optimizer)
@@ -513,6 +528,8 @@ class Sequential:
         self.optimizer = optimizer
         self.stop_training, self.stop_reason = False, None
         rng = self._fit_rng = np.random.default_rng(seed)
+        if resumed is not None:
+            resumed.restore(history, rng)
 
         need_copy = shuffle and steps > 1
         Xb = xp.empty((bs, X.shape[1]), dtype=self.dtype) if need_copy else None
@@ -540,7 +557,11 @@ class Sequential:
                     else:
                         xb, yb, wb = X[s:e], Y[s:e], None if sw is None else sw[s:e]
                     if augment is not None:
+                        shape = xb.shape
                         xb = np.asarray(augment(xb, rng), dtype=self.dtype)
+                        if xb.shape != shape:
+                            raise ValueError(f"augment must return an array of the batch's shape {shape}, "
+                                             f"got {xb.shape}")
                     cb.on_batch_begin(b, {"size": m})
                     J = self._loss_and_grad(xb, yb, loss, regularizer, wb)
                     if not math.isfinite(J):
@@ -632,6 +653,24 @@ class Sequential:
         """Rebuild an architecture (with fresh weights) from ``get_config()``."""
         return model_from_config(config)
 
+    # -- files ----------------------------------------------------------------------------
+    def save(self, path) -> str:
+        """Write the architecture and weights to ``path`` (``mlplab.load`` reads it back;
+        no pickle, atomic write). Returns ``path``. See ``mlplab.io``."""
+        from . import io
+
+        return io.save(self, path)
+
+    def to_onnx(self, path=None, **kwargs):
+        """Export the prediction graph to ONNX (needs ``pip install 'mlplab[onnx]'``).
+
+        Writes ``path`` and returns it, or returns the ``onnx.ModelProto`` when path is None.
+        Keyword arguments go to ``mlplab.export.to_onnx``.
+        """
+        from . import export
+
+        return export.to_onnx(self, path, **kwargs)
+
 
 def _multilabel_accuracy(P, Y):
     """Fraction of rows whose every label (p >= 0.5) is right."""
@@ -710,17 +749,20 @@ def _new_activation(a):
 
 
 def _layer_from_config(d):
-    from . import layers as layers_mod
+    from . import initializers, layers as layers_mod
 
+    if not isinstance(d, dict) or not isinstance(d.get("class"), str) or not isinstance(d.get("config", {}), dict):
+        raise ValueError(f"a layer configuration must be a dict {{'class': str, 'config': dict}}, got {d!r}")
     cls_name, cfg = d["class"], dict(d.get("config", {}))
     if cls_name == "Dense":
-        cfg["init"] = "zeros" if False else "glorot"  # weights are loaded afterwards
-        return layers_mod.Dense(cfg["in_features"], cfg["out_features"], init="glorot")
+        init = cfg.get("init")
+        init = init if isinstance(init, str) and init in initializers.INITIALIZERS and init != "zeros" else "glorot"
+        return layers_mod.Dense(cfg["in_features"], cfg["out_features"], init=init)
     if cls_name == "Dropout":
         return layers_mod.Dropout(cfg["p"])
     for cls in set(activations.ACTIVATIONS.values()):
         if cls.__name__ == cls_name:
-            return cls(**cfg)
+            return cls(**cfg)  # the activations' arguments: LeakyReLU negative_slope, ELU alpha
     raise ValueError(f"unknown layer class {cls_name!r} in the model configuration")
 
 
@@ -730,9 +772,21 @@ def model_from_config(config: dict) -> Sequential:
     if not isinstance(config, dict) or "class" not in config:
         raise ValueError("a model configuration must be a dict with a 'class' key")
     if config["class"] == "MLP":
-        return MLP(config["sizes"], activation=config["activation"], output=config.get("output"),
-                   init=config.get("init") or "glorot", dtype=config.get("dtype", "float32"),
-                   dropout=config.get("dropout", 0.0))
+        model = MLP(config["sizes"], activation=config["activation"], output=config.get("output"),
+                    init=config.get("init") or "glorot", dtype=config.get("dtype", "float32"),
+                    dropout=config.get("dropout", 0.0))
+        layer_cfgs = config.get("layers")
+        if layer_cfgs is not None:
+            if not isinstance(layer_cfgs, list) or [d.get("class") if isinstance(d, dict) else None
+                                                    for d in layer_cfgs] != [type(la).__name__ for la in model.layers]:
+                raise ValueError("the MLP configuration's 'layers' do not match its sizes, activation and output")
+            # an activation built from an instance keeps its arguments (LeakyReLU(0.2)) only here
+            for i, d in enumerate(layer_cfgs):
+                if isinstance(model.layers[i], Activation) and d.get("config"):
+                    model.layers[i] = _layer_from_config(d)
+        return model
     if config["class"] == "Sequential":
+        if not isinstance(config.get("layers"), list):
+            raise ValueError("a Sequential configuration needs a list of 'layers'")
         return Sequential([_layer_from_config(d) for d in config["layers"]], dtype=config.get("dtype"))
     raise ValueError(f"unknown model class {config['class']!r}")
