@@ -3,7 +3,9 @@ torch autograd (outputs, J, every dW and db), sample and class weights, the fuse
 gradient, the model API (flat buffer, predict, evaluate, fit, History, config), error paths,
 divergence, and learning the circle and xor problems."""
 
+import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -504,3 +506,21 @@ def test_small_mlp_learns_the_playground_problems(problem):
     model = ml.MLP([2, 16, 16, 1], activation="tanh", output="sigmoid", seed=1)
     model.fit(Xtr, ytr, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=60, batch_size=32, seed=1, verbose=0)
     assert np.mean(model.predict_classes(Xte) == yte) >= 0.97
+
+
+@pytest.mark.parametrize("copier", [copy.deepcopy, lambda m: pickle.loads(pickle.dumps(m))], ids=["deepcopy", "pickle"])
+def test_copied_model_has_its_own_flat_buffer(copier):
+    # the copy's W and b must be views into the copy's own buffer, not separate arrays
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
+    m = ml.MLP([3, 4, 2], output="softmax", seed=0, dropout=0.2)
+    m.fit(X, y, epochs=2, verbose=0, seed=0)
+    c = copier(m)
+    np.testing.assert_array_equal(c.predict(X), m.predict(X))
+    np.testing.assert_array_equal(c.flat_params(), m.flat_params())
+    c.layers[0].W[0, 0] = 5.0
+    assert c.flat_params()[0] == 5.0 and m.flat_params()[0] != 5.0
+    c.fit(X, y, epochs=1, verbose=0, seed=1)
+    assert np.shares_memory(c.layers[0].W, c.flat_params())
+    # training the copy moved its weights through the buffer the optimizer updates
+    assert not np.array_equal(c.flat_params(), m.flat_params())

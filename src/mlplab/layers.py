@@ -57,6 +57,18 @@ class Layer:
                 return
         object.__setattr__(self, name, value)
 
+    #: what forward keeps for backward: not part of a pickled or copied layer
+    _transient = frozenset({"X", "Z", "Y", "T", "mask", "_bufs"})
+
+    def __getstate__(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
+        state["_bound"] = False  # the parameters travel as plain arrays; a model binds them again
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bufs = {}
+
     def _buf(self, key, shape, dtype):
         """A reusable work array for ``key``; reallocated only when the shape changes."""
         b = self._bufs.get(key)

@@ -157,6 +157,16 @@ class Sequential:
         # layers before the first one with parameters need no backward pass at all
         self._first_param = next(i for i, layer in enumerate(self.layers) if layer.param_names)
 
+    # pickling and copy.deepcopy: the layers' parameters arrive as separate arrays, so
+    # bind them into a new flat buffer instead of keeping views of a buffer that is gone
+    def __getstate__(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("_theta", "_grad", "_bufs", "_P")}
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._bufs = {}
+        self._bind()
+
     def flat_params(self):
         """All parameters as one 1-D array (weights of every layer, then biases): a view, not a copy."""
         return self._theta

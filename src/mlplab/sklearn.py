@@ -537,32 +537,6 @@ class _BaseMLP(BaseEstimator):
             kwargs.setdefault("binary_proba", True)
         return export.to_onnx(self.model_, path, **kwargs)
 
-    # -- pickling: the model's parameters are views into one buffer; keep them so ------------
-    def __getstate__(self):
-        state = super().__getstate__()
-        if isinstance(state.get("model_"), MLP):
-            from .io import _dropout_states
-
-            m = state["model_"]
-            state = dict(state, model_={"__mlplab_model__": 1, "config": m.get_config(), "weights": m.get_weights(),
-                                        "dropout_rng_states": _dropout_states(m)})
-        return state
-
-    def __setstate__(self, state):
-        packed = state.get("model_")
-        if isinstance(packed, dict) and packed.get("__mlplab_model__") == 1:
-            from .layers import Dropout
-            from .model import model_from_config
-
-            m = model_from_config(packed["config"])
-            m.set_weights(packed["weights"])
-            for key, s in packed["dropout_rng_states"].items():
-                layer = m.layers[int(key)]
-                if isinstance(layer, Dropout):
-                    layer.rng.bit_generator.state = s
-            state = dict(state, model_=m)
-        super().__setstate__(state)
-
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier, scikit-learn compatible, trained by mlplab.
