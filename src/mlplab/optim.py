@@ -133,6 +133,15 @@ class Optimizer:
         d += g
         return d
 
+    def _decay(self, theta, g, lr, decoupled):
+        """Weight decay, decoupled (theta <- theta (1 - lr weight_decay), AdamW) or folded
+        into the gradient (g + weight_decay theta); returns the gradient to use."""
+        if not decoupled:
+            return self._with_decay(theta, g, self.weight_decay)
+        if self.weight_decay:
+            theta *= 1.0 - lr * self.weight_decay
+        return g
+
     def _lerp(self, m, g, w, u):
         """m <- m + w (g - m), torch's ``lerp_`` (for w < 0.5), with u as work space."""
         xp.subtract(g, m, out=u)
@@ -486,11 +495,7 @@ class Adam(Optimizer):
     def _update(self, theta, g, lr):
         step = self.t + 1
         b1, b2 = self.betas
-        if self._decoupled:
-            if self.weight_decay:
-                theta *= 1.0 - lr * self.weight_decay
-        else:
-            g = self._with_decay(theta, g, self.weight_decay)
+        g = self._decay(theta, g, lr, self._decoupled)
         m = self._state("exp_avg", theta)
         v = self._state("exp_avg_sq", theta)
         u = self._scratch("u", theta)
@@ -595,11 +600,7 @@ class NAdam(Optimizer):
     def _update(self, theta, g, lr):
         step = self.t + 1
         b1, b2 = self.betas
-        if self.decoupled_weight_decay:
-            if self.weight_decay:
-                theta *= 1.0 - lr * self.weight_decay
-        else:
-            g = self._with_decay(theta, g, self.weight_decay)
+        g = self._decay(theta, g, lr, self.decoupled_weight_decay)
         mu = b1 * (1.0 - 0.5 * 0.96 ** (step * self.momentum_decay))
         mu_next = b1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * self.momentum_decay))
         # a scalar kept as a 0-d float64 array so that state_dict carries it with the rest
