@@ -23,13 +23,20 @@ __all__ = [
 
 
 class Activation(Layer):
-    """Base of element-wise activations: subclasses write ``_f(Z, Y)`` and ``_df(dY, dZ)``."""
+    """Base of element-wise activations: subclasses write ``_f(Z, Y)`` and ``_df(dY, dZ)``.
+
+    ``inplace = True`` (set by a model on a hidden activation that follows a Dense layer)
+    writes f(Z) over Z, which nothing else needs: one activation-sized buffer less per layer.
+    Only activations whose derivative comes from the output alone (``can_inplace``) allow it.
+    """
 
     name = "activation"
+    can_inplace = False
+    inplace = False
 
     def forward(self, Z, training=False):
         self.Z = Z
-        self.Y = self._f(Z, self._buf("Y", Z.shape, Z.dtype))
+        self.Y = self._f(Z, Z if self.inplace else self._buf("Y", Z.shape, Z.dtype))
         return self.Y
 
     def backward(self, dY):
@@ -63,6 +70,7 @@ class Sigmoid(Activation):
     """
 
     name = "sigmoid"
+    can_inplace = True
 
     def _f(self, Z, Y):
         return expit(Z, out=Y)
@@ -78,6 +86,7 @@ class Tanh(Activation):
     """f(z) = tanh(z),  f'(z) = 1 - f(z)^2."""
 
     name = "tanh"
+    can_inplace = True
 
     def _f(self, Z, Y):
         return xp.tanh(Z, out=Y)
@@ -93,6 +102,7 @@ class ReLU(Activation):
     """f(z) = max(z, 0),  f'(z) = 1 if z > 0 else 0 (0 at z = 0, as torch)."""
 
     name = "relu"
+    can_inplace = True
 
     def _f(self, Z, Y):
         return xp.maximum(Z, 0.0, out=Y)
@@ -241,9 +251,15 @@ class Softmax(Activation):
     name = "softmax"
 
     def _f(self, Z, Y):
-        xp.subtract(Z, Z.max(axis=1, keepdims=True), out=Y)
+        m = xp.maximum.reduce(Z, axis=1, keepdims=True)
+        xp.subtract(Z, m, out=Y)
         xp.exp(Y, out=Y)
-        Y /= Y.sum(axis=1, keepdims=True)
+        s = xp.add.reduce(Y, axis=1, keepdims=True)
+        Y /= s
+        # log sum_j exp(z_j) = m + log s, kept for the fused cross-entropy: J without a second pass
+        xp.log(s, out=s)
+        s += m
+        self.lse = s[:, 0]
         return Y
 
     def _df(self, dY, dZ):

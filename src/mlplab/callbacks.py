@@ -21,6 +21,7 @@ import inspect
 import math
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -44,11 +45,21 @@ class Callback:
     def on_batch_end(self, batch, logs=None): ...
 
 
+def _overrides(callback, name) -> bool:
+    """Whether ``callback`` does something in hook ``name`` (a method or a function set on it)."""
+    return getattr(getattr(callback, name), "__func__", None) is not getattr(Callback, name)
+
+
 class CallbackList(Callback):
     """Calls each hook of several callbacks in order."""
 
     def __init__(self, callbacks=()):
         self.callbacks = list(callbacks)
+        # per hook, only the callbacks that override it: a batch hook nobody uses costs nothing
+        self._hooks = {name: [getattr(c, name) for c in self.callbacks if _overrides(c, name)]
+                       for name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+                                    "on_batch_begin", "on_batch_end")}
+        self.batch_hooks = bool(self._hooks["on_batch_begin"] or self._hooks["on_batch_end"])
 
     def set_model(self, model):
         for c in self.callbacks:
@@ -56,8 +67,8 @@ class CallbackList(Callback):
 
     def _each(name):
         def hook(self, *args):
-            for c in self.callbacks:
-                getattr(c, name)(*args)
+            for f in self._hooks[name]:
+                f(*args)
 
         hook.__name__ = name
         return hook
@@ -141,7 +152,7 @@ class ProgressBar(Callback):
         self.steps = (logs or {}).get("steps")
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._sum, self._n = 0.0, 0
+        self._sum, self._n, self._pending, self._shown = 0.0, 0, 0, time.monotonic()
         if self.verbose == 1:
             from tqdm.auto import tqdm
 
@@ -153,9 +164,13 @@ class ProgressBar(Callback):
             size = logs.get("size", 1)
             self._sum += logs["loss"] * size
             self._n += size
-            self.bar.update(1)
-            if batch % 10 == 0 or batch == self.steps - 1:
+            self._pending += 1
+            # tqdm's update is dear next to a small training step: refresh a few times a second
+            now = time.monotonic()
+            if now - self._shown >= 0.1 or batch == self.steps - 1:
                 self.bar.set_postfix(loss=f"{self._sum / max(self._n, 1):.4f}", refresh=False)
+                self.bar.update(self._pending)
+                self._pending, self._shown = 0, now
 
     def on_epoch_end(self, epoch, logs=None):
         text = " ".join(f"{k}={v:.4g}" for k, v in (logs or {}).items() if isinstance(v, float))

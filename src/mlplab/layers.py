@@ -143,10 +143,13 @@ class Dense(Layer):
 
     def backward(self, dY):
         xp.matmul(self.X.T, dY, out=self.dW)
-        xp.sum(dY, axis=0, out=self.db)
+        xp.add.reduce(dY, axis=0, out=self.db)  # np.sum's Python wrapper costs more than the sum on small batches
         if not self.need_dx:
             return None
         dX = self._buf("dX", (dY.shape[0], self.in_features), dY.dtype)
+        if self.out_features == 1:
+            # an inner dimension of 1 makes matmul skip BLAS for a slow loop; it is an outer product
+            return xp.multiply(dY, self.W.T, out=dX)
         return xp.matmul(dY, self.W.T, out=dX)
 
     def output_size(self, n_in):

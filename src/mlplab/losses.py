@@ -55,7 +55,9 @@ class Loss:
         return dP
 
     # fused output gradient; only losses with ``fused_with`` implement these
-    def forward_logits(self, Z, P, Y, sample_weight=None) -> float:
+    def forward_logits(self, Z, P, Y, sample_weight=None, lse=None) -> float:
+        """J computed from the pre-activation Z (P = f(Z) already computed; ``lse``, the
+        row-wise log-sum-exp of Z, when the softmax layer kept it)."""
         raise NotImplementedError
 
     def backward_logits(self, out=None):
@@ -187,7 +189,7 @@ class BCE(Loss):
         dP /= xp.maximum(P * (1.0 - P), _BCE_EPS)
         dP *= 1.0 / P.shape[1]
 
-    def forward_logits(self, Z, P, Y, sample_weight=None):
+    def forward_logits(self, Z, P, Y, sample_weight=None, lse=None):
         self.P, self.Y, self.w = P, Y, sample_weight
         L = xp.abs(Z)
         xp.negative(L, out=L)
@@ -233,21 +235,23 @@ class CrossEntropy(Loss):
         xp.divide(Y, xp.maximum(P, np.finfo(P.dtype).tiny), out=dP)
         xp.negative(dP, out=dP)
 
-    def forward_logits(self, Z, P, Y, sample_weight=None):
+    def forward_logits(self, Z, P, Y, sample_weight=None, lse=None):
         self.P, self.Y, self.w = P, Y, sample_weight
-        m = Z.max(axis=1, keepdims=True)
-        lse = xp.log(xp.exp(Z - m).sum(axis=1)) + m[:, 0]
-        # sum_k y_k (lse - z_k) = lse * sum_k y_k - y . z
-        losses = lse * Y.sum(axis=1) - xp.einsum("ij,ij->i", Y, Z)
+        if lse is None:
+            m = Z.max(axis=1, keepdims=True)
+            lse = xp.log(xp.exp(Z - m).sum(axis=1)) + m[:, 0]
+        self.ysum = ysum = xp.add.reduce(Y, axis=1)
+        # sum_i sum_k y_ik (lse_i - z_ik) = lse . ysum - <Y, Z>
         if sample_weight is None:
-            return float(losses.mean())
+            return float((xp.dot(lse, ysum) - xp.vdot(Y, Z)) / Z.shape[0])
+        losses = lse * ysum - xp.einsum("ij,ij->i", Y, Z)
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
 
     def backward_logits(self, out=None):
         """dJ/dz_i = w_i (p_i sum_k y_ik - y_i) / sum(w): p_i - y_i for one-hot or probability
         rows, and still exact (as torch) for rows of y that do not sum to 1."""
         P, Y = self.P, self.Y
-        dZ = xp.multiply(P, Y.sum(axis=1, keepdims=True), out=out)
+        dZ = xp.multiply(P, self.ysum[:, None], out=out)
         dZ -= Y
         dZ *= self._scale(P.shape[0], self.w, P.dtype)
         return dZ

@@ -65,7 +65,8 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if n_features is not None and A.shape[1] != n_features:
         raise ValueError(f"{name} has {A.shape[1]} features, but the model expects {n_features}: got shape {A.shape}")
     A = np.ascontiguousarray(A, dtype=dtype)
-    if not np.isfinite(A).all():
+    # min and max carry any NaN and show any infinity, without an input-sized temporary
+    if not (np.isfinite(A.min()) and np.isfinite(A.max())):
         raise ValueError(f"{name} contains NaN or infinity")
     return A
 
@@ -119,6 +120,10 @@ class Sequential:
         if not dense or not isinstance(dense[0], Dense):
             raise ValueError("the first layer with parameters must be a Dense layer (it fixes the input width)")
         self.layers = layers
+        for prev, layer in zip(layers, layers[1:-1]):
+            # a hidden activation may overwrite the Dense output before it: nothing else reads it
+            if isinstance(layer, Activation) and layer.can_inplace and isinstance(prev, Dense):
+                layer.inplace = True
         self.dtype = as_dtype(dtype if dtype is not None else dense[0].dtype)
         self.n_inputs = dense[0].in_features
         width = self.n_inputs
@@ -256,7 +261,7 @@ class Sequential:
             out = layer.forward(out, training)
         if fused:
             P = layers[-1].forward(out, training)
-            J = loss.forward_logits(out, P, Y, sample_weight)
+            J = loss.forward_logits(out, P, Y, sample_weight, getattr(layers[-1], "lse", None))
             dY = loss.backward_logits(out=self._buf("dZ", P.shape))
         else:
             P = out
@@ -347,7 +352,7 @@ class Sequential:
             w = None if sw is None else sw[s:e]
             if fused:
                 P = self.layers[-1].forward(out, False)
-                J = loss.forward_logits(out, P, Y[s:e], w)
+                J = loss.forward_logits(out, P, Y[s:e], w, getattr(self.layers[-1], "lse", None))
             else:
                 P = out
                 J = loss.forward(P, Y[s:e], w)
@@ -541,6 +546,7 @@ class Sequential:
         if resumed is not None:
             resumed.restore(history, rng)
 
+        batch_hooks = cb.batch_hooks
         need_copy = shuffle and steps > 1
         Xb = xp.empty((bs, X.shape[1]), dtype=self.dtype) if need_copy else None
         Yb = xp.empty((bs, Y.shape[1]), dtype=self.dtype) if need_copy else None
@@ -551,7 +557,7 @@ class Sequential:
             for epoch in range(initial_epoch, epochs):
                 optimizer.epoch = epoch
                 cb.on_epoch_begin(epoch, {})
-                order = rng.permutation(n) if shuffle else None
+                order = rng.permutation(n) if need_copy else None
                 tot = wsum = 0.0
                 msum = dict.fromkeys(metric_fns, 0.0)
                 for b in range(steps):
@@ -559,12 +565,10 @@ class Sequential:
                     m = e - s
                     if need_copy:
                         idx = order[s:e]
-                        xb = xp.take(X, idx, axis=0, out=Xb[:m])
-                        yb = xp.take(Y, idx, axis=0, out=Yb[:m])
+                        xb = X.take(idx, axis=0, out=Xb[:m])
+                        yb = Y.take(idx, axis=0, out=Yb[:m])
                         wb = None if sw is None else sw[idx]
-                    elif order is not None:  # one full batch, shuffled: the order does not matter
-                        xb, yb, wb = X, Y, sw
-                    else:
+                    else:  # in order (a single full batch needs no shuffling: J is a mean)
                         xb, yb, wb = X[s:e], Y[s:e], None if sw is None else sw[s:e]
                     if augment is not None:
                         shape = xb.shape
@@ -572,7 +576,8 @@ class Sequential:
                         if xb.shape != shape:
                             raise ValueError(f"augment must return an array of the batch's shape {shape}, "
                                              f"got {xb.shape}")
-                    cb.on_batch_begin(b, {"size": m})
+                    if batch_hooks:
+                        cb.on_batch_begin(b, {"size": m})
                     J = self._loss_and_grad(xb, yb, loss, regularizer, wb)
                     if not math.isfinite(J):
                         if stepped:
@@ -597,7 +602,8 @@ class Sequential:
                     wsum += wm
                     for name, f in metric_fns.items():
                         msum[name] += f(self._P, yb) * m
-                    cb.on_batch_end(b, {"loss": J, "size": m})
+                    if batch_hooks:
+                        cb.on_batch_end(b, {"loss": J, "size": m})
                     if self.stop_training or sig["interrupted"]:
                         break
                 if wsum == 0:  # stopped before the first step of this epoch

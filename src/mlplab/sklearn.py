@@ -104,8 +104,8 @@ class _SummedLogLoss(losses.BCE):
         super()._grad(P, Y, dP)
         dP *= P.shape[1]
 
-    def forward_logits(self, Z, P, Y, sample_weight=None):
-        return P.shape[1] * super().forward_logits(Z, P, Y, sample_weight)
+    def forward_logits(self, Z, P, Y, sample_weight=None, lse=None):
+        return P.shape[1] * super().forward_logits(Z, P, Y, sample_weight, lse)
 
     def backward_logits(self, out=None):
         dZ = super().backward_logits(out)
