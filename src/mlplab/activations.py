@@ -16,6 +16,8 @@ import math
 from .backend import expit, xp
 from .layers import Layer
 
+_BOOL = xp.dtype(bool)
+
 __all__ = [
     "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
     "Softplus", "Softmax", "ACTIVATIONS", "get",
@@ -108,7 +110,7 @@ class ReLU(Activation):
         return xp.maximum(Z, 0.0, out=Y)
 
     def _df(self, dY, dZ):
-        mask = self._buf("mask", dY.shape, bool)
+        mask = self._buf("mask", dY.shape, _BOOL)
         xp.greater(self.Y, 0.0, out=mask)
         return xp.multiply(dY, mask, out=dZ)
 
@@ -130,7 +132,7 @@ class LeakyReLU(Activation):
         return xp.maximum(Z, Y, out=Y)
 
     def _df(self, dY, dZ):
-        mask = self._buf("mask", dY.shape, bool)
+        mask = self._buf("mask", dY.shape, _BOOL)
         xp.greater(self.Z, 0.0, out=mask)
         xp.multiply(dY, self.negative_slope, out=dZ)
         xp.copyto(dZ, dY, where=mask)

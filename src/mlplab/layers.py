@@ -23,6 +23,28 @@ def as_rng(seed) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
+class _ParamSlot:
+    """Attribute for a parameter (W) or its gradient (dW).
+
+    Reading is plain attribute access (no ``__get__``: the instance dict answers), so the
+    hot path pays nothing. Assigning to a parameter of a layer bound into a model's flat
+    buffer copies into the view, so the buffer the optimizer updates stays the parameter.
+    """
+
+    def __init__(self, name):
+        self.name = name
+
+    def __set__(self, layer, value):
+        cur = layer.__dict__.get(self.name)
+        if cur is not None and layer._bound:
+            value = np.asarray(value)
+            if value.shape != cur.shape:
+                raise ValueError(f"{type(layer).__name__}.{self.name} must have shape {cur.shape}, got {value.shape}")
+            cur[...] = value
+        else:
+            layer.__dict__[self.name] = value
+
+
 class Layer:
     """Base class of every layer.
 
@@ -36,26 +58,17 @@ class Layer:
     #: False on the first layer of a model, whose input gradient nobody needs.
     need_dx: bool = True
 
-    _guarded: frozenset = frozenset()
     _bound: bool = False
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        cls._guarded = frozenset(cls.param_names) | frozenset("d" + p for p in cls.param_names)
+        for name in cls.param_names:
+            for attr in (name, "d" + name):
+                if not isinstance(cls.__dict__.get(attr), _ParamSlot):
+                    setattr(cls, attr, _ParamSlot(attr))
 
     def __init__(self):
         self._bufs: dict = {}
-
-    def __setattr__(self, name, value):
-        if name in self._guarded and self._bound:
-            cur = self.__dict__.get(name)
-            if cur is not None:
-                value = np.asarray(value)
-                if value.shape != cur.shape:
-                    raise ValueError(f"{type(self).__name__}.{name} must have shape {cur.shape}, got {value.shape}")
-                cur[...] = value  # keep the view into the model's flat buffer
-                return
-        object.__setattr__(self, name, value)
 
     #: what forward keeps for backward: not part of a pickled or copied layer
     _transient = frozenset({"X", "Z", "Y", "T", "mask", "_bufs"})
@@ -70,9 +83,10 @@ class Layer:
         self._bufs = {}
 
     def _buf(self, key, shape, dtype):
-        """A reusable work array for ``key``; reallocated only when the shape changes."""
+        """A reusable work array for ``key``; reallocated only when the shape or dtype
+        (a numpy dtype instance) changes."""
         b = self._bufs.get(key)
-        if b is None or b.shape != shape or b.dtype != dtype:
+        if b is None or b.shape != shape or b.dtype is not dtype:  # builtin dtypes are singletons
             b = xp.empty(shape, dtype=dtype)
             self._bufs[key] = b
         return b

@@ -150,8 +150,8 @@ class Sequential:
             cur = getattr(layer, name)
             view = self._theta[o:o + cur.size].reshape(cur.shape)
             view[...] = cur
-            object.__setattr__(layer, name, view)
-            object.__setattr__(layer, "d" + name, self._grad[o:o + cur.size].reshape(cur.shape))
+            layer.__dict__[name] = view  # past the slot's copy-into-view: this is the binding
+            layer.__dict__["d" + name] = self._grad[o:o + cur.size].reshape(cur.shape)
             if name == "W":
                 self.n_weights = o + cur.size
             if hasattr(layer, "dtype"):
