@@ -34,3 +34,23 @@ def expit(z, out=None):
 def to_numpy(a):
     """Bring an array back to host memory (identity for NumPy)."""
     return numpy.asarray(a)
+
+
+#: Below this many FLOPs in a training step's largest matrix product, BLAS threads cost more
+#: in hand-offs than they gain (measured on W3 of bench/: 64 x 128 x 128 products run faster
+#: on one thread, and far faster when the other core is busy), so fit runs such networks on
+#: one BLAS thread, as torch declines to split small operations across threads.
+SMALL_MATMUL_FLOPS = 3e7
+
+_blas_controller = None
+
+
+def single_blas_thread():
+    """A context manager limiting NumPy's BLAS to one thread (threadpoolctl, a scikit-learn
+    dependency); the controller is built once, so entering costs microseconds."""
+    global _blas_controller
+    if _blas_controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_controller = ThreadpoolController()
+    return _blas_controller.limit(limits=1, user_api="blas")

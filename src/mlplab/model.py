@@ -22,7 +22,7 @@ import numpy as np
 
 from . import activations, losses, metrics as metrics_mod, optim, regularizers
 from .activations import RELU_FAMILY, Activation
-from .backend import as_dtype, xp
+from .backend import SMALL_MATMUL_FLOPS, as_dtype, single_blas_thread, xp
 from .callbacks import Callback, CallbackList, History, ProgressBar
 from .layers import Dense, Dropout, Layer, as_rng
 
@@ -553,7 +553,10 @@ class Sequential:
         backup = xp.empty_like(self._theta)
         stepped = False
         cb.on_train_begin({"epochs": epochs, "steps": steps})
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), _interruptible() as sig:
+        largest = max((2.0 * bs * layer.W.size for layer in self.layers if "W" in layer.param_names), default=0.0)
+        threads = single_blas_thread() if largest < SMALL_MATMUL_FLOPS else contextlib.nullcontext()
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), _interruptible() as sig, \
+                threads:
             for epoch in range(initial_epoch, epochs):
                 optimizer.epoch = epoch
                 cb.on_epoch_begin(epoch, {})
