@@ -42,8 +42,22 @@ import math
 import numbers
 
 import numpy as np
-import sklearn.datasets as _skd
-from sklearn.model_selection import train_test_split
+
+
+def _sklearn_datasets():
+    # imported on first use: sklearn.datasets costs ~1 s of `import mlplab` otherwise
+    import sklearn.datasets
+
+    return sklearn.datasets
+
+
+def __getattr__(name):
+    """``train_test_split`` is scikit-learn's own function, imported on first access."""
+    if name == "train_test_split":
+        from sklearn.model_selection import train_test_split
+
+        return train_test_split
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "circle",
@@ -333,7 +347,7 @@ def moons(n=500, noise=0.1, seed=None):
     noise = _check_noise(noise)
     rng = np.random.default_rng(seed)
     counts = _class_counts(n, 2)
-    P, y = _skd.make_moons(n_samples=tuple(int(c) for c in counts), noise=None, shuffle=False)
+    P, y = _sklearn_datasets().make_moons(n_samples=tuple(int(c) for c in counts), noise=None, shuffle=False)
     P = P + noise * rng.standard_normal(size=P.shape)
     X = (P - np.array([0.5, 0.25])) / 1.5
     return _shuffle(X, y.astype(np.int64), rng)
@@ -367,7 +381,7 @@ def load_digits(return_images=False):
     UCI ML hand-written digits data set (optdigits test part), via
     ``sklearn.datasets.load_digits``.
     """
-    bunch = _skd.load_digits()
+    bunch = _sklearn_datasets().load_digits()
     pixels = bunch.images if return_images else bunch.data
     X = np.asarray(pixels, dtype=np.float64) / 16.0
     return X, np.asarray(bunch.target, dtype=np.int64)
@@ -388,7 +402,7 @@ def load_iris():
     y : ndarray of int64, shape (150,)
         Species 0 .. 2, 50 each.
     """
-    return _load_classification(_skd.load_iris)
+    return _load_classification(_sklearn_datasets().load_iris)
 
 
 def load_wine():
@@ -402,7 +416,7 @@ def load_wine():
     y : ndarray of int64, shape (178,)
         Cultivar 0 .. 2 (59, 71 and 48 wines).
     """
-    return _load_classification(_skd.load_wine)
+    return _load_classification(_sklearn_datasets().load_wine)
 
 
 def load_breast_cancer():
@@ -415,7 +429,7 @@ def load_breast_cancer():
     y : ndarray of int64, shape (569,)
         0 malignant (212), 1 benign (357), as scikit-learn codes them.
     """
-    return _load_classification(_skd.load_breast_cancer)
+    return _load_classification(_sklearn_datasets().load_breast_cancer)
 
 
 def load_diabetes():
@@ -430,7 +444,7 @@ def load_diabetes():
         A quantitative measure of disease progression one year later (25 .. 346); scale it
         before fitting with a squared loss.
     """
-    X, y = _skd.load_diabetes(return_X_y=True)
+    X, y = _sklearn_datasets().load_diabetes(return_X_y=True)
     return np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
