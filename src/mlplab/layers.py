@@ -71,7 +71,7 @@ class Layer:
         self._bufs: dict = {}
 
     #: what forward keeps for backward: not part of a pickled or copied layer
-    _transient = frozenset({"X", "Z", "Y", "T", "mask", "_bufs"})
+    _transient = frozenset({"X", "Z", "Y", "T", "lse", "mask", "_bufs"})
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
