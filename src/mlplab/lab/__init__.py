@@ -28,6 +28,8 @@ EXPERIMENTS = {
     "weight-decay": "weight_decay",
     "augmentation": "augmentation",
     "dropout": "dropout",
+    "activations": "activations",
+    "playground": "playground",
 }
 
 
