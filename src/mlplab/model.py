@@ -561,7 +561,7 @@ class Sequential:
                 optimizer.epoch = epoch
                 cb.on_epoch_begin(epoch, {})
                 order = rng.permutation(n) if need_copy else None
-                tot = wsum = 0.0
+                tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
                 msum = dict.fromkeys(metric_fns, 0.0)
                 for b in range(steps):
                     s, e = b * bs, min((b + 1) * bs, n)
@@ -598,10 +598,8 @@ class Sequential:
                     optimizer.step(self)
                     stepped = True
                     wm = m if wb is None else float(wb.sum())
-                    tot += (self._data_loss if regularizer is not None else J) * wm
-                    if regularizer is not None:
-                        msum.setdefault("_J", 0.0)
-                        msum["_J"] += J * wm
+                    tot += J * wm
+                    tot_data += self._data_loss * wm
                     wsum += wm
                     for name, f in metric_fns.items():
                         msum[name] += f(self._P, yb) * m
@@ -612,9 +610,9 @@ class Sequential:
                 if wsum == 0:  # stopped before the first step of this epoch
                     break
                 done = b + 1 if math.isfinite(J) else b
-                logs = {"loss": (msum.pop("_J") if regularizer is not None else tot) / wsum}
+                logs = {"loss": tot / wsum}
                 if regularizer is not None:
-                    logs["data_loss"] = tot / wsum
+                    logs["data_loss"] = tot_data / wsum
                 seen = min(done * bs, n)
                 for name in metric_fns:
                     logs[name] = msum[name] / max(seen, 1)
