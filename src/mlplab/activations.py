@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import expit, xp
+from .backend import expit, row_max, row_sum, xp
 from .layers import Layer
 
 _BOOL = xp.dtype(bool)
@@ -253,10 +253,10 @@ class Softmax(Activation):
     name = "softmax"
 
     def _f(self, Z, Y):
-        m = xp.maximum.reduce(Z, axis=1, keepdims=True)
+        m = row_max(Z)[:, None]
         xp.subtract(Z, m, out=Y)
         xp.exp(Y, out=Y)
-        s = xp.add.reduce(Y, axis=1, keepdims=True)
+        s = row_sum(Y)[:, None]
         Y /= s
         # log sum_j exp(z_j) = m + log s, kept for the fused cross-entropy: J without a second pass
         xp.log(s, out=s)
@@ -266,7 +266,7 @@ class Softmax(Activation):
 
     def _df(self, dY, dZ):
         xp.multiply(dY, self.Y, out=dZ)
-        s = dZ.sum(axis=1, keepdims=True)
+        s = row_sum(dZ)[:, None]
         xp.subtract(dY, s, out=dZ)
         dZ *= self.Y
         return dZ

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import xp
+from .backend import row_max, row_sum, xp
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
 
@@ -103,7 +103,7 @@ class MSE(Loss):
     def _per_sample(self, P, Y):
         D = P - Y
         D *= D
-        return D.mean(axis=1)
+        return row_sum(D) / D.shape[1]
 
     def _grad(self, P, Y, dP):
         xp.subtract(P, Y, out=dP)
@@ -117,7 +117,7 @@ class MAE(Loss):
     name = "mae"
 
     def _per_sample(self, P, Y):
-        return xp.abs(P - Y).mean(axis=1)
+        return row_sum(xp.abs(P - Y)) / P.shape[1]
 
     def _grad(self, P, Y, dP):
         xp.subtract(P, Y, out=dP)
@@ -143,7 +143,7 @@ class Huber(Loss):
     def _per_sample(self, P, Y):
         A = xp.abs(P - Y)
         H = xp.where(A <= self.delta, 0.5 * A * A, self.delta * (A - 0.5 * self.delta))
-        return H.mean(axis=1)
+        return row_sum(H) / H.shape[1]
 
     def _grad(self, P, Y, dP):
         xp.subtract(P, Y, out=dP)
@@ -177,7 +177,7 @@ class BCE(Loss):
     def _per_sample(self, P, Y):
         lp = xp.maximum(xp.log(P), _LOG_FLOOR)
         l1p = xp.maximum(xp.log(1.0 - P), _LOG_FLOOR)
-        return -(Y * lp + (1.0 - Y) * l1p).mean(axis=1)
+        return -row_sum(Y * lp + (1.0 - Y) * l1p) / P.shape[1]
 
     def forward(self, P, Y, sample_weight=None):
         with np.errstate(divide="ignore"):
@@ -197,7 +197,7 @@ class BCE(Loss):
         xp.log1p(L, out=L)
         L += xp.maximum(Z, 0.0)
         L -= Z * Y
-        losses = L.mean(axis=1)
+        losses = row_sum(L) / L.shape[1]
         if sample_weight is None:
             return float(losses.mean())
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
@@ -229,7 +229,7 @@ class CrossEntropy(Loss):
     def _per_sample(self, P, Y):
         with np.errstate(divide="ignore"):
             lp = xp.maximum(xp.log(P), _LOG_FLOOR)
-        return -(Y * lp).sum(axis=1)
+        return -row_sum(Y * lp)
 
     def _grad(self, P, Y, dP):
         xp.divide(Y, xp.maximum(P, np.finfo(P.dtype).tiny), out=dP)
@@ -238,9 +238,9 @@ class CrossEntropy(Loss):
     def forward_logits(self, Z, P, Y, sample_weight=None, lse=None):
         self.P, self.Y, self.w = P, Y, sample_weight
         if lse is None:
-            m = Z.max(axis=1, keepdims=True)
-            lse = xp.log(xp.exp(Z - m).sum(axis=1)) + m[:, 0]
-        self.ysum = ysum = xp.add.reduce(Y, axis=1)
+            m = row_max(Z)
+            lse = xp.log(row_sum(xp.exp(Z - m[:, None]))) + m
+        self.ysum = ysum = row_sum(Y)
         # sum_i sum_k y_ik (lse_i - z_ik) = lse . ysum - <Y, Z>
         if sample_weight is None:
             return float((xp.dot(lse, ysum) - xp.vdot(Y, Z)) / Z.shape[0])
