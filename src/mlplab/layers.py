@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import initializers
-from .backend import as_dtype, xp
+from .backend import as_dtype, col_sum, xp
 
 __all__ = ["Layer", "Dense", "Dropout"]
 
@@ -157,7 +157,7 @@ class Dense(Layer):
 
     def backward(self, dY):
         xp.matmul(self.X.T, dY, out=self.dW)
-        xp.add.reduce(dY, axis=0, out=self.db)  # np.sum's Python wrapper costs more than the sum on small batches
+        col_sum(dY, self.db)
         if not self.need_dx:
             return None
         dX = self._buf("dX", (dY.shape[0], self.in_features), dY.dtype)
