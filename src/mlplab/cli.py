@@ -28,19 +28,6 @@ def _layers(text):
     return sizes
 
 
-def _positive(kind):
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
-        if not v > 0:
-            raise argparse.ArgumentTypeError(f"expected a value > 0, got {text!r}")
-        return v
-
-    return parse
-
-
 def _load(name, seed):
     from . import datasets
 
@@ -134,6 +121,7 @@ def lab(args, extra) -> int:
 
 def build_parser():
     from . import optim
+    from .lab import POSITIVE_INT, POSITIVE_FLOAT
 
     p = argparse.ArgumentParser(prog="mlplab", description="Build, train and understand multi-layer perceptrons.")
     p.add_argument("--version", action="version", version=f"mlplab {__import__('mlplab').__version__}")
@@ -143,9 +131,9 @@ def build_parser():
     t.add_argument("--layers", type=_layers, default=[128, 64], help="hidden widths, e.g. 64,32 (default 128,64)")
     t.add_argument("--activation", default="relu")
     t.add_argument("--optimizer", default="sgd", choices=sorted(optim.OPTIMIZERS))
-    t.add_argument("--epochs", type=_positive(int), default=30)
-    t.add_argument("--batch-size", type=_positive(int), default=32)
-    t.add_argument("--lr", type=_positive(float), default=0.05)
+    t.add_argument("--epochs", type=POSITIVE_INT, default=30)
+    t.add_argument("--batch-size", type=POSITIVE_INT, default=32)
+    t.add_argument("--lr", type=POSITIVE_FLOAT, default=0.05)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--out", help="folder for the loss curve (PNG), history and model")
     t.add_argument("--json", action="store_true", help="print one JSON object on stdout")

@@ -17,9 +17,11 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import math
 import os
 
-__all__ = ["EXPERIMENTS", "available", "get", "run_and_save"]
+__all__ = ["EXPERIMENTS", "available", "get", "run_and_save", "arg_type", "POSITIVE_INT", "POSITIVE_FLOAT",
+           "NONNEGATIVE_FLOAT"]
 
 #: command-line name -> module name in this package
 EXPERIMENTS = {
@@ -31,6 +33,28 @@ EXPERIMENTS = {
     "activations": "activations",
     "playground": "playground",
 }
+
+
+def arg_type(kind, check=None, what="a value"):
+    """An argparse ``type=``: ``kind(text)``, refused with a clear message unless
+    ``check(value)`` holds (``what`` says what is expected, e.g. "an int >= 1")."""
+    import argparse
+
+    def parse(text):
+        try:
+            v = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a {kind.__name__}, got {text!r}") from None
+        if check is not None and not check(v):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return v
+
+    return parse
+
+
+POSITIVE_INT = arg_type(int, lambda v: v > 0, "a value > 0")
+POSITIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v > 0, "a value > 0")
+NONNEGATIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v >= 0, "a value >= 0")
 
 
 def available() -> dict:

@@ -32,6 +32,8 @@ import math
 
 import numpy as np
 
+from . import POSITIVE_INT, POSITIVE_FLOAT
+
 __all__ = ["ACTIVATIONS", "run", "plot", "table", "add_arguments"]
 
 #: hidden activations compared by default
@@ -214,33 +216,18 @@ def plot(result, path) -> str:
     return save(fig, path)
 
 
-def _type(kind, check):
-    import argparse
-
-    def parse(text):
-        try:
-            v = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected {kind.__name__}, got {text!r}") from None
-        if not check(v):
-            raise argparse.ArgumentTypeError(f"out of range: {text!r}")
-        return v
-
-    return parse
-
-
 def _names(text):
     return [s.strip() for s in text.split(",") if s.strip()]
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--depth", type=_type(int, lambda v: v >= 1), default=_DEPTH,
+    parser.add_argument("--depth", type=POSITIVE_INT, default=_DEPTH,
                         help=f"hidden layers (default {_DEPTH})")
-    parser.add_argument("--width", type=_type(int, lambda v: v >= 1), default=_WIDTH,
+    parser.add_argument("--width", type=POSITIVE_INT, default=_WIDTH,
                         help=f"units per hidden layer (default {_WIDTH})")
     parser.add_argument("--activations", type=_names, default=None,
                         help=f"comma-separated hidden activations (default {','.join(ACTIVATIONS)})")
-    parser.add_argument("--lr", type=_type(float, lambda v: math.isfinite(v) and v > 0), default=_LR,
+    parser.add_argument("--lr", type=POSITIVE_FLOAT, default=_LR,
                         help=f"SGD learning rate (default {_LR:g})")
-    parser.add_argument("--epochs", type=_type(int, lambda v: v >= 1), default=None,
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
                         help=f"epochs (default {_EPOCHS}, quick {_QUICK_EPOCHS})")

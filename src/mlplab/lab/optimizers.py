@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from . import POSITIVE_INT
+
 __all__ = ["OPTIMIZERS", "run", "plot", "table", "add_arguments"]
 
 #: label -> (optimizer name in mlplab.optim.OPTIMIZERS, fixed keyword arguments)
@@ -187,19 +189,7 @@ def _lr_list(text):
     return v
 
 
-def _epochs(text):
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--epochs must be an int, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"--epochs must be >= 1, got {text!r}")
-    return v
-
-
 def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default="spiral", choices=sorted(_SETUP), help="task (default spiral)")
     parser.add_argument("--lrs", type=_lr_list, default=None, help="learning rates, e.g. 1e-4,1e-3,1e-2")
-    parser.add_argument("--epochs", type=_epochs, default=None, help="epochs per run")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="epochs per run")

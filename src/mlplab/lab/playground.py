@@ -22,6 +22,8 @@ import math
 
 import numpy as np
 
+from . import POSITIVE_INT, NONNEGATIVE_FLOAT
+
 __all__ = ["PROBLEMS", "ARCHITECTURES", "LR", "run", "plot", "table", "add_arguments"]
 
 #: the playground problems, names of generators in mlplab.datasets
@@ -200,30 +202,6 @@ def plot(result, path) -> str:
     return save(fig, path)
 
 
-def _noise(text):
-    import argparse
-
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--noise must be a number, got {text!r}") from None
-    if not (math.isfinite(v) and v >= 0):
-        raise argparse.ArgumentTypeError(f"--noise must be a finite number >= 0, got {text!r}")
-    return v
-
-
-def _epochs(text):
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--epochs must be an int, got {text!r}") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"--epochs must be >= 1, got {text!r}")
-    return v
-
-
 def _problems(text):
     import argparse
 
@@ -238,7 +216,7 @@ def add_arguments(parser) -> None:
 
     parser.add_argument("--problems", type=_problems, default=list(PROBLEMS),
                         help=f"comma-separated, from {','.join(PROBLEMS)} (default all)")
-    parser.add_argument("--noise", type=_noise, default=0.1, help="playground's noise (default 0.1)")
+    parser.add_argument("--noise", type=NONNEGATIVE_FLOAT, default=0.1, help="playground's noise (default 0.1)")
     parser.add_argument("--activation", default="tanh", choices=sorted(set(activations.ACTIVATIONS) - {"softmax"}),
                         help="hidden activation (default tanh)")
-    parser.add_argument("--epochs", type=_epochs, default=None, help="full-batch Adam steps (default 1000, quick 400)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="full-batch Adam steps (default 1000, quick 400)")
