@@ -84,20 +84,11 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     analytic = m.flat_grads().copy()
     numeric = numerical_grad(m, X, y, loss, eps, regularizer, sample_weight)
     worst = 0.0
-    o = 0
-    # group by parameter array, in buffer order
-    for size in _slot_sizes(m):
-        a, n = analytic[o:o + size], numeric[o:o + size]
+    for _, _, start, stop in m.param_slots:  # one parameter array (a W or a b) at a time
+        a, n = analytic[start:stop], numeric[start:stop]
         denom = max(np.abs(a).max(), np.abs(n).max(), 1e-12)
         worst = max(worst, float(np.abs(a - n).max() / denom))
-        o += size
     return (worst, analytic, numeric) if return_grads else worst
-
-
-def _slot_sizes(model):
-    ws = [layer.W.size for layer in model.layers if "W" in layer.param_names]
-    rest = [getattr(layer, n).size for layer in model.layers for n in layer.param_names if n != "W"]
-    return ws + rest
 
 
 

@@ -145,9 +145,12 @@ class Sequential:
         self._theta = xp.empty(total, dtype=self.dtype)
         self._grad = xp.zeros(total, dtype=self.dtype)
         self.n_weights = 0
+        #: (layer, parameter name, start, stop) of each parameter array in the flat buffer
+        self.param_slots = []
         o = 0
         for layer, name in slots:
             cur = getattr(layer, name)
+            self.param_slots.append((layer, name, o, o + cur.size))
             view = self._theta[o:o + cur.size].reshape(cur.shape)
             view[...] = cur
             layer.__dict__[name] = view  # past the slot's copy-into-view: this is the binding
@@ -165,7 +168,7 @@ class Sequential:
     # pickling and copy.deepcopy: the layers' parameters arrive as separate arrays, so
     # bind them into a new flat buffer instead of keeping views of a buffer that is gone
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("_theta", "_grad", "_bufs", "_P")}
+        return {k: v for k, v in self.__dict__.items() if k not in ("_theta", "_grad", "_bufs", "_P", "param_slots")}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
