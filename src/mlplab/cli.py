@@ -73,7 +73,9 @@ def train(args) -> dict:
         result["test_accuracy"] = float((model.predict_classes(Xte) == yte).mean())
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        with open(os.path.join(args.out, "history.json"), "w") as f:
+        from .io import atomic_open
+
+        with atomic_open(os.path.join(args.out, "history.json")) as f:
             json.dump(history.to_dict(), f, indent=1)
         from .plotting import have_matplotlib, plot_history
 

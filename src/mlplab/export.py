@@ -168,12 +168,11 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
     onnx.checker.check_model(proto)
     if path is None:
         return proto
-    path = os.fspath(path)
-    tmp = path + ".tmp"
-    with open(tmp, "wb") as f:
+    from .io import atomic_open
+
+    with atomic_open(path, "wb") as f:
         f.write(proto.SerializeToString())
-    os.replace(tmp, path)
-    return path
+    return os.fspath(path)
 
 
 def _version():

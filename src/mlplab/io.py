@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = [
     "ModelFileError", "Checkpoint", "save", "load", "save_checkpoint", "load_checkpoint",
-    "FORMAT", "FORMAT_VERSION",
+    "FORMAT", "FORMAT_VERSION", "atomic_open",
 ]
 
 FORMAT = "mlplab"
@@ -110,12 +110,23 @@ def _write(path, meta: dict, arrays: dict) -> str:
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
                 sha256={k: _digest(a) for k, a in arrays.items()})
     blob = json.dumps(meta, default=_json_default, sort_keys=True).encode("utf-8")
+    with atomic_open(path, "wb") as f:
+        # a file object, not a name: np.savez would append ".npz" to a name
+        np.savez(f, **{_META: np.frombuffer(blob, dtype=np.uint8)}, **arrays)
+    return path
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="w"):
+    """Open a temporary file beside ``path`` for writing; on success it is flushed to disk
+    and renamed over ``path`` (``os.replace``), on error removed. Readers see the old file
+    or the new one, never half of one."""
+    path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as f:
-            # a file object, not a name: np.savez would append ".npz" to a name
-            np.savez(f, **{_META: np.frombuffer(blob, dtype=np.uint8)}, **arrays)
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -123,7 +134,6 @@ def _write(path, meta: dict, arrays: dict) -> str:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return path
 
 
 def save(model, path) -> str:

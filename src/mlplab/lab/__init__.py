@@ -83,10 +83,10 @@ def run_and_save(name, out=None, seed=0, quick=False, **options) -> tuple[dict, 
     if out is not None:
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, f"{name}.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w") as f:
+        from ..io import atomic_open
+
+        with atomic_open(path) as f:
             json.dump(result, f, indent=1)
-        os.replace(tmp, path)
         written["json"] = path
         from ..plotting import have_matplotlib
 
