@@ -21,7 +21,7 @@ import math
 import os
 
 __all__ = ["EXPERIMENTS", "available", "get", "run_and_save", "arg_type", "POSITIVE_INT", "POSITIVE_FLOAT",
-           "NONNEGATIVE_FLOAT"]
+           "NONNEGATIVE_FLOAT", "json_number"]
 
 #: command-line name -> module name in this package
 EXPERIMENTS = {
@@ -55,6 +55,12 @@ def arg_type(kind, check=None, what="a value"):
 POSITIVE_INT = arg_type(int, lambda v: v > 0, "a value > 0")
 POSITIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v > 0, "a value > 0")
 NONNEGATIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v >= 0, "a value >= 0")
+
+
+def json_number(v):
+    """``float(v)``, or None (JSON null) for NaN and infinity, which JSON cannot hold."""
+    v = float(v)
+    return v if math.isfinite(v) else None
 
 
 def available() -> dict:

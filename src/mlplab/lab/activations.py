@@ -32,7 +32,8 @@ import math
 
 import numpy as np
 
-from . import POSITIVE_INT, POSITIVE_FLOAT
+from ..model import _check_int
+from . import POSITIVE_FLOAT, POSITIVE_INT, json_number
 
 __all__ = ["ACTIVATIONS", "run", "plot", "table", "add_arguments"]
 
@@ -45,12 +46,6 @@ _TEST_SIZE = 0.3
 _GRID = (-8.0, 8.0, 16001)  # z from -8 to 8 by steps of 1e-3, z = 0 included
 
 
-def _check_int(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-    return int(v)
-
-
 def _check_activations(names):
     from .. import activations as A
 
@@ -61,11 +56,6 @@ def _check_activations(names):
     if not names or any(not isinstance(n, str) or n not in allowed for n in names) or len(set(names)) != len(names):
         raise ValueError(f"activations must be a non-empty list of distinct names from {allowed}, got {names!r}")
     return names
-
-
-def _finite(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def _max_derivative(name):
@@ -141,11 +131,11 @@ def run(seed=0, quick=False, depth=_DEPTH, width=_WIDTH, activations=None, lr=_L
             diverged = False
         except DivergenceError as e:
             h, diverged = e.history, True
-        loss = [_finite(v) for v in h.history.get("loss", [])]
+        loss = [json_number(v) for v in h.history.get("loss", [])]
         runs.append({
             "activation": name, "init": model.init, "grad_norms": norms,
             "ratio": norms[0] / norms[-1] if norms[-1] > 0 else None,
-            "init_loss": _finite(J0), "last_hidden_spread": spread,
+            "init_loss": json_number(J0), "last_hidden_spread": spread,
             "max_derivative": dmax, "argmax_z": zmax,
             "diverged": diverged, "loss": loss,
             "final_loss": None if diverged or not loss else loss[-1],

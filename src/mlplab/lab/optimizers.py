@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from . import POSITIVE_INT
+from . import POSITIVE_INT, json_number
 
 __all__ = ["OPTIMIZERS", "run", "plot", "table", "add_arguments"]
 
@@ -48,11 +48,6 @@ def _data(dataset, seed, quick):
     else:
         raise ValueError(f"dataset must be one of {sorted(_SETUP)}, got {dataset!r}")
     return datasets.train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
-
-
-def _finite(v):
-    v = float(v)
-    return v if math.isfinite(v) else None
 
 
 def run(seed=0, quick=False, dataset="spiral", lrs=None, epochs=None) -> dict:
@@ -105,8 +100,8 @@ def run(seed=0, quick=False, dataset="spiral", lrs=None, epochs=None) -> dict:
                 diverged = False
             except DivergenceError as e:
                 h, diverged = e.history, True
-            loss = [_finite(v) for v in h.history.get("loss", [])]
-            val = [_finite(v) for v in h.history.get("val_loss", [])]
+            loss = [json_number(v) for v in h.history.get("loss", [])]
+            val = [json_number(v) for v in h.history.get("val_loss", [])]
             runs.append({
                 "optimizer": label, "lr": float(lr), "diverged": diverged,
                 "loss": loss, "val_loss": val,
