@@ -42,6 +42,30 @@ def test_every_activation_matches_torch(activation_name, dtype, rng, torch_modul
     assert_rel(dZ, dZt, TOL[dtype], "backward")
 
 
+def test_every_activation_matches_torch_on_a_large_batch(activation_name, rng, torch_module, assert_rel):
+    # more than 4096 entries: ReLU's backward takes its boolean-mask path there (sign(y) below)
+    act = activations.get(activation_name)
+    Z = np.concatenate([3.0 * rng.normal(size=(79, 64)), np.resize(SPECIAL, (1, 64))]).astype(np.float32)
+    dY = rng.normal(size=Z.shape).astype(np.float32)
+    Y, dZ = _ours(act, Z, dY)
+    Yt, dZt = _torch_forward_backward(act, Z, dY, torch_module)
+    assert_rel(Y, Yt, 1e-5, "forward")
+    assert_rel(dZ, dZt, 1e-5, "backward")
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 8, 9, 33])
+def test_softmax_matches_torch_at_every_width(width, dtype, rng, assert_rel):
+    # row_max takes a column loop up to 8 classes and NumPy's reduction above
+    Z = (5.0 * rng.normal(size=(6, width))).astype(dtype)
+    dY = rng.normal(size=Z.shape).astype(dtype)
+    Y, dZ = _ours(ml.Softmax(), Z, dY)
+    Zt = torch.tensor(Z, requires_grad=True)
+    Yt = torch.softmax(Zt, dim=1)
+    Yt.backward(torch.tensor(dY))
+    assert_rel(Y, Yt.detach().numpy(), TOL[dtype], "forward")
+    assert_rel(dZ, Zt.grad.numpy(), TOL[dtype] * 10, "backward")
+
+
 def test_every_activation_is_stable_at_extremes(activation_name, dtype, rng, torch_module, assert_rel):
     """No overflow / invalid / divide warning, finite values, and torch's values, up to |z| = 1e4."""
     act = activations.get(activation_name)

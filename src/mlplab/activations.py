@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import expit, row_max, row_sum, xp
+from .backend import expit, row_max, row_sum, xp, zero
 from .layers import Layer
 
 _BOOL = xp.dtype(bool)
@@ -107,12 +107,17 @@ class ReLU(Activation):
     can_inplace = True
 
     def _f(self, Z, Y):
-        return xp.maximum(Z, 0.0, out=Y)
+        return xp.maximum(Z, zero(Z.dtype), out=Y)
 
     def _df(self, dY, dZ):
+        if dY.size <= 4096:
+            # y >= 0, so sign(y) is the 0/1 derivative: two same-dtype calls, ~1 us less than
+            # a boolean mask on small arrays (a mixed-dtype multiply is slow to set up)
+            xp.sign(self.Y, out=dZ)
+            return xp.multiply(dZ, dY, out=dZ)
         mask = self._buf("mask", dY.shape, _BOOL)
-        xp.greater(self.Y, 0.0, out=mask)
-        return xp.multiply(dY, mask, out=dZ)
+        xp.greater(self.Y, zero(dY.dtype), out=mask)
+        return xp.multiply(dY, mask, out=dZ, dtype=dZ.dtype)
 
 
 class LeakyReLU(Activation):

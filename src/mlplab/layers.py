@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import initializers
-from .backend import as_dtype, col_sum, xp
+from .backend import as_dtype, col_sum, matmul, xp
 
 __all__ = ["Layer", "Dense", "Dropout"]
 
@@ -151,12 +151,12 @@ class Dense(Layer):
     def forward(self, X, training=False):
         self.X = X
         Z = self._buf("Z", (X.shape[0], self.out_features), self.W.dtype)
-        xp.matmul(X, self.W, out=Z)
+        matmul(X, self.W, Z)
         Z += self.b
         return Z
 
     def backward(self, dY):
-        xp.matmul(self.X.T, dY, out=self.dW)
+        matmul(self.X.T, dY, self.dW)
         col_sum(dY, self.db)
         if not self.need_dx:
             return None
@@ -164,7 +164,7 @@ class Dense(Layer):
         if self.out_features == 1:
             # an inner dimension of 1 makes matmul skip BLAS for a slow loop; it is an outer product
             return xp.multiply(dY, self.W.T, out=dX)
-        return xp.matmul(dY, self.W.T, out=dX)
+        return matmul(dY, self.W.T, dX)
 
     def output_size(self, n_in):
         if n_in != self.in_features:

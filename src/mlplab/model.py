@@ -571,8 +571,10 @@ class Sequential:
                     m = e - s
                     if need_copy:
                         idx = order[s:e]
-                        xb = X.take(idx, axis=0, out=Xb[:m])
-                        yb = Y.take(idx, axis=0, out=Yb[:m])
+                        # mode="clip" (the indices are a permutation, always in range): with out=,
+                        # the default mode="raise" gathers into a temporary and copies it over
+                        xb = X.take(idx, axis=0, out=Xb[:m], mode="clip")
+                        yb = Y.take(idx, axis=0, out=Yb[:m], mode="clip")
                         wb = None if sw is None else sw[idx]
                     else:  # in order (a single full batch needs no shuffling: J is a mean)
                         xb, yb, wb = X[s:e], Y[s:e], None if sw is None else sw[s:e]

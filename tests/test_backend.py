@@ -1,0 +1,56 @@
+"""Tests for mlplab.backend: the BLAS-backed reductions and products against NumPy's own."""
+
+import numpy as np
+import pytest
+
+from mlplab import backend
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 8, 9, 40])
+def test_row_max_is_numpys_max(k, dtype, rng):
+    A = rng.normal(size=(7, k)).astype(dtype)
+    np.testing.assert_array_equal(backend.row_max(A), A.max(axis=1))
+
+
+def test_row_max_propagates_nan():
+    A = np.array([[1.0, np.nan, 0.0], [np.nan, 2.0, 3.0], [4.0, 5.0, np.nan]])
+    assert np.isnan(backend.row_max(A)).all()
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 64])
+def test_row_sum_is_numpys_sum(k, dtype, rng):
+    A = rng.normal(size=(9, k)).astype(dtype)
+    np.testing.assert_allclose(backend.row_sum(A), A.sum(axis=1), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 33, 5000])
+def test_col_sum_is_numpys_sum(n, dtype, rng):
+    A = rng.normal(size=(n, 6)).astype(dtype)
+    out = np.empty(6, dtype=dtype)
+    assert backend.col_sum(A, out) is out
+    np.testing.assert_allclose(out, A.sum(axis=0), rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("a_dtype, b_dtype, out_dtype", [
+    (np.float32, np.float32, np.float32), (np.float64, np.float64, np.float64),
+    (np.float64, np.float32, np.float32), (np.float32, np.float64, np.float64),
+])
+def test_matmul_writes_the_product_into_out(a_dtype, b_dtype, out_dtype, rng):
+    A, B = rng.normal(size=(5, 4)), rng.normal(size=(4, 3))
+    out = np.empty((5, 3), dtype=out_dtype)
+    r = backend.matmul(A.astype(a_dtype), B.astype(b_dtype), out)
+    assert r is out
+    np.testing.assert_allclose(out, A @ B, rtol=1e-5)
+    # a transposed (F-ordered) operand, as in dW = X^T dY
+    out2 = np.empty((4, 3), dtype=out_dtype)
+    C = rng.normal(size=(5, 3))
+    backend.matmul(A.astype(a_dtype).T, C.astype(b_dtype), out2)
+    np.testing.assert_allclose(out2, A.T @ C, rtol=1e-5)
+
+
+def test_zero_is_a_read_only_0d_zero_of_the_dtype(dtype):
+    z = backend.zero(np.dtype(dtype))
+    assert z.shape == () and z.dtype == dtype and z == 0
+    assert backend.zero(np.dtype(dtype)) is z
+    with pytest.raises(ValueError):
+        z[()] = 1.0
