@@ -508,11 +508,13 @@ class Adam(Optimizer):
             vmax = self._state("max_exp_avg_sq", theta)
             xp.maximum(vmax, v, out=vmax)
             v = vmax
+        # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
+        # division by c2 joins the step size, one pass over the buffer less
+        c2 = math.sqrt(1.0 - b2 ** step)
         xp.sqrt(v, out=u)
-        u /= math.sqrt(1.0 - b2 ** step)
-        u += self.eps
+        u += self.eps * c2
         xp.divide(m, u, out=u)
-        u *= -lr / (1.0 - b1 ** step)
+        u *= -lr * c2 / (1.0 - b1 ** step)
         theta += u
 
 
