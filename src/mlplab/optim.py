@@ -123,6 +123,20 @@ class Optimizer:
             s = self._work[name] = xp.empty_like(like)
         return s
 
+    def _consts(self, dtype, *values):
+        """The values as 0-d arrays of ``dtype``, rewritten in place at each call.
+
+        On the small buffers of small networks a ufunc call with a Python float operand
+        costs about twice one with a 0-d array (NumPy resolves the float's dtype each time),
+        so update rules that run per batch pass their coefficients this way, through
+        explicit ``out=`` calls (``u *= c`` is slower than ``xp.multiply(u, c, out=u)``)."""
+        ks = self._work.get(("consts", dtype))
+        if ks is None or len(ks) < len(values):
+            ks = self._work[("consts", dtype)] = [xp.zeros((), dtype=dtype) for _ in values]
+        for k, v in zip(ks, values):
+            k[()] = v
+        return ks[:len(values)]
+
     def _with_decay(self, theta, g, weight_decay):
         """g + weight_decay * theta (L2 penalty folded into the gradient, as torch does),
         in a work buffer so that ``model.flat_grads()`` keeps dJ/dtheta."""
@@ -145,8 +159,8 @@ class Optimizer:
     def _lerp(self, m, g, w, u):
         """m <- m + w (g - m), torch's ``lerp_`` (for w < 0.5), with u as work space."""
         xp.subtract(g, m, out=u)
-        u *= w
-        m += u
+        xp.multiply(u, w, out=u)
+        xp.add(m, u, out=m)
 
     def _clip(self, g):
         if self.clip_value is not None:
@@ -499,23 +513,25 @@ class Adam(Optimizer):
         m = self._state("exp_avg", theta)
         v = self._state("exp_avg_sq", theta)
         u = self._scratch("u", theta)
-        self._lerp(m, g, 1.0 - b1, u)
-        v *= b2
+        # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
+        # division by c2 joins the step size, one pass over the buffer less
+        c2 = math.sqrt(1.0 - b2 ** step)
+        w1, beta2, w2, eps, size = self._consts(theta.dtype, 1.0 - b1, b2, 1.0 - b2, self.eps * c2,
+                                                -lr * c2 / (1.0 - b1 ** step))
+        self._lerp(m, g, w1, u)
+        xp.multiply(v, beta2, out=v)
         xp.multiply(g, g, out=u)
-        u *= 1.0 - b2
-        v += u
+        xp.multiply(u, w2, out=u)
+        xp.add(v, u, out=v)
         if self.amsgrad:
             vmax = self._state("max_exp_avg_sq", theta)
             xp.maximum(vmax, v, out=vmax)
             v = vmax
-        # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
-        # division by c2 joins the step size, one pass over the buffer less
-        c2 = math.sqrt(1.0 - b2 ** step)
         xp.sqrt(v, out=u)
-        u += self.eps * c2
+        xp.add(u, eps, out=u)
         xp.divide(m, u, out=u)
-        u *= -lr * c2 / (1.0 - b1 ** step)
-        theta += u
+        xp.multiply(u, size, out=u)
+        xp.add(theta, u, out=theta)
 
 
 class AdamW(Adam):
