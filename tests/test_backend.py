@@ -48,9 +48,16 @@ def test_matmul_writes_the_product_into_out(a_dtype, b_dtype, out_dtype, rng):
     np.testing.assert_allclose(out2, A.T @ C, rtol=1e-5)
 
 
-def test_zero_is_a_read_only_0d_zero_of_the_dtype(dtype):
-    z = backend.zero(np.dtype(dtype))
+def test_zero_is_a_read_only_0d_zero_of_each_dtype(dtype):
+    z = backend.ZERO[np.dtype(dtype)]
     assert z.shape == () and z.dtype == dtype and z == 0
-    assert backend.zero(np.dtype(dtype)) is z
     with pytest.raises(ValueError):
         z[()] = 1.0
+
+
+def test_dot_and_vdot_are_numpys(rng):
+    A, B = rng.normal(size=(3, 4)), rng.normal(size=(4, 2))
+    out = np.empty((3, 2))
+    assert backend.dot(A, B, out) is out
+    np.testing.assert_allclose(out, A @ B, rtol=1e-14)
+    assert backend.vdot(A, A) == pytest.approx(float((A * A).sum()), rel=1e-14)

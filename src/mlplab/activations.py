@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from .backend import expit, row_max, row_sum, xp, zero
+from .backend import ZERO, expit, row_max, row_sum, xp
 from .layers import Layer
 
 _BOOL = xp.dtype(bool)
@@ -107,7 +107,7 @@ class ReLU(Activation):
     can_inplace = True
 
     def _f(self, Z, Y):
-        return xp.maximum(Z, zero(Z.dtype), out=Y)
+        return xp.maximum(Z, ZERO.get(Z.dtype, 0.0), out=Y)
 
     def _df(self, dY, dZ):
         if dY.size <= 4096:
@@ -116,7 +116,7 @@ class ReLU(Activation):
             xp.sign(self.Y, out=dZ)
             return xp.multiply(dZ, dY, out=dZ)
         mask = self._buf("mask", dY.shape, _BOOL)
-        xp.greater(self.Y, zero(dY.dtype), out=mask)
+        xp.greater(self.Y, ZERO.get(dY.dtype, 0.0), out=mask)
         return xp.multiply(dY, mask, out=dZ, dtype=dZ.dtype)
 
 

@@ -56,9 +56,10 @@ def single_blas_thread():
     return _blas_controller.limit(limits=1, user_api="blas")
 
 
-# numpy.dot without its __array_function__ dispatch (a Python call, ~0.15 us): every array
-# here is NumPy's own. Falls back to the public function if NumPy drops the attribute.
-_dot = getattr(xp.dot, "_implementation", xp.dot)
+# numpy.dot and vdot without their __array_function__ dispatch (a Python call, ~0.15 us):
+# every array here is NumPy's own. The public functions stand in if NumPy drops the attribute.
+dot = getattr(xp.dot, "_implementation", xp.dot)
+vdot = getattr(xp.vdot, "_implementation", xp.vdot)
 
 
 def matmul(A, B, out):
@@ -68,21 +69,16 @@ def matmul(A, B, out):
     (a generalized ufunc), which on a small network is a tenth of a training step; it needs
     ``out`` C-contiguous and of the product's dtype, so mixed dtypes go through matmul."""
     if A.dtype is B.dtype is out.dtype:  # builtin dtypes are singletons
-        return _dot(A, B, out)
+        return dot(A, B, out)
     return xp.matmul(A, B, out=out)
 
 
-_ZEROS: dict = {}
-
-
-def zero(dtype):
-    """A 0-d array 0 of ``dtype``: as an operand of a ufunc it costs ~0.5 us less per call
-    than the Python float 0.0, whose dtype NumPy must resolve each time (NEP 50)."""
-    z = _ZEROS.get(dtype)
-    if z is None:
-        z = _ZEROS[dtype] = xp.zeros((), dtype=dtype)
-        z.flags.writeable = False
-    return z
+#: 0 as a read-only 0-d array of each dtype: as a ufunc operand it costs ~0.5 us less per
+#: call than the Python float 0.0, whose dtype NumPy resolves each time (NEP 50).
+ZERO = {}
+for _dt in DTYPES.values():
+    ZERO[numpy.dtype(_dt)] = numpy.zeros((), dtype=_dt)
+    ZERO[numpy.dtype(_dt)].flags.writeable = False
 
 
 # Row reductions. NumPy reduces along a short last axis row by row (~20-40 ns a row), which
@@ -105,7 +101,7 @@ def row_sum(A):
     if k == 1:
         return A[:, 0].copy()
     ones = _ONES.get((k, A.dtype))
-    return _dot(A, _ones(k, A.dtype) if ones is None else ones)
+    return dot(A, _ones(k, A.dtype) if ones is None else ones)
 
 
 def col_sum(A, out):
@@ -114,7 +110,7 @@ def col_sum(A, out):
     if n > 4096 or A.dtype is not out.dtype:  # on tall arrays NumPy's own reduction is faster
         return xp.add.reduce(A, axis=0, out=out)
     ones = _ONES.get((n, A.dtype))
-    return _dot(_ones(n, A.dtype) if ones is None else ones, A, out)
+    return dot(_ones(n, A.dtype) if ones is None else ones, A, out)
 
 
 def row_max(A):

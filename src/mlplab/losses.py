@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backend import row_max, row_sum, xp
+from .backend import dot, row_max, row_sum, vdot, xp
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
 
@@ -243,7 +243,7 @@ class CrossEntropy(Loss):
         self.ysum = ysum = row_sum(Y)
         # sum_i sum_k y_ik (lse_i - z_ik) = lse . ysum - <Y, Z>
         if sample_weight is None:
-            return float((xp.dot(lse, ysum) - xp.vdot(Y, Z)) / Z.shape[0])
+            return float((dot(lse, ysum) - vdot(Y, Z)) / Z.shape[0])
         losses = lse * ysum - xp.einsum("ij,ij->i", Y, Z)
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
 
@@ -252,9 +252,8 @@ class CrossEntropy(Loss):
         rows, and still exact (as torch) for rows of y that do not sum to 1."""
         P, Y = self.P, self.Y
         dZ = xp.multiply(P, self.ysum[:, None], out=out)
-        dZ -= Y
-        dZ *= self._scale(P.shape[0], self.w, P.dtype)
-        return dZ
+        xp.subtract(dZ, Y, out=dZ)
+        return xp.multiply(dZ, self._scale(P.shape[0], self.w, P.dtype), out=dZ)
 
     def prepare_targets(self, y, n_outputs, dtype):
         y = np.asarray(y)
