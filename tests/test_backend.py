@@ -61,3 +61,42 @@ def test_dot_and_vdot_are_numpys(rng):
     assert backend.dot(A, B, out) is out
     np.testing.assert_allclose(out, A @ B, rtol=1e-14)
     assert backend.vdot(A, A) == pytest.approx(float((A * A).sum()), rel=1e-14)
+
+
+@pytest.mark.parametrize("n", [1, 7, 8192, 8193, 100_003])
+def test_axpy_updates_y_in_place(n, dtype, rng):
+    # up to AXPY_BLAS_MAX entries through BLAS, above through NumPy and the work buffer
+    x, y = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+    expected = y.astype(np.float64) + 0.37 * x.astype(np.float64)
+    x0, view = x.copy(), y[:]
+    assert backend.axpy(0.37, x, y, np.empty_like(y)) is y
+    np.testing.assert_allclose(view, expected, rtol=1e-6 if dtype == np.float32 else 1e-14, atol=1e-7)
+    np.testing.assert_array_equal(x, x0)  # x is read only, whatever the route
+
+
+def test_axpy_may_use_x_as_its_work_buffer(rng):
+    x, y = rng.normal(size=20_000), rng.normal(size=20_000)
+    expected = y + 3.0 * x
+    backend.axpy(3.0, x, y, x)
+    np.testing.assert_allclose(y, expected, rtol=1e-14)
+
+
+@pytest.mark.parametrize("make_y", [
+    lambda rng: rng.normal(size=(3, 4)),  # 2-D
+    lambda rng: rng.normal(size=12)[::2],  # strided
+    lambda rng: rng.normal(size=6).astype(np.float16),  # a dtype BLAS lacks
+])
+def test_axpy_takes_the_numpy_route_elsewhere(make_y, rng):
+    y = make_y(rng)
+    x = rng.normal(size=y.shape).astype(y.dtype)
+    expected = y + 0.5 * x
+    assert backend.axpy(0.5, x, y, np.empty_like(y)) is y
+    np.testing.assert_allclose(y, expected, rtol=1e-3)
+
+
+def test_axpy_with_a_float64_x_into_a_float32_y(rng):
+    y = rng.normal(size=5).astype(np.float32)
+    x = rng.normal(size=5)
+    expected = y + np.float32(2.0) * x.astype(np.float32)
+    backend.axpy(2.0, x, y, np.empty_like(y))
+    np.testing.assert_allclose(y, expected, rtol=1e-6)

@@ -23,7 +23,7 @@ import math
 
 import numpy as np
 
-from .backend import xp
+from .backend import axpy, xp
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax", "OPTIMIZERS", "get"]
 
@@ -159,8 +159,7 @@ class Optimizer:
     def _lerp(self, m, g, w, u):
         """m <- m + w (g - m), torch's ``lerp_`` (for w < 0.5), with u as work space."""
         xp.subtract(g, m, out=u)
-        xp.multiply(u, w, out=u)
-        xp.add(m, u, out=m)
+        axpy(w, u, m, u)
 
     def _clip(self, g):
         if self.clip_value is not None:
@@ -299,19 +298,14 @@ class SGD(Optimizer):
             else:
                 buf = self._state("momentum_buffer", theta)
                 buf *= self.momentum
-                if self.dampening:
-                    xp.multiply(g, 1.0 - self.dampening, out=u)
-                    buf += u
-                else:
-                    buf += g
+                axpy(1.0 - self.dampening, g, buf, u)
             if self.nesterov:
                 xp.multiply(buf, self.momentum, out=u)
                 u += g
                 g = u
             else:
                 g = buf
-        xp.multiply(g, -lr, out=u)
-        theta += u
+        axpy(-lr, g, theta, u)
 
 
 class Adagrad(Optimizer):
@@ -369,8 +363,7 @@ class Adagrad(Optimizer):
         xp.sqrt(s, out=u)
         u += self.eps
         xp.divide(g, u, out=u)
-        u *= -clr
-        theta += u
+        axpy(-clr, u, theta, u)
 
 
 class RMSprop(Optimizer):
@@ -439,8 +432,7 @@ class RMSprop(Optimizer):
         u = self._scratch("u", theta)
         v *= a
         xp.multiply(g, g, out=u)
-        u *= 1.0 - a
-        v += u
+        axpy(1.0 - a, u, v, u)
         if self.centered:
             m = self._state("grad_avg", theta)
             self._lerp(m, g, 1.0 - a, u)
@@ -456,10 +448,9 @@ class RMSprop(Optimizer):
             buf = self._state("momentum_buffer", theta)
             buf *= self.momentum
             buf += u
-            xp.multiply(buf, -lr, out=u)
+            axpy(-lr, buf, theta, u)
         else:
-            u *= -lr
-        theta += u
+            axpy(-lr, u, theta, u)
 
 
 class Adam(Optimizer):
@@ -516,13 +507,11 @@ class Adam(Optimizer):
         # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
         # division by c2 joins the step size, one pass over the buffer less
         c2 = math.sqrt(1.0 - b2 ** step)
-        w1, beta2, w2, eps, size = self._consts(theta.dtype, 1.0 - b1, b2, 1.0 - b2, self.eps * c2,
-                                                -lr * c2 / (1.0 - b1 ** step))
-        self._lerp(m, g, w1, u)
+        beta2, eps = self._consts(theta.dtype, b2, self.eps * c2)
+        self._lerp(m, g, 1.0 - b1, u)
         xp.multiply(v, beta2, out=v)
         xp.multiply(g, g, out=u)
-        xp.multiply(u, w2, out=u)
-        xp.add(v, u, out=v)
+        axpy(1.0 - b2, u, v, u)
         if self.amsgrad:
             vmax = self._state("max_exp_avg_sq", theta)
             xp.maximum(vmax, v, out=vmax)
@@ -530,8 +519,7 @@ class Adam(Optimizer):
         xp.sqrt(v, out=u)
         xp.add(u, eps, out=u)
         xp.divide(m, u, out=u)
-        xp.multiply(u, size, out=u)
-        xp.add(theta, u, out=theta)
+        axpy(-lr * c2 / (1.0 - b1 ** step), u, theta, u)
 
 
 class AdamW(Adam):
@@ -634,17 +622,14 @@ class NAdam(Optimizer):
         self._lerp(m, g, 1.0 - b1, u)
         v *= b2
         xp.multiply(g, g, out=u)
-        u *= 1.0 - b2
-        v += u
+        axpy(1.0 - b2, u, v, u)
         xp.divide(v, 1.0 - b2 ** step, out=u)
         xp.sqrt(u, out=u)
         u += self.eps
-        xp.multiply(g, -lr * (1.0 - mu) / (1.0 - mu_product), out=w)
-        w /= u
-        theta += w
-        xp.multiply(m, -lr * mu_next / (1.0 - mu_product * mu_next), out=w)
-        w /= u
-        theta += w
+        xp.divide(g, u, out=w)
+        axpy(-lr * (1.0 - mu) / (1.0 - mu_product), w, theta, w)
+        xp.divide(m, u, out=w)
+        axpy(-lr * mu_next / (1.0 - mu_product * mu_next), w, theta, w)
 
 
 class Adamax(Optimizer):
@@ -693,8 +678,7 @@ class Adamax(Optimizer):
         u += self.eps
         xp.maximum(n, u, out=n)
         xp.divide(m, n, out=u)
-        u *= -lr / (1.0 - b1 ** step)
-        theta += u
+        axpy(-lr / (1.0 - b1 ** step), u, theta, u)
 
 
 OPTIMIZERS = {
