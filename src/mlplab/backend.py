@@ -7,7 +7,6 @@ choices without touching the layers, losses or optimizers.
 from __future__ import annotations
 
 import numpy
-from scipy.linalg import blas as _blas
 from scipy.special import expit as _expit  # scipy ships with scikit-learn
 
 xp = numpy
@@ -74,7 +73,15 @@ def matmul(A, B, out):
     return xp.matmul(A, B, out=out)
 
 
-_AXPY = {numpy.dtype(numpy.float32): _blas.saxpy, numpy.dtype(numpy.float64): _blas.daxpy}
+_AXPY: dict = {}  # dtype -> SciPy's BLAS axpy, filled on first use (scipy.linalg imports in 0.2 s)
+
+
+def _load_axpy(dtype):
+    from scipy.linalg import blas
+
+    _AXPY.update({numpy.dtype(numpy.float32): blas.saxpy, numpy.dtype(numpy.float64): blas.daxpy})
+    return _AXPY.get(dtype)
+
 #: Largest y that axpy hands to SciPy's BLAS. Up to 10 000 entries OpenBLAS runs axpy on the
 #: calling thread; above, it wakes threads of its own (SciPy's OpenBLAS is another library
 #: than NumPy's), which then fight NumPy's BLAS threads for the cores: W1 of bench/ ran 3x
@@ -89,7 +96,7 @@ def axpy(a, x, y, work):
     of a ufunc call's cost, one pass with a fused multiply-add. Otherwise, or for shapes and
     dtypes BLAS lacks, NumPy's two passes through ``work`` (an array of y's shape, which may
     be x itself: x is then overwritten)."""
-    f = _AXPY.get(y.dtype)
+    f = _AXPY.get(y.dtype) if _AXPY else _load_axpy(y.dtype)
     if (f is not None and y.size <= AXPY_BLAS_MAX and y.ndim == 1 and y.flags.c_contiguous
             and x.dtype is y.dtype and x.shape == y.shape):
         f(x, y, a=a)  # writes into y: it has the routine's dtype and is contiguous
