@@ -298,7 +298,10 @@ class SGD(Optimizer):
             else:
                 buf = self._state("momentum_buffer", theta)
                 buf *= self.momentum
-                axpy(1.0 - self.dampening, g, buf, u)
+                if self.dampening:
+                    axpy(1.0 - self.dampening, g, buf, u)
+                else:
+                    buf += g
             if self.nesterov:
                 xp.multiply(buf, self.momentum, out=u)
                 u += g
