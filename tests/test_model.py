@@ -15,6 +15,7 @@ import torch
 
 import mlplab as ml
 from mlplab.callbacks import Callback
+from mlplab.model import check_X
 
 K = 3  # outputs of the models compared with torch
 TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
@@ -524,3 +525,15 @@ def test_copied_model_has_its_own_flat_buffer(copier):
     assert np.shares_memory(c.layers[0].W, c.flat_params())
     # training the copy moved its weights through the buffer the optimizer updates
     assert not np.array_equal(c.flat_params(), m.flat_params())
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_check_X_accepts_finite_inputs_whose_squares_overflow(dtype):
+    # the fast finiteness test (sum of squares) overflows here; min and max must then decide
+    big = 1e30 if dtype == "float32" else 1e300
+    X = np.full((4, 3), big)
+    A = check_X(X, 3, np.dtype(dtype))
+    assert A.dtype == dtype and np.isfinite(A).all()
+    X[2, 1] = np.inf
+    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+        check_X(X, 3, np.dtype(dtype))

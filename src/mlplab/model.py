@@ -65,8 +65,10 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if n_features is not None and A.shape[1] != n_features:
         raise ValueError(f"{name} has {A.shape[1]} features, but the model expects {n_features}: got shape {A.shape}")
     A = np.ascontiguousarray(A, dtype=dtype)
-    # min and max carry any NaN and show any infinity, without an input-sized temporary
-    if not (np.isfinite(A.min()) and np.isfinite(A.max())):
+    # sum a^2 (one BLAS pass, no input-sized temporary) carries any NaN or infinity; it may
+    # also overflow on finite data, so only then min and max decide
+    flat = A.reshape(-1)
+    if not np.isfinite(np.vdot(flat, flat)) and not (np.isfinite(A.min()) and np.isfinite(A.max())):
         raise ValueError(f"{name} contains NaN or infinity")
     return A
 
