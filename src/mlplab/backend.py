@@ -82,6 +82,7 @@ def _load_axpy(dtype):
     _AXPY.update({numpy.dtype(numpy.float32): blas.saxpy, numpy.dtype(numpy.float64): blas.daxpy})
     return _AXPY.get(dtype)
 
+
 #: Largest y that axpy hands to SciPy's BLAS. Up to 10 000 entries OpenBLAS runs axpy on the
 #: calling thread; above, it wakes threads of its own (SciPy's OpenBLAS is another library
 #: than NumPy's), which then fight NumPy's BLAS threads for the cores: W1 of bench/ ran 3x
