@@ -100,3 +100,25 @@ def test_axpy_with_a_float64_x_into_a_float32_y(rng):
     expected = y + np.float32(2.0) * x.astype(np.float32)
     backend.axpy(2.0, x, y, np.empty_like(y))
     np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+
+    return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+
+@pytest.mark.parametrize("scipy_blas_first", [False, True])
+def test_single_blas_thread_limits_and_restores(scipy_blas_first, monkeypatch):
+    if scipy_blas_first:  # SciPy's BLAS, loaded by the first axpy, is limited too
+        backend.axpy(1.0, np.ones(3), np.ones(3), np.empty(3))
+    # the libraries as found now: a test before this one may have loaded one more (torch's MKL)
+    monkeypatch.setattr(backend, "_blas_libs", None)
+    before = _blas_threads()
+    with backend.single_blas_thread():
+        assert set(_blas_threads()) == {1}
+    assert _blas_threads() == before
+    with pytest.raises(RuntimeError):
+        with backend.single_blas_thread():
+            raise RuntimeError("inside")
+    assert _blas_threads() == before

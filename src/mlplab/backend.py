@@ -6,6 +6,8 @@ choices without touching the layers, losses or optimizers.
 """
 from __future__ import annotations
 
+import contextlib
+
 import numpy
 from scipy.special import expit as _expit  # scipy ships with scikit-learn
 
@@ -42,18 +44,30 @@ def to_numpy(a):
 #: one BLAS thread, as torch declines to split small operations across threads.
 SMALL_MATMUL_FLOPS = 3e7
 
-_blas_controller = None
+_blas_libs = None
 
 
+@contextlib.contextmanager
 def single_blas_thread():
-    """A context manager limiting NumPy's BLAS to one thread (threadpoolctl, a scikit-learn
-    dependency); the controller is built once, so entering costs microseconds."""
-    global _blas_controller
-    if _blas_controller is None:
+    """Limit the BLAS libraries (NumPy's, and SciPy's if loaded) to one thread inside the block.
+
+    threadpoolctl (a scikit-learn dependency) finds the libraries once; entering then costs a
+    few microseconds, where its own ``limit()`` inspects them again each time (~25 us, paid
+    at every ``fit`` call)."""
+    global _blas_libs
+    if _blas_libs is None:
         from threadpoolctl import ThreadpoolController
 
-        _blas_controller = ThreadpoolController()
-    return _blas_controller.limit(limits=1, user_api="blas")
+        _blas_libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
+    libs = _blas_libs
+    before = [lib.num_threads for lib in libs]
+    for lib in libs:
+        lib.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lib, n in zip(libs, before):
+            lib.set_num_threads(n)
 
 
 # numpy.dot and vdot without their __array_function__ dispatch (a Python call, ~0.15 us):
@@ -77,8 +91,10 @@ _AXPY: dict = {}  # dtype -> SciPy's BLAS axpy, filled on first use (scipy.linal
 
 
 def _load_axpy(dtype):
+    global _blas_libs
     from scipy.linalg import blas
 
+    _blas_libs = None  # one BLAS library more for single_blas_thread to find
     _AXPY.update({numpy.dtype(numpy.float32): blas.saxpy, numpy.dtype(numpy.float64): blas.daxpy})
     return _AXPY.get(dtype)
 
