@@ -123,20 +123,6 @@ class Optimizer:
             s = self._work[name] = xp.empty_like(like)
         return s
 
-    def _consts(self, dtype, *values):
-        """The values as 0-d arrays of ``dtype``, rewritten in place at each call.
-
-        On the small buffers of small networks a ufunc call with a Python float operand
-        costs about twice one with a 0-d array (NumPy resolves the float's dtype each time),
-        so update rules that run per batch pass their coefficients this way, through
-        explicit ``out=`` calls (``u *= c`` is slower than ``xp.multiply(u, c, out=u)``)."""
-        ks = self._work.get(("consts", dtype))
-        if ks is None or len(ks) < len(values):
-            ks = self._work[("consts", dtype)] = [xp.zeros((), dtype=dtype) for _ in values]
-        for k, v in zip(ks, values):
-            k[()] = v
-        return ks[:len(values)]
-
     def _with_decay(self, theta, g, weight_decay):
         """g + weight_decay * theta (L2 penalty folded into the gradient, as torch does),
         in a work buffer so that ``model.flat_grads()`` keeps dJ/dtheta."""
@@ -510,9 +496,8 @@ class Adam(Optimizer):
         # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
         # division by c2 joins the step size, one pass over the buffer less
         c2 = math.sqrt(1.0 - b2 ** step)
-        beta2, eps = self._consts(theta.dtype, b2, self.eps * c2)
         self._lerp(m, g, 1.0 - b1, u)
-        xp.multiply(v, beta2, out=v)
+        xp.multiply(v, b2, out=v)
         xp.multiply(g, g, out=u)
         axpy(1.0 - b2, u, v, u)
         if self.amsgrad:
@@ -520,7 +505,7 @@ class Adam(Optimizer):
             xp.maximum(vmax, v, out=vmax)
             v = vmax
         xp.sqrt(v, out=u)
-        xp.add(u, eps, out=u)
+        xp.add(u, self.eps * c2, out=u)
         xp.divide(m, u, out=u)
         axpy(-lr * c2 / (1.0 - b1 ** step), u, theta, u)
 
