@@ -3,6 +3,11 @@
 Numeric code imports ``xp`` from here and writes ``xp.exp``, ``xp.matmul``...,
 never ``numpy`` directly, so a GPU backend (CuPy) can later replace this module's
 choices without touching the layers, losses or optimizers.
+
+The kernels that the hot path needs faster than NumPy's generic calls give them live here
+too, each with its measured reason: ``matmul`` (``np.dot`` into a buffer), ``axpy`` (BLAS
+for small buffers), ``row_sum`` / ``col_sum`` / ``row_max`` (reductions along short axes)
+and ``single_blas_thread`` (BLAS threads for small products).
 """
 from __future__ import annotations
 
