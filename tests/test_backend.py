@@ -94,6 +94,16 @@ def test_axpy_takes_the_numpy_route_elsewhere(make_y, rng):
     np.testing.assert_allclose(y, expected, rtol=1e-3)
 
 
+@pytest.mark.parametrize("n", [5, 20_000])
+def test_axpy_refuses_a_read_only_y(n):
+    # SciPy's wrapper would write through the flag; NumPy's route raises, on both sides of the limit
+    y = np.ones(n)
+    y.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        backend.axpy(2.0, np.ones(n), y, np.empty(n))
+    assert (y == 1.0).all()
+
+
 def test_axpy_with_a_float64_x_into_a_float32_y(rng):
     y = rng.normal(size=5).astype(np.float32)
     x = rng.normal(size=5)

@@ -119,9 +119,10 @@ def axpy(a, x, y, work):
     dtypes BLAS lacks, NumPy's two passes through ``work`` (an array of y's shape, which may
     be x itself: x is then overwritten)."""
     f = _AXPY.get(y.dtype) if _AXPY else _load_axpy(y.dtype)
+    # SciPy's wrapper would work on a copy of a strided y, and writes through a read-only flag
     if (f is not None and y.size <= AXPY_BLAS_MAX and y.ndim == 1 and y.flags.c_contiguous
-            and x.dtype is y.dtype and x.shape == y.shape):
-        f(x, y, a=a)  # writes into y: it has the routine's dtype and is contiguous
+            and y.flags.writeable and x.dtype is y.dtype and x.shape == y.shape):
+        f(x, y, a=a)
     else:
         xp.multiply(x, a, out=work)
         xp.add(y, work, out=y)
