@@ -66,9 +66,9 @@ def single_blas_thread():
         _blas_libs = [lib for lib in ThreadpoolController().lib_controllers if lib.user_api == "blas"]
     libs = _blas_libs
     before = [lib.num_threads for lib in libs]
-    for lib in libs:
-        lib.set_num_threads(1)
-    try:
+    try:  # a limit that fails half-way is undone too
+        for lib in libs:
+            lib.set_num_threads(1)
         yield
     finally:
         for lib, n in zip(libs, before):
