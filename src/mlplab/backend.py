@@ -43,6 +43,17 @@ def to_numpy(a):
     return numpy.asarray(a)
 
 
+def all_finite(A) -> bool:
+    """Whether every entry of the float array A is finite (no NaN, no infinity).
+
+    Reference formula: ``numpy.isfinite(A).all()``, which writes a boolean temporary of A's
+    size. Here: sum_i a_i^2, one BLAS pass with no temporary, carries any NaN or infinity;
+    it may also overflow on finite data, and only then do min and max decide (on W1's 8192 x
+    784 input, 560 us against 1150 us)."""
+    flat = A.reshape(-1)
+    return bool(numpy.isfinite(vdot(flat, flat)) or (numpy.isfinite(A.min()) and numpy.isfinite(A.max())))
+
+
 #: Below this many FLOPs in a training step's largest matrix product, BLAS threads cost more
 #: in hand-offs than they gain (measured on W3 of bench/: 64 x 128 x 128 products run faster
 #: on one thread, and far faster when the other core is busy), so fit runs such networks on

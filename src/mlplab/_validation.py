@@ -1,0 +1,195 @@
+"""Every argument check of mlplab, and the one registry lookup.
+
+Each check returns the value in its plain Python (or NumPy) form, or raises ``ArgumentError``
+(a ``ValueError`` and a ``TypeError``) with one message shape::
+
+    {name} must be {what}, got {value!r}
+
+``name`` is the argument as the caller wrote it (``"lr"``, ``"betas[0]"``,
+``"validation_data X"``), ``what`` what it must be, and the value is shown as given (long
+ones shortened). Numbers are NumPy's as well as Python's (``np.float32(0.1)`` is a float,
+``np.int64(3)`` an int); ``bool`` is never taken for a number, since ``True`` where a count
+is expected is a bug, not a 1.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+from .backend import all_finite
+from .errors import ArgumentError
+
+__all__ = [
+    "fail", "check_int", "check_real", "check_bool", "check_choice", "check_callable", "check_instance",
+    "check_path", "check_seed", "as_rng", "check_X", "check_sample_weight", "lookup",
+]
+
+_MAX_SHOWN = 80  # characters of a value's repr shown in a message
+
+
+def _show(value) -> str:
+    if isinstance(value, np.ndarray) and value.size > 6:
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
+    r = repr(value)
+    return r if len(r) <= _MAX_SHOWN else r[:_MAX_SHOWN - 3] + "..."
+
+
+def fail(name, what, value=None, *, got=None) -> ArgumentError:
+    """The error (to raise) for argument ``name``, which must be ``what`` and is ``value``;
+    ``got`` replaces the shown value with a description ("shape (3,)")."""
+    return ArgumentError(f"{name} must be {what}, got {_show(value) if got is None else got}")
+
+
+def _bounds(low, high, low_open, high_open) -> str:
+    if low is not None and high is not None:
+        return f" in {'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    if low is not None:
+        return f" {'>' if low_open else '>='} {low}"
+    if high is not None:
+        return f" {'<' if high_open else '<='} {high}"
+    return ""
+
+
+def check_int(name, value, low=None, high=None) -> int:
+    """An integer (Python or NumPy, not bool) in [low, high]; returned as int."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral)
+    if not ok or (low is not None and value < low) or (high is not None and value > high):
+        raise fail(name, "an int" + _bounds(low, high, False, False), value)
+    return int(value)
+
+
+def check_real(name, value, low=None, high=None, *, low_open=False, high_open=False) -> float:
+    """A finite real number (Python or NumPy, not bool) within the bounds; returned as float."""
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real) and math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        both = low is not None and high is not None
+        raise fail(name, ("a number" if both else "a finite number") + _bounds(low, high, low_open, high_open), value)
+    return float(value)
+
+
+def check_bool(name, value) -> bool:
+    """True or False (NumPy's too); 0, 1 and strings are refused."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise fail(name, "True or False", value)
+    return bool(value)
+
+
+def check_choice(name, value, choices):
+    """One of ``choices`` (compared with ==, no conversion)."""
+    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
+        raise fail(name, "one of " + ", ".join(map(repr, choices)), value)
+    return value
+
+
+def check_callable(name, value, what="callable"):
+    if not callable(value):
+        raise fail(name, what, value)
+    return value
+
+
+def check_instance(name, value, cls, what):
+    """An instance of ``cls`` (a class or a tuple), described as ``what`` in the message."""
+    if not isinstance(value, cls):
+        raise fail(name, what, value)
+    return value
+
+
+def check_path(name, value) -> str:
+    """A non-empty str or path-like; returned as str."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise fail(name, "a non-empty str or path-like", value)
+    return os.fspath(value)
+
+
+def check_seed(name, value):
+    """None or an int (a seed that can be written to a JSON configuration); returned as is."""
+    if value is not None:
+        check_int(name, value, 0)
+    return None if value is None else int(value)
+
+
+def as_rng(seed, name="seed") -> np.random.Generator:
+    """A NumPy Generator from None, an int >= 0, or a Generator (returned as is)."""
+    if isinstance(seed, np.random.Generator):
+        return seed
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+                             or seed < 0):
+        raise fail(name, "None, an int >= 0 or a numpy Generator", seed)
+    return np.random.default_rng(seed)
+
+
+def check_X(X, n_features=None, dtype=np.float64, name="X"):
+    """An input matrix as a C-contiguous array of ``dtype`` (no copy when it is one already).
+
+    Refused: sparse matrices, non-numeric or complex data, anything but 2-D, no rows, a
+    width other than ``n_features``, NaN or infinity.
+    """
+    if hasattr(X, "toarray") or type(X).__name__ in {"csr_matrix", "csc_matrix", "coo_matrix"}:
+        raise fail(name, f"a dense array (sparse input is not supported: use {name}.toarray())",
+                   got=f"a {type(X).__name__}")
+    try:
+        A = np.asarray(X)
+    except Exception as e:  # ragged lists and the like
+        raise fail(name, "convertible to an array", got=f"{_show(X)} ({e})") from None
+    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool) or np.iscomplexobj(A):
+        raise fail(name, "an array of real numbers", got=f"dtype {A.dtype}")
+    if A.ndim != 2:
+        hint = f" (for a single feature use {name}.reshape(-1, 1))" if A.ndim == 1 else ""
+        raise fail(name, f"2-D (n_samples, n_features){hint}", got=f"shape {A.shape}")
+    if A.shape[0] == 0:
+        raise fail(name, "non-empty (at least one sample)", got=f"shape {A.shape}")
+    if n_features is not None and A.shape[1] != n_features:
+        raise fail(name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}")
+    A = np.ascontiguousarray(A, dtype=dtype)
+    if not all_finite(A):
+        raise fail(name, "finite", got="NaN or infinity")
+    return A
+
+
+def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
+    """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0."""
+    if sample_weight is None:
+        return None
+    try:
+        w = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise fail(name, f"an array of {n} numbers", sample_weight) from None
+    if w.ndim != 1 or w.shape[0] != n:
+        raise fail(name, f"of shape ({n},), one weight per sample", got=f"shape {w.shape}")
+    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
+        raise fail(name, "finite and >= 0, and not all zero", sample_weight)
+    return w.astype(dtype)
+
+
+def _article(word) -> str:
+    return "an" if word[:1].lower() in "aeiou" else "a"
+
+
+def lookup(kind, registry, value, base=None, **kwargs):
+    """The one registry lookup: what ``value`` names in ``registry`` (a dict name -> entry).
+
+    With a ``base`` class: an instance of it is returned as is, a subclass or a name is built
+    with ``kwargs``. Without one (registries of functions): a callable is returned as is and
+    a name gives its entry. Anything else is refused, listing the valid names.
+    """
+    if base is not None:
+        if isinstance(value, base):
+            if kwargs:
+                raise fail(kind, f"a name or class when arguments {sorted(kwargs)} are given", value)
+            return value
+        if isinstance(value, type) and issubclass(value, base):
+            return value(**kwargs)
+    elif callable(value):
+        return value
+    if isinstance(value, str) and value in registry:
+        entry = registry[value]
+        return entry(**kwargs) if base is not None else entry
+    what = f"{_article(base.__name__)} {base.__name__}" if base is not None else "a callable"
+    raise fail(kind, f"{what} or one of {sorted(registry)}", value)

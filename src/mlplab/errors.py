@@ -1,0 +1,28 @@
+"""The exceptions mlplab raises, in one place that every other module may import.
+
+``ArgumentError`` is both a ``ValueError`` and a ``TypeError`` (scikit-learn's
+``InvalidParameterError`` does the same): a wrong argument is refused with one message shape
+whatever went wrong with it, and code written against either exception keeps working.
+"""
+from __future__ import annotations
+
+__all__ = ["ArgumentError", "DivergenceError", "ModelFileError"]
+
+
+class ArgumentError(ValueError, TypeError):
+    """An argument of the wrong type or value. The message names the argument, says what it
+    must be and shows what was given: ``"{name} must be {what}, got {value!r}"``."""
+
+
+class DivergenceError(FloatingPointError):
+    """Training stopped because the loss became NaN or infinite. ``.history`` holds the
+    History so far; the model kept the last weights whose loss was finite."""
+
+    def __init__(self, msg, history=None):
+        super().__init__(msg)
+        self.history = history
+
+
+class ModelFileError(ValueError):
+    """A file that is not a valid mlplab model or checkpoint (foreign, truncated, corrupted,
+    tampered with, or holding pickled objects)."""
