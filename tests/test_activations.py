@@ -8,6 +8,7 @@ import torch
 import mlplab as ml
 from mlplab import activations
 from mlplab.activations import ACTIVATIONS
+from mlplab.errors import ArgumentError
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
 TORCH = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
@@ -145,14 +146,40 @@ def test_get_rejects_unknown_names_and_lists_the_valid_ones():
 
 @pytest.mark.parametrize("bad", [-0.1, 1.0, 2.0])
 def test_leaky_relu_rejects_a_slope_outside_0_1(bad):
-    with pytest.raises(ValueError, match=f"negative_slope must be in \\[0, 1\\), got {bad!r}"):
+    with pytest.raises(ValueError, match=f"negative_slope must be a number in \\[0, 1\\), got {bad!r}"):
         ml.LeakyReLU(bad)
 
 
 @pytest.mark.parametrize("bad", [0.0, -1.0])
 def test_elu_rejects_a_non_positive_alpha(bad):
-    with pytest.raises(ValueError, match=f"alpha must be > 0, got {bad!r}"):
+    with pytest.raises(ValueError, match=f"alpha must be a finite number > 0, got {bad!r}"):
         ml.ELU(bad)
+
+
+@pytest.mark.parametrize("bad", [True, False, "0.1", None, float("nan"), float("inf"), np.float64(-0.5), [0.1]])
+def test_leaky_relu_rejects_non_numbers_naming_negative_slope(bad):
+    """bool is never a number; strings, NaN and infinity are refused with the one message shape."""
+    with pytest.raises(ArgumentError, match=r"negative_slope must be a number in \[0, 1\), got "):
+        ml.LeakyReLU(bad)
+
+
+@pytest.mark.parametrize("bad", [True, "1", None, float("nan"), float("inf"), np.float32(0.0)])
+def test_elu_rejects_non_numbers_and_infinity_naming_alpha(bad):
+    with pytest.raises(ArgumentError, match="alpha must be a finite number > 0, got "):
+        ml.ELU(bad)
+
+
+def test_numpy_scalars_are_accepted_as_plain_floats():
+    a, e = ml.LeakyReLU(np.float32(0.25)), ml.ELU(np.float64(0.5))
+    assert type(a.negative_slope) is float and a.negative_slope == 0.25
+    assert type(e.alpha) is float and e.alpha == 0.5
+    assert ml.LeakyReLU(0).negative_slope == 0.0 and ml.LeakyReLU(np.int64(0)).negative_slope == 0.0
+
+
+@pytest.mark.parametrize("bad", ["relu6", "ReLU", 3, None, ml.Dense, ml.ReLU().forward])
+def test_get_raises_argument_error_naming_activation(bad):
+    with pytest.raises(ArgumentError, match=r"activation must be an Activation or one of \[.*'relu'.*\], got "):
+        activations.get(bad)
 
 
 def test_config_and_repr():

@@ -9,6 +9,7 @@ import torch
 import mlplab as ml
 from mlplab import losses
 from mlplab.backend import expit
+from mlplab.errors import ArgumentError
 from mlplab.losses import LOSSES
 
 K = 3
@@ -209,6 +210,24 @@ def test_huber_rejects_a_bad_delta(bad):
         losses.Huber(bad)
 
 
+@pytest.mark.parametrize("bad", [True, "1.0", None, np.float32(-1.0)])
+def test_huber_rejects_a_non_number_delta_naming_it(bad):
+    with pytest.raises(ArgumentError, match="delta must be a finite number > 0, got "):
+        losses.Huber(bad)
+
+
+def test_huber_accepts_numpy_scalars():
+    d = losses.Huber(np.float32(0.5)).delta
+    assert type(d) is float and d == 0.5
+    assert losses.Huber(2).delta == 2.0
+
+
+@pytest.mark.parametrize("bad", ["hinge", "MSE", 3, None, ml.ReLU, losses.MSE().forward])
+def test_get_raises_argument_error_naming_loss(bad):
+    with pytest.raises(ArgumentError, match=r"loss must be a Loss or one of \[.*'mse'.*\], got "):
+        losses.get(bad)
+
+
 def test_call_is_forward(rng):
     P, Y = rng.normal(size=(4, 2)), rng.normal(size=(4, 2))
     assert losses.MSE()(P, Y) == losses.MSE().forward(P, Y)
@@ -270,14 +289,40 @@ def test_cross_entropy_targets():
         ce.prepare_targets(np.array([0, 3]), 3, np.float64)
     with pytest.raises(ValueError, match=r"y holds label -1, outside the model's 3 classes 0..2"):
         ce.prepare_targets(np.array([-1, 1]), 3, np.float64)
-    with pytest.raises(ValueError, match="integer class labels or one-hot rows, got non-integer values"):
+    with pytest.raises(ValueError, match=r"y must be integer class labels or one-hot rows.*got non-integer .*0.5"):
         ce.prepare_targets(np.array([0.5, 1.0]), 3, np.float64)
     with pytest.raises(TypeError, match="y must hold integer class labels, got dtype <U1"):
         ce.prepare_targets(np.array(["a", "b"]), 3, np.float64)
-    with pytest.raises(ValueError, match="one-hot or probability rows of y must be >= 0"):
+    with pytest.raises(ValueError, match=r"y must be one-hot or probability rows \(every value >= 0\), got .* -0.5"):
         ce.prepare_targets(np.array([[1.5, -0.5], [0.0, 1.0]]), 2, np.float64)
     with pytest.raises(ValueError, match=r"y must have 3 column\(s\).*got shape \(2, 2\)"):
         ce.prepare_targets(np.eye(2), 3, np.float64)
+
+
+@pytest.mark.parametrize("name", ["mse", "bce", "cross_entropy"])
+def test_prepare_targets_errors_are_argument_errors_naming_y(name):
+    """Every refusal of y is an ArgumentError (a ValueError and a TypeError) whose message names y."""
+    loss, k = losses.get(name), 2 if name == "cross_entropy" else 1
+    bad = [[[0, 1], [1]],  # ragged
+           np.zeros((2, 2, 1)), np.zeros((3, 3)), np.array(["a", "b"]), np.array([0.0, np.nan])]
+    for y in bad:
+        with pytest.raises(ArgumentError, match="^y "):
+            loss.prepare_targets(y, k, np.float64)
+    with pytest.raises(ArgumentError, match=r"y must be convertible to an array, got \[\[0, 1\], \[1\]\]"):
+        loss.prepare_targets([[0, 1], [1]], k, np.float64)
+
+
+def test_cross_entropy_target_errors_show_the_offending_value():
+    ce = losses.CrossEntropy()
+    with pytest.raises(ArgumentError, match="got non-integer values such as 2.25"):
+        ce.prepare_targets(np.array([1.0, 2.25, 0.5]), 3, np.float64)
+    with pytest.raises(ArgumentError, match="got the value -0.25"):
+        ce.prepare_targets(np.array([[1.25, -0.25], [0.0, 1.0]]), 2, np.float64)
+    for y in (np.array([0, 5]), np.array(["a", "b"]), np.array([np.inf, 0.0])):
+        with pytest.raises(ArgumentError, match="^y "):
+            ce.prepare_targets(y, 3, np.float64)
+    with pytest.raises(ArgumentError, match=r"^y for the bce loss must lie in \[0, 1\]"):
+        losses.BCE().prepare_targets(np.array([0.5, 1.5]), 1, np.float64)
 
 
 def test_cross_entropy_rows_that_do_not_sum_to_one_match_torch(rng, assert_rel):

@@ -9,6 +9,7 @@ import torch
 import mlplab as ml
 from mlplab import optim
 from mlplab import schedules as S
+from mlplab.errors import ArgumentError
 
 SIZES = [5, 8, 6, 3]
 torch.set_num_threads(1)  # tiny tensors: threads only add overhead on a shared machine
@@ -326,7 +327,7 @@ def test_state_dict_is_a_copy_and_checks_its_input():
     o.step(model)
     np.testing.assert_array_equal(sd["state"]["exp_avg"], before)
     assert sd["epoch"] == 3 and sd["config"]["name"] == "Adam" and sd["config"]["betas"] == [0.9, 0.999]
-    with pytest.raises(ValueError, match="Adam, not SGD"):
+    with pytest.raises(ValueError, match=r"sd must be a state_dict\(\) of SGD, got one of Adam"):
         optim.SGD().load_state_dict(sd)
     with pytest.raises(ValueError, match="'t'"):
         optim.Adam().load_state_dict({**sd, "t": -1})
@@ -507,6 +508,86 @@ def test_bad_arguments_raise_value_error_naming_them(bad, arg):
 def test_flags_must_be_bools(bad, arg):
     with pytest.raises(TypeError, match=arg):
         bad()
+
+
+BAD_ARGUMENTS = [
+    (lambda: optim.SGD(lr=True), "lr", "a finite number >= 0", "True"),
+    (lambda: optim.SGD(lr="0.1"), "lr", "a finite number >= 0", "'0.1'"),
+    (lambda: optim.SGD(lr=np.float32(-1)), "lr", "a finite number >= 0", ""),
+    (lambda: optim.SGD(momentum=np.bool_(True)), "momentum", "a finite number >= 0", ""),
+    (lambda: optim.SGD(clip_norm=False), "clip_norm", "a finite number >= 0", "False"),
+    (lambda: optim.SGD(clip_value=float("nan")), "clip_value", "a finite number >= 0", "nan"),
+    (lambda: optim.SGD(nesterov=True), "nesterov", "False unless momentum > 0 and dampening = 0",
+     "True with momentum=0.0 and dampening=0.0"),
+    (lambda: optim.SGD(nesterov=1), "nesterov", "True or False", "1"),
+    (lambda: optim.Adagrad(eps=None), "eps", "a finite number >= 0", "None"),
+    (lambda: optim.RMSprop(alpha=1.5), "alpha", r"a number in \[0, 1\]", "1.5"),
+    (lambda: optim.RMSprop(alpha=-0.5), "alpha", r"a number in \[0, 1\]", "-0.5"),
+    (lambda: optim.RMSprop(alpha=True), "alpha", r"a number in \[0, 1\]", "True"),
+    (lambda: optim.Adam(betas=(1.0, 0.999)), r"betas\[0\]", r"a number in \[0, 1\)", "1.0"),
+    (lambda: optim.Adam(betas=(0.9, True)), r"betas\[1\]", r"a number in \[0, 1\)", "True"),
+    (lambda: optim.Adam(betas=(0.9, float("nan"))), r"betas\[1\]", r"a number in \[0, 1\)", "nan"),
+    (lambda: optim.Adam(betas=0.9), "betas", r"a pair \(beta1, beta2\)", "0.9"),
+    (lambda: optim.Adam(betas="ab"), "betas", r"a pair \(beta1, beta2\)", "'ab'"),
+    (lambda: optim.Adam(betas=(0.9,)), "betas", r"a pair \(beta1, beta2\)", r"\(0.9,\)"),
+    (lambda: optim.Adam(betas=(0.9, 0.99, 0.999)), "betas", r"a pair \(beta1, beta2\)", ""),
+    (lambda: optim.Adam(betas={0.9, 0.99}), "betas", r"a pair \(beta1, beta2\)", ""),
+    (lambda: optim.Adam(betas=np.array(0.9)), "betas", r"a pair \(beta1, beta2\)", ""),
+    (lambda: optim.NAdam(momentum_decay=float("-inf")), "momentum_decay", "a finite number >= 0", "-inf"),
+    (lambda: optim.Adamax(weight_decay=[0.1]), "weight_decay", "a finite number >= 0", r"\[0.1\]"),
+]
+
+
+@pytest.mark.parametrize("bad, arg, what, shown", BAD_ARGUMENTS)
+def test_bad_arguments_raise_argument_error_in_the_one_message_shape(bad, arg, what, shown):
+    """'{name} must be {what}, got {value!r}'; an ArgumentError is a ValueError and a TypeError."""
+    with pytest.raises(ArgumentError, match=f"^{arg} must be {what}, got {shown}"):
+        bad()
+
+
+def test_numpy_scalars_are_numbers_and_edges_follow_torch():
+    o = optim.Adam(lr=np.float32(0.5), betas=(np.float32(0.5), np.float64(0.0)), eps=np.float64(1e-6),
+                   weight_decay=np.int64(0), clip_norm=np.float32(2.0), clip_value=np.int32(1))
+    assert (o.lr, o.betas, o.eps, o.weight_decay, o.clip_norm, o.clip_value) == (0.5, (0.5, 0.0), 1e-6, 0.0, 2.0, 1.0)
+    assert all(type(v) is float for v in (o.lr, *o.betas, o.eps, o.weight_decay, o.clip_norm, o.clip_value))
+    assert optim.Adam(amsgrad=np.bool_(True)).amsgrad is True
+    assert optim.Adam(betas=[0.0, 0.5]).betas == (0.0, 0.5)
+    assert optim.Adam(betas=np.array([0.8, 0.9])).betas == (0.8, 0.9)
+    assert optim.RMSprop(alpha=1).alpha == 1.0 and optim.RMSprop(alpha=0.0).alpha == 0.0  # torch: alpha in [0, 1]
+    assert optim.SGD(lr=0, momentum=0.9, nesterov=True).nesterov is True
+
+
+def test_get_goes_through_the_one_lookup():
+    assert isinstance(optim.get("ADAMW", lr=0.5), optim.AdamW) and optim.get("Sgd", lr=0.5).lr == 0.5
+    with pytest.raises(ArgumentError, match=r"^optimizer must be an Optimizer or one of \[.*'sgd'\], got 'Adamm'"):
+        optim.get("Adamm")
+    for bad in (3, None, optim.Adam().step, ml.ReLU, ml.ReLU()):
+        with pytest.raises(ArgumentError, match="^optimizer must be an Optimizer or one of"):
+            optim.get(bad)
+    a = optim.Adam()
+    assert optim.get(a) is a
+    with pytest.raises(ArgumentError, match="^optimizer must be a name or class when arguments"):
+        optim.get(a, lr=0.1)  # an instance is returned as is: arguments would be silently dropped
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        optim.get("sgd", betas=(0.9, 0.99))
+
+
+def test_load_state_dict_checks_name_the_argument():
+    sd = optim.SGD(momentum=0.9).state_dict()
+    o = optim.SGD(momentum=0.9)
+    with pytest.raises(ArgumentError, match=r"^sd must be a dict from state_dict\(\) with keys 't' and 'state', got"):
+        o.load_state_dict([])
+    with pytest.raises(ArgumentError, match=r"^sd must be a dict .*, got None"):
+        o.load_state_dict(None)
+    with pytest.raises(ArgumentError, match=r"^sd must be a dict .*, got a dict with keys \['config', 'state'\]"):
+        o.load_state_dict({"config": {}, "state": {}})
+    for key, v in (("t", True), ("t", 1.0), ("epoch", -1), ("epoch", "3")):
+        with pytest.raises(ArgumentError, match=f"^sd\\['{key}'\\] must be an int >= 0, got {v!r}"):
+            o.load_state_dict({**sd, key: v})
+    with pytest.raises(ArgumentError, match=r"^sd\['state'\]\['momentum_buffer'\] must be finite, got NaN or infinity"):
+        o.load_state_dict({**sd, "state": {"momentum_buffer": np.array([np.inf])}})
+    o.load_state_dict({**sd, "t": np.int64(4), "epoch": np.uint8(2)})
+    assert (o.t, o.epoch) == (4, 2) and type(o.t) is int and type(o.epoch) is int
 
 
 def test_gradients_survive_the_update_except_for_clipping():

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 
+from ._validation import check_real, lookup
 from .backend import ZERO, expit, row_max, row_sum, xp
 from .layers import Layer
 
@@ -127,9 +128,7 @@ class LeakyReLU(Activation):
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
-        if not (0.0 <= negative_slope < 1.0):
-            raise ValueError(f"negative_slope must be in [0, 1), got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_real("negative_slope", negative_slope, 0, 1, high_open=True)
 
     def _f(self, Z, Y):
         # max(z, slope * z) is the leaky ReLU for any slope below 1
@@ -158,9 +157,7 @@ class ELU(Activation):
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_real("alpha", alpha, 0, low_open=True)
 
     def _f(self, Z, Y):
         xp.minimum(Z, 0.0, out=Y)  # exp only of the non-positive part: no overflow
@@ -295,11 +292,6 @@ RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "gelu"})
 
 
 def get(activation) -> Activation:
-    """A new activation layer from a name ("relu"), a class (ml.ReLU) or an instance."""
-    if isinstance(activation, Activation):
-        return activation
-    if isinstance(activation, type) and issubclass(activation, Activation):
-        return activation()
-    if isinstance(activation, str) and activation in ACTIVATIONS:
-        return ACTIVATIONS[activation]()
-    raise ValueError(f"activation must be an Activation or one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    """A new activation layer from a name ("relu") or a class (ml.ReLU); an instance is
+    returned as is. Anything else raises ``ArgumentError`` listing the valid names."""
+    return lookup("activation", ACTIVATIONS, activation, base=Activation)

@@ -15,9 +15,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
+from .errors import ArgumentError
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
+
+
+def _as_array(y):
+    """y as a NumPy array (ragged lists and the like refused, naming y)."""
+    try:
+        return np.asarray(y)
+    except (TypeError, ValueError) as e:
+        raise fail("y", "convertible to an array", y) from e
 
 
 class Loss:
@@ -70,19 +80,24 @@ class Loss:
         return dZ
 
     def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
-        """Validate ``y`` and return it as a float array of shape (n, n_outputs)."""
-        y = np.asarray(y)
+        """Validate ``y`` and return it as a float array of shape (n, n_outputs).
+
+        Targets that cannot be an array, of more than 2 dimensions, of another width than
+        the model output, not numeric or holding NaN or infinity raise ``ArgumentError``
+        (a ValueError and a TypeError) naming y and what was wrong.
+        """
+        y = _as_array(y)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2:
-            raise ValueError(f"y must be 1-D or 2-D, got shape {y.shape}")
+            raise fail("y", "1-D or 2-D", got=f"shape {y.shape}")
         if y.shape[1] != n_outputs:
-            raise ValueError(f"y must have {n_outputs} column(s) to match the model output, got shape {y.shape}")
+            raise ArgumentError(f"y must have {n_outputs} column(s) to match the model output, got shape {y.shape}")
         if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise TypeError(f"y must be numeric, got dtype {y.dtype}")
+            raise fail("y", "numeric", got=f"dtype {y.dtype}")
         y = y.astype(dtype)
         if not np.isfinite(y).all():
-            raise ValueError("y contains NaN or infinity")
+            raise ArgumentError("y contains NaN or infinity")
         return y
 
     def get_config(self) -> dict:
@@ -136,9 +151,7 @@ class Huber(Loss):
     name = "huber"
 
     def __init__(self, delta: float = 1.0):
-        if not (np.isfinite(delta) and delta > 0):
-            raise ValueError(f"delta must be a finite number > 0, got {delta!r}")
-        self.delta = float(delta)
+        self.delta = check_real("delta", delta, 0, low_open=True)
 
     def _per_sample(self, P, Y):
         A = xp.abs(P - Y)
@@ -206,8 +219,8 @@ class BCE(Loss):
         Y = super().prepare_targets(y, n_outputs, dtype)
         outside = (Y < 0) | (Y > 1)
         if outside.any():
-            raise ValueError(f"y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities), "
-                             f"got {Y[outside][0]:g}")
+            raise ArgumentError(f"y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities), "
+                                f"got {Y[outside][0]:g}")
         return Y
 
 
@@ -256,26 +269,29 @@ class CrossEntropy(Loss):
         return xp.multiply(dZ, self._scale(P.shape[0], self.w, P.dtype), out=dZ)
 
     def prepare_targets(self, y, n_outputs, dtype):
-        y = np.asarray(y)
+        y = _as_array(y)
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1):
             y = y.reshape(-1)
             if y.dtype.kind == "f":
                 if not np.isfinite(y).all():
-                    raise ValueError("y contains NaN or infinity")
-                if (y != np.round(y)).any():
-                    raise ValueError("y for cross_entropy must be integer class labels or one-hot rows, got non-integer values")
+                    raise ArgumentError("y contains NaN or infinity")
+                fractional = y != np.round(y)
+                if fractional.any():
+                    raise fail("y", "integer class labels or one-hot rows for the cross_entropy loss",
+                               got=f"non-integer values such as {y[fractional][0]:g}")
             elif y.dtype.kind not in "iub":
-                raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+                raise ArgumentError(f"y must hold integer class labels, got dtype {y.dtype}")
             labels = y.astype(np.int64)
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 bad = labels[(labels < 0) | (labels >= n_outputs)][0]
-                raise ValueError(f"y holds label {bad}, outside the model's {n_outputs} classes 0..{n_outputs - 1}")
+                raise ArgumentError(f"y holds label {bad}, outside the model's {n_outputs} classes 0..{n_outputs - 1}")
             Y = np.zeros((labels.size, n_outputs), dtype=dtype)
             Y[np.arange(labels.size), labels] = 1.0
             return Y
         Y = super().prepare_targets(y, n_outputs, dtype)
-        if (Y < 0).any():
-            raise ValueError("one-hot or probability rows of y must be >= 0")
+        negative = Y < 0
+        if negative.any():
+            raise fail("y", "one-hot or probability rows (every value >= 0)", got=f"the value {Y[negative][0]:g}")
         return Y
 
 
@@ -291,11 +307,6 @@ LOSSES = {
 
 
 def get(loss) -> Loss:
-    """A loss from a name ("mse"), a class or an instance."""
-    if isinstance(loss, Loss):
-        return loss
-    if isinstance(loss, type) and issubclass(loss, Loss):
-        return loss()
-    if isinstance(loss, str) and loss in LOSSES:
-        return LOSSES[loss]()
-    raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}, got {loss!r}")
+    """A loss from a name ("mse") or a class; an instance is returned as is. Anything else
+    raises ``ArgumentError`` listing the valid names."""
+    return lookup("loss", LOSSES, loss, base=Loss)

@@ -23,38 +23,21 @@ import math
 
 import numpy as np
 
+from ._validation import check_bool, check_int, check_real, fail, lookup
 from .backend import axpy, xp
 
 __all__ = ["Optimizer", "SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "Adamax", "OPTIMIZERS", "get"]
 
 
-def _is_real(v):
-    return not isinstance(v, (bool, np.bool_)) and isinstance(v, (int, float, np.floating, np.integer))
-
-
-def _check_nonneg(name, v):
-    if not _is_real(v) or not math.isfinite(v) or v < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {v!r}")
-    return float(v)
-
-
-def _check_unit(name, v):
-    """A coefficient in [0, 1), as torch requires of betas."""
-    if not _is_real(v) or not math.isfinite(v) or not 0.0 <= v < 1.0:
-        raise ValueError(f"{name} must be a number in [0, 1), got {v!r}")
-    return float(v)
-
-
 def _check_betas(betas):
-    if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-    return (_check_unit("betas[0]", betas[0]), _check_unit("betas[1]", betas[1]))
-
-
-def _check_bool(name, v):
-    if not isinstance(v, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {v!r}")
-    return bool(v)
+    """(beta1, beta2), each a number in [0, 1) as torch requires."""
+    try:
+        pair = None if isinstance(betas, (str, bytes)) or len(betas) != 2 else (betas[0], betas[1])
+    except (TypeError, KeyError, IndexError):  # no len(), or not indexable by 0 and 1
+        pair = None
+    if pair is None:
+        raise fail("betas", "a pair (beta1, beta2)", betas)
+    return tuple(check_real(f"betas[{i}]", b, 0, 1, high_open=True) for i, b in enumerate(pair))
 
 
 class Optimizer:
@@ -73,6 +56,10 @@ class Optimizer:
         Clip every gradient coordinate to [-clip_value, clip_value]
         (torch.nn.utils.clip_grad_value_). Applied before clip_norm.
 
+    Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
+    flags True or False, NumPy scalars accepted, bool never a number); a bad one raises
+    ``mlplab.errors.ArgumentError`` (a ValueError and a TypeError) naming it.
+
     Notes
     -----
     Clipping rewrites ``model.flat_grads()`` in place, as torch's utilities rewrite
@@ -87,9 +74,9 @@ class Optimizer:
         if callable(lr):
             self.lr = lr
         else:
-            self.lr = _check_nonneg("lr", lr)
-        self.clip_norm = None if clip_norm is None else _check_nonneg("clip_norm", clip_norm)
-        self.clip_value = None if clip_value is None else _check_nonneg("clip_value", clip_value)
+            self.lr = check_real("lr", lr, 0)
+        self.clip_norm = None if clip_norm is None else check_real("clip_norm", clip_norm, 0)
+        self.clip_value = None if clip_value is None else check_real("clip_value", clip_value, 0)
         self.t = 0  # number of updates applied
         self.epoch = 0  # set by fit, for schedules that step per epoch
         self.state: dict[str, np.ndarray] = {}
@@ -201,23 +188,23 @@ class Optimizer:
 
         Hyper-parameters stay those this optimizer was built with (the saved config only
         has to name the same class), so a resumed run may, e.g., lower the learning rate.
+        A dict without 't' and 'state', of another class, with a count that is not an int
+        >= 0 or a state array holding NaN or infinity raises ``ArgumentError``.
         """
         if not isinstance(sd, dict) or "t" not in sd or "state" not in sd:
-            raise ValueError("sd must be a dict from state_dict() with keys 't' and 'state'")
+            raise fail("sd", "a dict from state_dict() with keys 't' and 'state'", sd,
+                       got=f"a dict with keys {sorted(map(str, sd))}" if isinstance(sd, dict) else None)
         cfg = sd.get("config", {})
         if cfg.get("name", type(self).__name__) != type(self).__name__:
-            raise ValueError(f"state_dict is for {cfg.get('name')}, not {type(self).__name__}")
-        t, epoch = sd["t"], sd.get("epoch", 0)
-        for name, v in (("t", t), ("epoch", epoch)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise ValueError(f"state_dict[{name!r}] must be an int >= 0, got {v!r}")
+            raise fail("sd", f"a state_dict() of {type(self).__name__}", got=f"one of {cfg.get('name')}")
+        t, epoch = check_int("sd['t']", sd["t"], 0), check_int("sd['epoch']", sd.get("epoch", 0), 0)
         state = {}
         for k, v in sd["state"].items():
             a = xp.array(v, copy=True)
             if not xp.isfinite(a).all():
-                raise ValueError(f"state_dict['state'][{k!r}] contains NaN or infinity")
+                raise fail(f"sd['state'][{k!r}]", "finite", got="NaN or infinity")
             state[k] = a
-        self.t, self.epoch, self.state = int(t), int(epoch), state
+        self.t, self.epoch, self.state = t, epoch, state
 
     def __repr__(self):
         items = {k: v for k, v in self.get_config().items() if k != "name"} if not callable(self.lr) else {}
@@ -266,13 +253,13 @@ class SGD(Optimizer):
     def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
                  clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
-        self.momentum = _check_nonneg("momentum", momentum)
-        self.dampening = _check_nonneg("dampening", dampening)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.nesterov = _check_bool("nesterov", nesterov)
+        self.momentum = check_real("momentum", momentum, 0)
+        self.dampening = check_real("dampening", dampening, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.nesterov = check_bool("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError(f"nesterov=True requires momentum > 0 and dampening = 0, got momentum={momentum!r}, "
-                             f"dampening={dampening!r}")
+            raise fail("nesterov", "False unless momentum > 0 and dampening = 0",
+                       got=f"True with momentum={momentum!r} and dampening={dampening!r}")
 
     def _update(self, theta, g, lr):
         g = self._with_decay(theta, g, self.weight_decay)
@@ -336,10 +323,10 @@ class Adagrad(Optimizer):
     def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
                  clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
-        self.lr_decay = _check_nonneg("lr_decay", lr_decay)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.initial_accumulator_value = _check_nonneg("initial_accumulator_value", initial_accumulator_value)
-        self.eps = _check_nonneg("eps", eps)
+        self.lr_decay = check_real("lr_decay", lr_decay, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.initial_accumulator_value = check_real("initial_accumulator_value", initial_accumulator_value, 0)
+        self.eps = check_real("eps", eps, 0)
 
     def _update(self, theta, g, lr):
         step = self.t + 1
@@ -406,13 +393,11 @@ class RMSprop(Optimizer):
     def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                  clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
-        self.alpha = _check_nonneg("alpha", alpha)
-        if self.alpha > 1.0:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.momentum = _check_nonneg("momentum", momentum)
-        self.centered = _check_bool("centered", centered)
+        self.alpha = check_real("alpha", alpha, 0, 1)
+        self.eps = check_real("eps", eps, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.momentum = check_real("momentum", momentum, 0)
+        self.centered = check_bool("centered", centered)
 
     def _update(self, theta, g, lr):
         a = self.alpha
@@ -482,9 +467,9 @@ class Adam(Optimizer):
                  clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
         self.betas = _check_betas(betas)
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.amsgrad = _check_bool("amsgrad", amsgrad)
+        self.eps = check_real("eps", eps, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.amsgrad = check_bool("amsgrad", amsgrad)
 
     def _update(self, theta, g, lr):
         step = self.t + 1
@@ -586,10 +571,10 @@ class NAdam(Optimizer):
                  decoupled_weight_decay=False, clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
         self.betas = _check_betas(betas)
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
-        self.momentum_decay = _check_nonneg("momentum_decay", momentum_decay)
-        self.decoupled_weight_decay = _check_bool("decoupled_weight_decay", decoupled_weight_decay)
+        self.eps = check_real("eps", eps, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
+        self.momentum_decay = check_real("momentum_decay", momentum_decay, 0)
+        self.decoupled_weight_decay = check_bool("decoupled_weight_decay", decoupled_weight_decay)
 
     def _update(self, theta, g, lr):
         step = self.t + 1
@@ -650,8 +635,8 @@ class Adamax(Optimizer):
     def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, clip_norm=None, clip_value=None):
         super().__init__(lr, clip_norm, clip_value)
         self.betas = _check_betas(betas)
-        self.eps = _check_nonneg("eps", eps)
-        self.weight_decay = _check_nonneg("weight_decay", weight_decay)
+        self.eps = check_real("eps", eps, 0)
+        self.weight_decay = check_real("weight_decay", weight_decay, 0)
 
     def _update(self, theta, g, lr):
         step = self.t + 1
@@ -681,11 +666,11 @@ OPTIMIZERS = {
 
 
 def get(opt, **kwargs) -> Optimizer:
-    """An optimizer from an instance, a class or a name ("sgd", "adam", ...)."""
-    if isinstance(opt, Optimizer):
-        return opt
-    if isinstance(opt, type) and issubclass(opt, Optimizer):
-        return opt(**kwargs)
+    """An optimizer from an instance (returned as is), a class or a name ("sgd", "Adam", ...;
+    any case), the class or name built with ``kwargs``.
+
+    Raises ``ArgumentError`` for anything else, or for an instance given with ``kwargs``.
+    """
     if isinstance(opt, str) and opt.lower() in OPTIMIZERS:
-        return OPTIMIZERS[opt.lower()](**kwargs)
-    raise ValueError(f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}, got {opt!r}")
+        opt = opt.lower()
+    return lookup("optimizer", OPTIMIZERS, opt, base=Optimizer, **kwargs)
