@@ -1,6 +1,7 @@
 """Tests for mlplab.augment: exact kernels, statistics, determinism, purity, dtypes, errors."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -283,7 +284,7 @@ def test_config_round_trip(i, digits_like):
 
 
 def test_from_config_unknown_name():
-    with pytest.raises(ValueError, match=r"unknown augmenter 'Blur'.*GaussianNoise"):
+    with pytest.raises(ValueError, match=re.escape('cfg["name"]') + " must be one of .*GaussianNoise.*, got 'Blur'"):
         from_config({"name": "Blur"})
 
 
@@ -313,9 +314,23 @@ def test_bad_arguments_raise(make, match):
 @pytest.mark.parametrize("aug_cls", [RandomShift, RandomRotation, RandomFlip])
 @pytest.mark.parametrize("shape", [(4, 63), (4, 8, 7), (64,), (4, 2, 8, 4)])
 def test_wrong_image_shape_raises_with_shapes(aug_cls, shape):
-    expected = r"X must have shape \(n, 64\) or \(n, 8, 8\).*got X.shape"
+    expected = r"X must be of shape \(n, 64\) or \(n, 8, 8\).*got shape " + re.escape(str(shape))
     with pytest.raises(ValueError, match=expected):
         aug_cls(seed=0)(np.zeros(shape))
+
+
+def test_newly_checked_arguments_are_named():
+    # Compose(5) used to fail with list()'s unnamed TypeError, seed=-1 with numpy's unnamed ValueError
+    with pytest.raises(TypeError, match="augmenters must be a sequence of augmenters, got 5"):
+        Compose(5)
+    with pytest.raises(ValueError, match=r"cfg must be a dict .*, got 'GaussianNoise'"):
+        from_config("GaussianNoise")
+    with pytest.raises(ValueError, match=r"seed must be an int >= 0, got -1"):
+        GaussianNoise(0.1, seed=-1)
+    # fill stays any real number, NaN and infinity included, NumPy scalars too
+    assert np.isnan(RandomShift(fill=float("nan")).fill)
+    assert RandomRotation(fill=np.float32(-1.0)).fill == -1.0
+    assert RandomShift(max_shift=np.int64(2), image_shape=np.array([4, 4])).image_shape == (4, 4)
 
 
 def test_bad_rng_type_raises(digits_like):

@@ -170,3 +170,16 @@ def test_bad_r(r):
 def test_bad_include_bias():
     with pytest.raises(TypeError, match="include_bias"):
         ml.L1(0.1, include_bias="yes")
+
+
+def test_get_goes_through_the_one_lookup():
+    # a Regularizer subclass is built with its default strength, like its name
+    reg = regularizers.get(ml.ElasticNet)
+    assert isinstance(reg, ml.ElasticNet) and reg.get_config() == regularizers.get("elastic_net").get_config()
+    with pytest.raises(ValueError, match=r"regularizer must be a Regularizer or one of .*'l1'.*, got 'lasso'"):
+        regularizers.get("lasso")
+    with pytest.raises(TypeError, match="regularizer must be .*, got 0.1"):
+        regularizers.get(0.1)
+    # NumPy scalars are numbers and bools
+    assert ml.ElasticNet(np.float32(0.5), r=np.int64(1), include_bias=np.bool_(True)).get_config() == \
+        {"lam": 0.5, "r": 1.0, "include_bias": True}

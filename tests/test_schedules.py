@@ -265,6 +265,23 @@ def test_from_config_accepts_registry_key_and_rejects_unknown():
         S.from_config({"class_name": "Nope", "config": {}})
 
 
+def test_registry_errors_name_the_argument_and_get_builds_a_class():
+    # get goes through the one registry lookup: a Schedule subclass is built with the kwargs
+    sched = S.get(S.StepLR, base_lr=0.1, step_size=3)
+    assert isinstance(sched, S.StepLR) and sched(3) == pytest.approx(0.01)
+    with pytest.raises(ValueError, match=r"schedule must be a Schedule or one of .*'cosine'.*, got 'cosin'"):
+        S.get("cosin")
+    with pytest.raises(TypeError, match=r"schedule must be a name or class when arguments \['T_max'\] are given"):
+        S.get(sched, T_max=5)
+    with pytest.raises(ValueError, match=r'cfg must be a dict \{"class_name"'):
+        S.from_config(["StepLR"])
+    with pytest.raises(TypeError, match=r'cfg\["class_name"\] must be one of .*StepLR.*, got \[1\]'):
+        S.from_config({"class_name": [1], "config": {}})  # unhashable: refused naming it, not a bare TypeError
+    with pytest.raises(TypeError, match="three_phase must be True or False, got 1"):
+        S.OneCycleLR(0.1, 100, three_phase=1)
+    assert S.OneCycleLR(0.1, 100, three_phase=np.bool_(True)).three_phase is True
+
+
 @pytest.mark.parametrize("sched", [
     S.LambdaLR(0.1, lambda t: 1.0),
     S.CyclicLR(0.1, 1.0, scale_fn=lambda x: 1.0),

@@ -23,10 +23,18 @@ per-sample parameters explicitly, for tests and for reuse.
 ``from_config(cfg)`` rebuilds the augmenter (with a fresh Generator from the recorded seed).
 """
 
-import math
 import numbers
 
 import numpy as np
+
+from ._validation import (
+    check_callable,
+    check_instance,
+    check_int,
+    check_real,
+    check_seed,
+    fail,
+)
 
 __all__ = [
     "Augmenter",
@@ -48,48 +56,22 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_real(name, value, minimum=0.0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {name}={value!r}")
-    value = float(value)
-    if not math.isfinite(value) or value < minimum:
-        raise ValueError(f"{name} must be a finite number >= {minimum}, got {name}={value!r}")
-    return value
-
-
-def _check_int(name, value, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {name}={value!r}")
-    return int(value)
-
-
-def _check_image_shape(image_shape):
+def _image_shape(image_shape):
+    """``(H, W)`` as two ints >= 1, or raise naming ``image_shape``."""
     try:
         shape = tuple(image_shape)
     except TypeError:
         shape = None
-    if (
-        shape is None
-        or len(shape) != 2
-        or any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in shape)
-    ):
-        raise ValueError(
-            f"image_shape must be two positive ints (H, W), got image_shape={image_shape!r}"
-        )
-    return (int(shape[0]), int(shape[1]))
+    if shape is None or len(shape) != 2:
+        raise fail("image_shape", "a pair of ints (H, W)", image_shape)
+    return (check_int("image_shape[0]", shape[0], 1), check_int("image_shape[1]", shape[1], 1))
 
 
-def _check_fill(fill):
-    if isinstance(fill, bool) or not isinstance(fill, numbers.Real):
-        raise ValueError(f"fill must be a real number, got fill={fill!r}")
+def _fill(fill):
+    """A real number, NaN and infinity included (they are valid pixel values), or raise naming ``fill``."""
+    if isinstance(fill, (bool, np.bool_)) or not isinstance(fill, numbers.Real):
+        raise fail("fill", "a real number", fill)
     return float(fill)
-
-
-def _check_seed(seed):
-    # Only None and ints survive get_config, so only those are accepted.
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise ValueError(f"seed must be None or an int, got seed={seed!r}")
-    return None if seed is None else int(seed)
 
 
 def _as_images(X, image_shape):
@@ -100,10 +82,7 @@ def _as_images(X, image_shape):
         return X.reshape(X.shape[0], H, W)
     if X.ndim == 3 and X.shape[1:] == (H, W):
         return X
-    raise ValueError(
-        f"X must have shape (n, {H * W}) or (n, {H}, {W}) for image_shape={image_shape}, "
-        f"got X.shape={X.shape}"
-    )
+    raise fail("X", f"of shape (n, {H * W}) or (n, {H}, {W}) for image_shape={image_shape}", got=f"shape {X.shape}")
 
 
 def _float_work(X):
@@ -254,17 +233,13 @@ class Augmenter:
     """
 
     def __init__(self, seed=None):
-        self.seed = _check_seed(seed)
+        self.seed = check_seed("seed", seed)
         self._own_rng = np.random.default_rng(self.seed)
 
     def _rng(self, rng):
         if rng is None:
             return self._own_rng
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(
-                f"rng must be a numpy.random.Generator or None, got {type(rng).__name__}"
-            )
-        return rng
+        return check_instance("rng", rng, np.random.Generator, "a numpy.random.Generator or None")
 
     def _config(self):
         return {}
@@ -296,7 +271,7 @@ class GaussianNoise(Augmenter):
 
     def __init__(self, std, seed=None):
         super().__init__(seed)
-        self.std = _check_real("std", std)
+        self.std = check_real("std", std, 0.0)
 
     def _config(self):
         return {"std": self.std}
@@ -310,7 +285,7 @@ class GaussianNoise(Augmenter):
 class _ImageAugmenter(Augmenter):
     def __init__(self, seed=None, image_shape=(8, 8)):
         super().__init__(seed)
-        self.image_shape = _check_image_shape(image_shape)
+        self.image_shape = _image_shape(image_shape)
 
     def _config(self):
         return {"image_shape": list(self.image_shape)}
@@ -340,8 +315,8 @@ class RandomShift(_ImageAugmenter):
 
     def __init__(self, max_shift=1, seed=None, image_shape=(8, 8), fill=0.0):
         super().__init__(seed, image_shape)
-        self.max_shift = _check_int("max_shift", max_shift)
-        self.fill = _check_fill(fill)
+        self.max_shift = check_int("max_shift", max_shift, 0)
+        self.fill = _fill(fill)
 
     def _config(self):
         return {"max_shift": self.max_shift, **super()._config(), "fill": self.fill}
@@ -380,8 +355,8 @@ class RandomRotation(_ImageAugmenter):
 
     def __init__(self, max_degrees=15, seed=None, image_shape=(8, 8), fill=0.0):
         super().__init__(seed, image_shape)
-        self.max_degrees = _check_real("max_degrees", max_degrees)
-        self.fill = _check_fill(fill)
+        self.max_degrees = check_real("max_degrees", max_degrees, 0.0)
+        self.fill = _fill(fill)
 
     def _config(self):
         return {"max_degrees": self.max_degrees, **super()._config(), "fill": self.fill}
@@ -423,13 +398,7 @@ class RandomFlip(_ImageAugmenter):
         super().__init__(seed, image_shape)
         self.horizontal = bool(horizontal)
         self.vertical = bool(vertical)
-        if (
-            isinstance(p, bool)
-            or not isinstance(p, numbers.Real)
-            or not 0.0 <= float(p) <= 1.0  # also rejects nan
-        ):
-            raise ValueError(f"p must be a probability in [0, 1], got p={p!r}")
-        self.p = float(p)
+        self.p = check_real("p", p, 0, 1)
 
     def _config(self):
         return {
@@ -460,12 +429,12 @@ class Compose(Augmenter):
 
     def __init__(self, augmenters):
         super().__init__(None)
-        self.augmenters = list(augmenters)
+        try:
+            self.augmenters = list(augmenters)
+        except TypeError:
+            raise fail("augmenters", "a sequence of augmenters", augmenters) from None
         for i, aug in enumerate(self.augmenters):
-            if not callable(aug):
-                raise ValueError(
-                    f"augmenters[{i}] must be callable as f(X, rng=None), got {aug!r}"
-                )
+            check_callable(f"augmenters[{i}]", aug, "callable as f(X, rng=None)")
 
     def get_config(self):
         """``{"name": "Compose", "augmenters": [each step's config]}``."""
@@ -506,12 +475,14 @@ def from_config(cfg):
 
     Raises
     ------
-    ValueError
-        If ``cfg`` has no known ``"name"``; the message lists the valid names.
+    ArgumentError (a ValueError)
+        If ``cfg`` is not a dict or has no known ``"name"``; the message lists the valid names.
     """
-    if not isinstance(cfg, dict) or cfg.get("name") not in AUGMENTERS:
-        name = cfg.get("name") if isinstance(cfg, dict) else cfg
-        raise ValueError(f"unknown augmenter {name!r}; valid names are {sorted(AUGMENTERS)}")
+    if not isinstance(cfg, dict):
+        raise fail("cfg", 'a dict {"name": ..., **arguments}', cfg)
+    name = cfg.get("name")
+    if not isinstance(name, str) or name not in AUGMENTERS:
+        raise fail('cfg["name"]', f"one of {sorted(AUGMENTERS)}", name)
     kwargs = {k: v for k, v in cfg.items() if k != "name"}
     cls = AUGMENTERS[cfg["name"]]
     if cls is Compose:

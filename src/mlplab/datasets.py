@@ -39,9 +39,10 @@ https://github.com/tensorflow/playground
 """
 
 import math
-import numbers
 
 import numpy as np
+
+from ._validation import check_choice, check_int, check_real
 
 
 def _sklearn_datasets():
@@ -82,24 +83,6 @@ R = 5.0
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------------
-
-
-def _check_n(n, n_classes):
-    # bool is an int subclass, but n=True is always a mistake.
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < n_classes:
-        raise ValueError(
-            f"n must be an int >= {n_classes} (the number of classes), got n={n!r}"
-        )
-    return int(n)
-
-
-def _check_noise(noise):
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise ValueError(f"noise must be a finite real number >= 0, got noise={noise!r}")
-    noise = float(noise)
-    if not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite real number >= 0, got noise={noise!r}")
-    return noise
 
 
 def _class_counts(n, n_classes):
@@ -159,8 +142,8 @@ def circle(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 for the inner disk, 0 for the ring.
     """
-    n = _check_n(n, 2)
-    noise = _check_noise(noise)
+    n = check_int("n", n, 2)
+    noise = check_real("noise", noise, 0.0)
     rng = np.random.default_rng(seed)
     counts = _class_counts(n, 2)
     y = _labels(counts)
@@ -207,8 +190,8 @@ def xor(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 where ``x * y > 0`` (before noise), else 0.
     """
-    n = _check_n(n, 2)
-    noise = _check_noise(noise)
+    n = check_int("n", n, 2)
+    noise = check_real("noise", noise, 0.0)
     rng = np.random.default_rng(seed)
     y = _labels(_class_counts(n, 2))
     pad = 0.3
@@ -249,8 +232,8 @@ def gaussian(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 for the blob at (2, 2), 0 for the blob at (-2, -2) (playground units).
     """
-    n = _check_n(n, 2)
-    noise = _check_noise(noise)
+    n = check_int("n", n, 2)
+    noise = check_real("noise", noise, 0.0)
     rng = np.random.default_rng(seed)
     y = _labels(_class_counts(n, 2))
     std = math.sqrt(0.5 + 7.0 * noise)
@@ -292,15 +275,9 @@ def spiral(n=500, noise=0.0, seed=None, n_classes=2):
     y : ndarray of int64, shape (n,)
         The arm index, ``0 .. n_classes - 1``.
     """
-    if (
-        isinstance(n_classes, bool)
-        or not isinstance(n_classes, numbers.Integral)
-        or n_classes < 2
-    ):
-        raise ValueError(f"n_classes must be an int >= 2, got n_classes={n_classes!r}")
-    n_classes = int(n_classes)
-    n = _check_n(n, n_classes)
-    noise = _check_noise(noise)
+    n_classes = check_int("n_classes", n_classes, 2)
+    n = check_int("n", n, n_classes)
+    noise = check_real("noise", noise, 0.0)
     rng = np.random.default_rng(seed)
     counts = _class_counts(n, n_classes)
     y = _labels(counts)
@@ -343,8 +320,8 @@ def moons(n=500, noise=0.1, seed=None):
     y : ndarray of int64, shape (n,)
         0 for the outer (upper) moon, 1 for the inner (lower) moon.
     """
-    n = _check_n(n, 2)
-    noise = _check_noise(noise)
+    n = check_int("n", n, 2)
+    noise = check_real("noise", noise, 0.0)
     rng = np.random.default_rng(seed)
     counts = _class_counts(n, 2)
     P, y = _sklearn_datasets().make_moons(n_samples=tuple(int(c) for c in counts), noise=None, shuffle=False)
@@ -483,13 +460,7 @@ def load(name, **kwargs):
 
     Raises
     ------
-    ValueError
+    ArgumentError (a ValueError)
         If ``name`` is not a known data set; the message lists the valid names.
     """
-    try:
-        loader = DATASETS[name]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"unknown data set {name!r}; valid names are {sorted(DATASETS)}"
-        ) from None
-    return loader(**kwargs)
+    return DATASETS[check_choice("name", name, sorted(DATASETS))](**kwargs)

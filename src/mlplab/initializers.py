@@ -18,6 +18,8 @@ import warnings
 
 import numpy as np
 
+from ._validation import lookup
+
 __all__ = ["INITIALIZERS", "get"]
 
 
@@ -65,9 +67,6 @@ for _name, _f in INITIALIZERS.items():
 
 
 def get(init):
-    """The initializer named ``init``, or ``init`` itself if it is callable."""
-    if callable(init):
-        return init
-    if isinstance(init, str) and init in INITIALIZERS:
-        return INITIALIZERS[init]
-    raise ValueError(f"init must be a callable or one of {sorted(INITIALIZERS)}, got {init!r}")
+    """The initializer named ``init``, or ``init`` itself if it is callable; anything else raises
+    ``ArgumentError`` naming ``init`` and listing the valid names."""
+    return lookup("init", INITIALIZERS, init)

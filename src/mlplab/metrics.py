@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._validation import lookup
+
 __all__ = ["METRICS", "get", "classes_from_outputs"]
 
 
@@ -42,8 +44,6 @@ METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae, "r2": r2}
 
 
 def get(name):
-    if callable(name):
-        return name
-    if name in METRICS:
-        return METRICS[name]
-    raise ValueError(f"metric must be a callable or one of {sorted(METRICS)}, got {name!r}")
+    """The metric named ``name``, or ``name`` itself if it is callable; anything else raises
+    ``ArgumentError`` naming ``metric`` and listing the valid names."""
+    return lookup("metric", METRICS, name)

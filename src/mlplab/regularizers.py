@@ -31,21 +31,10 @@ is why a sparsity count uses a threshold (the weight-decay experiment counts |w|
 """
 from __future__ import annotations
 
-import math
-
-import numpy as np
-
+from ._validation import check_bool, check_real, lookup
 from .backend import xp
 
 __all__ = ["Regularizer", "L2", "L1", "ElasticNet", "REGULARIZERS", "get"]
-
-
-def _check_real(name, v, lo, hi=None):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not math.isfinite(v) \
-            or v < lo or (hi is not None and v > hi):
-        expected = f"a finite number >= {lo}" if hi is None else f"a number in [{lo}, {hi}]"
-        raise ValueError(f"{name} must be {expected}, got {v!r}")
-    return float(v)
 
 
 class Regularizer:
@@ -64,10 +53,8 @@ class Regularizer:
     """
 
     def __init__(self, lam: float = 1e-4, include_bias: bool = False):
-        self.lam = _check_real("lam", lam, 0.0)
-        if not isinstance(include_bias, (bool, np.bool_)):
-            raise TypeError(f"include_bias must be a bool, got {include_bias!r}")
-        self.include_bias = bool(include_bias)
+        self.lam = check_real("lam", lam, 0.0)
+        self.include_bias = check_bool("include_bias", include_bias)
 
     def penalty(self, theta) -> float:
         raise NotImplementedError
@@ -151,7 +138,7 @@ class ElasticNet(Regularizer):
 
     def __init__(self, lam: float = 1e-4, r: float = 0.5, include_bias: bool = False):
         super().__init__(lam, include_bias)
-        self.r = _check_real("r", r, 0.0, 1.0)
+        self.r = check_real("r", r, 0.0, 1.0)
 
     def penalty(self, theta):
         return self.lam * (self.r * float(xp.abs(theta).sum()) + 0.5 * (1.0 - self.r) * float(xp.dot(theta, theta)))
@@ -167,9 +154,8 @@ REGULARIZERS = {"l2": L2, "l1": L1, "elastic_net": ElasticNet}
 
 
 def get(reg):
-    """None, a Regularizer, or a name ("l2", "l1", "elastic_net") with default strength."""
-    if reg is None or isinstance(reg, Regularizer):
-        return reg
-    if isinstance(reg, str) and reg in REGULARIZERS:
-        return REGULARIZERS[reg]()
-    raise ValueError(f"regularizer must be None, a Regularizer or one of {sorted(REGULARIZERS)}, got {reg!r}")
+    """None, a Regularizer, or a name ("l2", "l1", "elastic_net") or Regularizer subclass with default
+    strength; anything else raises ``ArgumentError`` naming ``regularizer``."""
+    if reg is None:
+        return None
+    return lookup("regularizer", REGULARIZERS, reg, base=Regularizer)

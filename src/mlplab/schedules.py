@@ -26,8 +26,18 @@ JSON; ``from_config(cfg)`` rebuilds the schedule. Schedules that hold a Python c
 from __future__ import annotations
 
 import math
-import numbers
 from bisect import bisect_right
+
+from ._validation import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_real,
+    fail,
+    lookup,
+)
 
 __all__ = [
     "Schedule",
@@ -54,45 +64,14 @@ INTERVALS = ("batch", "epoch")
 
 # --------------------------------------------------------------------------- argument checks
 
-def _real(name, value, *, low=None, low_open=False, high=None):
-    """Return ``value`` as a finite float inside the given bounds, or raise naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if low is not None and (v <= low if low_open else v < low):
-        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}, got {value!r}")
-    if high is not None and v > high:
-        raise ValueError(f"{name} must be <= {high}, got {value!r}")
-    return v
-
-
-def _int(name, value, *, low):
-    """Return ``value`` as an int >= ``low``, or raise naming ``name``."""
-    # bool is an Integral; True as a step size is a bug, not a 1
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < low:
-        what = "a positive integer" if low == 1 else f"an integer >= {low}"
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return int(value)
-
-
 def _milestones(name, values, *, low):
-    """Return ``values`` as a list of strictly increasing ints >= ``low``, or raise."""
+    """Return ``values`` as a list of strictly increasing ints >= ``low``, or raise naming ``name``."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise TypeError(f"{name} must be a list of integers, got {values!r}")
-    out = [_int(f"{name}[{i}]", m, low=low) for i, m in enumerate(values)]
+        raise fail(name, f"a list of ints >= {low}", values)
+    out = [check_int(f"{name}[{i}]", m, low) for i, m in enumerate(values)]
     if any(b <= a for a, b in zip(out, out[1:])):
-        raise ValueError(f"{name} must be strictly increasing, got {out}")
+        raise fail(name, "strictly increasing", out)
     return out
-
-
-def _choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}, got {value!r}")
-    return value
 
 
 # --------------------------------------------------------------------------- base class
@@ -113,16 +92,12 @@ class Schedule:
     """
 
     def __init__(self, base_lr, *, interval="batch"):
-        self.base_lr = _real("base_lr", base_lr, low=0.0)
-        self.interval = _choice("interval", interval, INTERVALS)
+        self.base_lr = check_real("base_lr", base_lr, 0.0)
+        self.interval = check_choice("interval", interval, INTERVALS)
 
     def __call__(self, t) -> float:
         """Return the learning rate of update ``t`` (0-based), a Python float."""
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-            raise TypeError(f"t must be an integer update count, got {t!r}")
-        if t < 0:
-            raise ValueError(f"t must be >= 0, got {t}")
-        return float(self._lr(int(t)))
+        return float(self._lr(check_int("t", t, 0)))
 
     def _lr(self, t: int) -> float:
         raise NotImplementedError
@@ -183,8 +158,8 @@ class ConstantLR(Schedule):
 
     def __init__(self, base_lr, factor=1.0 / 3, total_iters=5, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.factor = _real("factor", factor, low=0.0, low_open=True, high=1.0)
-        self.total_iters = _int("total_iters", total_iters, low=1)
+        self.factor = check_real("factor", factor, 0.0, 1.0, low_open=True)
+        self.total_iters = check_int("total_iters", total_iters, 1)
 
     def _lr(self, t):
         return self.base_lr * self.factor if t < self.total_iters else self.base_lr
@@ -223,9 +198,9 @@ class LinearLR(Schedule):
     def __init__(self, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, *,
                  interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.start_factor = _real("start_factor", start_factor, low=0.0, low_open=True, high=1.0)
-        self.end_factor = _real("end_factor", end_factor, low=0.0, high=1.0)
-        self.total_iters = _int("total_iters", total_iters, low=1)
+        self.start_factor = check_real("start_factor", start_factor, 0.0, 1.0, low_open=True)
+        self.end_factor = check_real("end_factor", end_factor, 0.0, 1.0)
+        self.total_iters = check_int("total_iters", total_iters, 1)
 
     def _lr(self, t):
         frac = min(t, self.total_iters) / self.total_iters
@@ -255,8 +230,8 @@ class StepLR(Schedule):
 
     def __init__(self, base_lr, step_size, gamma=0.1, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.step_size = _int("step_size", step_size, low=1)
-        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+        self.step_size = check_int("step_size", step_size, 1)
+        self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
         return self.base_lr * self.gamma ** (t // self.step_size)
@@ -286,7 +261,7 @@ class MultiStepLR(Schedule):
     def __init__(self, base_lr, milestones, gamma=0.1, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
         self.milestones = _milestones("milestones", milestones, low=0)
-        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+        self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
         return self.base_lr * self.gamma ** bisect_right(self.milestones, t)
@@ -312,7 +287,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, base_lr, gamma, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+        self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
         return self.base_lr * self.gamma ** t
@@ -349,8 +324,8 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, base_lr, T_max, eta_min=0.0, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.T_max = _int("T_max", T_max, low=1)
-        self.eta_min = _real("eta_min", eta_min, low=0.0)
+        self.T_max = check_int("T_max", T_max, 1)
+        self.eta_min = check_real("eta_min", eta_min, 0.0)
 
     def _lr(self, t):
         return self.eta_min + (self.base_lr - self.eta_min) * (
@@ -399,9 +374,9 @@ class CosineAnnealingWarmRestarts(Schedule):
 
     def __init__(self, base_lr, T_0, T_mult=1, eta_min=0.0, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.T_0 = _int("T_0", T_0, low=1)
-        self.T_mult = _int("T_mult", T_mult, low=1)
-        self.eta_min = _real("eta_min", eta_min, low=0.0)
+        self.T_0 = check_int("T_0", T_0, 1)
+        self.T_mult = check_int("T_mult", T_mult, 1)
+        self.eta_min = check_real("eta_min", eta_min, 0.0)
 
     def _lr(self, t):
         if self.T_mult == 1:
@@ -479,17 +454,17 @@ class CyclicLR(Schedule):
                  mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle", *,
                  interval="batch"):
         super().__init__(base_lr, interval=interval)
-        self.max_lr = _real("max_lr", max_lr, low=0.0)
-        self.step_size_up = _int("step_size_up", step_size_up, low=1)
+        self.max_lr = check_real("max_lr", max_lr, 0.0)
+        self.step_size_up = check_int("step_size_up", step_size_up, 1)
         self.step_size_down = (None if step_size_down is None
-                               else _int("step_size_down", step_size_down, low=1))
-        if scale_fn is not None and not callable(scale_fn):
-            raise TypeError(f"scale_fn must be callable or None, got {scale_fn!r}")
+                               else check_int("step_size_down", step_size_down, 1))
+        if scale_fn is not None:
+            check_callable("scale_fn", scale_fn, "callable or None")
         # torch checks mode only when there is no scale_fn to replace it
-        self.mode = mode if scale_fn is not None else _choice("mode", mode, _CYCLIC_MODES)
-        self.gamma = _real("gamma", gamma, low=0.0, low_open=True)
+        self.mode = mode if scale_fn is not None else check_choice("mode", mode, _CYCLIC_MODES)
+        self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
         self.scale_fn = scale_fn
-        self.scale_mode = _choice("scale_mode", scale_mode, ("cycle", "iterations"))
+        self.scale_mode = check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
 
     def _scale(self, cycle, t):
         if self.scale_fn is not None:
@@ -567,7 +542,7 @@ class OneCycleLR(Schedule):
     -----
     Phase ends are torch's, including the ``- 1`` and ``- 2`` offsets, so phase boundaries
     are generally not integers. torch divides by zero when a phase has zero length (e.g.
-    ``pct_start * total_steps == 1``); that is refused here as a ValueError. torch's
+    ``pct_start * total_steps == 1``); that is refused here, naming pct_start. torch's
     ``epochs``/``steps_per_epoch`` form is ``total_steps=epochs * steps_per_epoch``.
     Momentum cycling is out of scope (see CyclicLR).
 
@@ -580,18 +555,15 @@ class OneCycleLR(Schedule):
     def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False, *,
                  interval="batch"):
-        self.max_lr = _real("max_lr", max_lr, low=0.0)
-        self.div_factor = _real("div_factor", div_factor, low=0.0, low_open=True)
+        self.max_lr = check_real("max_lr", max_lr, 0.0)
+        self.div_factor = check_real("div_factor", div_factor, 0.0, low_open=True)
         super().__init__(self.max_lr / self.div_factor, interval=interval)
-        self.total_steps = _int("total_steps", total_steps, low=1)
-        if not isinstance(three_phase, bool):
-            raise TypeError(f"three_phase must be a bool, got {three_phase!r}")
+        self.total_steps = check_int("total_steps", total_steps, 1)
+        three_phase = check_bool("three_phase", three_phase)
         self.three_phase = three_phase
-        self.pct_start = _real("pct_start", pct_start, low=0.0,
-                               high=0.5 if three_phase else 1.0)
-        self.anneal_strategy = _choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
-        self.final_div_factor = _real("final_div_factor", final_div_factor,
-                                      low=0.0, low_open=True)
+        self.pct_start = check_real("pct_start", pct_start, 0.0, 0.5 if three_phase else 1.0)
+        self.anneal_strategy = check_choice("anneal_strategy", anneal_strategy, ("cos", "linear"))
+        self.final_div_factor = check_real("final_div_factor", final_div_factor, 0.0, low_open=True)
         self.min_lr = self.base_lr / self.final_div_factor
 
         n, p = self.total_steps, self.pct_start
@@ -605,9 +577,8 @@ class OneCycleLR(Schedule):
         start = 0.0
         for end, _, _ in self._phases:
             if end == start:
-                raise ValueError(
-                    f"pct_start={p} with total_steps={n} gives a phase of zero length "
-                    "(torch divides by zero there); change pct_start or total_steps")
+                raise fail("pct_start", f"such that no phase has zero length with total_steps={n} "
+                           "(torch divides by zero there; change pct_start or total_steps)", p)
             start = end
 
     def _anneal(self, a, b, pct):
@@ -617,8 +588,7 @@ class OneCycleLR(Schedule):
 
     def _lr(self, t):
         if t > self.total_steps:
-            raise ValueError(f"t={t} is past the end of the cycle (total_steps="
-                             f"{self.total_steps}); torch raises here too")
+            raise fail("t", f"<= total_steps={self.total_steps}, the end of the cycle (torch raises past it too)", t)
         start = 0.0
         # the phase test is torch's: t <= end, the last phase taking everything after
         for i, (end, a, b) in enumerate(self._phases):
@@ -660,16 +630,14 @@ class SequentialLR(Schedule):
     def __init__(self, schedulers, milestones, *, interval="batch"):
         scheds = list(schedulers) if hasattr(schedulers, "__iter__") else None
         if not scheds:
-            raise ValueError(f"schedulers must be a non-empty list of Schedule, got {schedulers!r}")
+            raise fail("schedulers", "a non-empty list of Schedule", schedulers)
         for i, s in enumerate(scheds):
-            if not isinstance(s, Schedule):
-                raise TypeError(f"schedulers[{i}] must be a Schedule, got {s!r}")
+            check_instance(f"schedulers[{i}]", s, Schedule, "a Schedule")
         self.schedulers = scheds
         self.milestones = _milestones("milestones", milestones, low=1)
         if len(self.milestones) != len(scheds) - 1:
-            raise ValueError(
-                f"milestones must have one entry fewer than schedulers: got {len(scheds)} "
-                f"schedulers and {len(self.milestones)} milestones")
+            raise fail("milestones", f"{len(scheds) - 1} long, one entry fewer than the {len(scheds)} schedulers",
+                       self.milestones)
         super().__init__(scheds[0].base_lr, interval=interval)
 
     def _lr(self, t):
@@ -710,9 +678,7 @@ class LambdaLR(Schedule):
 
     def __init__(self, base_lr, lr_lambda, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
-        if not callable(lr_lambda):
-            raise TypeError(f"lr_lambda must be callable, got {lr_lambda!r}")
-        self.lr_lambda = lr_lambda
+        self.lr_lambda = check_callable("lr_lambda", lr_lambda)
 
     def _lr(self, t):
         return self.base_lr * self.lr_lambda(t)
@@ -742,22 +708,18 @@ SCHEDULES = {
 
 
 def get(name_or_schedule, **kwargs) -> Schedule:
-    """Return a schedule: a ``Schedule`` as is, or ``SCHEDULES[name](**kwargs)``.
+    """Return a schedule: a ``Schedule`` as is, or ``SCHEDULES[name](**kwargs)`` (a ``Schedule``
+    subclass is built with ``kwargs`` too).
+
+    Raises ``ArgumentError`` (a ValueError and a TypeError) naming ``schedule`` for anything else,
+    listing the valid names, and for ``kwargs`` given with an already-built schedule.
 
     Examples
     --------
     >>> get("cosine", base_lr=0.1, T_max=100)
     CosineAnnealingLR(base_lr=0.1, T_max=100, eta_min=0.0)
     """
-    if isinstance(name_or_schedule, Schedule):
-        if kwargs:
-            raise TypeError(f"get() got arguments {sorted(kwargs)} for an already-built "
-                            f"{type(name_or_schedule).__name__}")
-        return name_or_schedule
-    if not isinstance(name_or_schedule, str) or name_or_schedule not in SCHEDULES:
-        raise ValueError(f"unknown schedule {name_or_schedule!r}; "
-                         f"valid names: {', '.join(sorted(SCHEDULES))}")
-    return SCHEDULES[name_or_schedule](**kwargs)
+    return lookup("schedule", SCHEDULES, name_or_schedule, base=Schedule, **kwargs)
 
 
 def from_config(cfg) -> Schedule:
@@ -766,11 +728,10 @@ def from_config(cfg) -> Schedule:
     ``class_name`` may be a class name (``"StepLR"``) or a ``SCHEDULES`` key (``"step"``).
     """
     if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
-        raise ValueError(f'expected {{"class_name": ..., "config": {{...}}}}, got {cfg!r}')
+        raise fail("cfg", 'a dict {"class_name": ..., "config": {...}}', cfg)
     by_class = {cls.__name__: cls for cls in SCHEDULES.values()}
     name = cfg["class_name"]
-    cls = by_class.get(name) or SCHEDULES.get(name)
+    cls = (by_class.get(name) or SCHEDULES.get(name)) if isinstance(name, str) else None
     if cls is None:
-        raise ValueError(f"unknown schedule class {name!r}; valid: "
-                         f"{', '.join(sorted(by_class))} (or the names {', '.join(sorted(SCHEDULES))})")
+        raise fail('cfg["class_name"]', f"one of {sorted(by_class)} or of the names {sorted(SCHEDULES)}", name)
     return cls._from_params(cfg["config"])
