@@ -51,7 +51,7 @@ class Snapshots(ml.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.weights.append(self.model.get_weights())
-        self.rng_states.append(self.model._fit_rng.bit_generator.state)
+        self.rng_states.append(self.trainer.rng.bit_generator.state)
 
 
 def _fit(model, callbacks, epochs, **kw):

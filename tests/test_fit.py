@@ -130,18 +130,22 @@ def test_augmentation_touches_training_batches_only(how, rng):
     X, y = _cls_data(rng, n=40)
     Xv, yv = _cls_data(rng, n=16)
     spy = SpyAugmenter()
+    trainers = []
+    grab = LambdaCallback(on_train_begin=lambda logs: trainers.append(grab.trainer))
     m = ml.MLP([4, 8, 3], output="softmax", dtype="float64", seed=0)
     if how == "validation_data":
-        h = m.fit(X, y, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_data=(Xv, yv))
+        h = m.fit(X, y, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_data=(Xv, yv),
+                  callbacks=[grab])
         Xtr = X
     else:
         X_all, y_all = np.vstack([X, Xv]), np.concatenate([y, yv])
-        h = m.fit(X_all, y_all, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_split=16 / 56)
+        h = m.fit(X_all, y_all, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_split=16 / 56,
+                  callbacks=[grab])
         Xtr = X
     seen = np.vstack(spy.batches)
     assert seen.shape[0] == 3 * 40  # every training row once per epoch, nothing else
     assert _rows_in(seen, Xtr).all() and not _rows_in(seen, Xv).any()
-    assert all(r is m._fit_rng for r in spy.rngs)  # fit's seeded generator drives the augmenter
+    assert all(r is trainers[0].rng for r in spy.rngs)  # fit's seeded generator drives the augmenter
     # validation loss is that of the untouched validation data
     assert h["val_loss"][-1] == m.evaluate(Xv, yv)["loss"]
     n_calls = len(spy.batches)
@@ -164,7 +168,7 @@ def test_augmentation_changes_what_is_trained_on(rng):
     assert not np.array_equal(run(None), run(SpyAugmenter()))
     with pytest.raises(TypeError, match="augment"):
         ml.MLP([4, 3]).fit(X, y, augment="shift", verbose=0)
-    with pytest.raises(ValueError, match="augment must return an array of the batch's shape"):
+    with pytest.raises(ValueError, match=r"augment must be a function returning an array of the batch's shape \(32, 4\), got an array of shape \(32, 2\)"):
         ml.MLP([4, 3], output="softmax").fit(X, y, augment=lambda Xb, rng: Xb[:, :2], verbose=0)
 
 

@@ -235,9 +235,9 @@ class _StopAndSave(ml.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch == self.at:
-            m = self.model
-            ml.save_checkpoint(self.path, m, m.optimizer, epoch, m.history, m._fit_rng)
-            m.stop_training = True
+            t = self.trainer
+            ml.save_checkpoint(self.path, self.model, t.optimizer, epoch, t.history, t.rng)
+            self.model.stop_training = True
 
 
 def _jitter(X, rng):
@@ -271,11 +271,12 @@ def test_checkpoint_contents(tmp_path, rng):
     X, y = rng.normal(size=(20, 3)), rng.integers(0, 2, 20)
     m = ml.MLP([3, 4, 1], output="sigmoid", seed=0, dropout=0.5)
     opt = ml.optim.SGD(lr=0.1, momentum=0.5)
-    h = m.fit(X, y, optimizer=opt, epochs=2, batch_size=8, seed=0, verbose=0)
-    path = ml.save_checkpoint(tmp_path / "c.mlp", m, opt, 1, h, m._fit_rng.bit_generator.state)
+    trainer = ml.Trainer(m, optimizer=opt, seed=0, verbose=0)
+    h = trainer.fit(ml.ArraySource(X, y, batch_size=8), epochs=2)
+    path = ml.save_checkpoint(tmp_path / "c.mlp", m, opt, 1, h, trainer.rng.bit_generator.state)
     ck = ml.load_checkpoint(path)
     assert ck.epoch == 1 and ck.history.history == h.history
-    assert ck.rng_state == m._fit_rng.bit_generator.state
+    assert ck.rng_state == trainer.rng.bit_generator.state
     assert ck.model.layers[2].rng.bit_generator.state == m.layers[2].rng.bit_generator.state
     assert isinstance(ck.optimizer, ml.optim.SGD) and ck.optimizer.momentum == 0.5 and ck.optimizer.t == opt.t
     np.testing.assert_array_equal(ck.optimizer.state["momentum_buffer"], opt.state["momentum_buffer"])

@@ -254,7 +254,7 @@ def test_prepare_targets_shapes(name):
     loss = losses.get(name)
     Y = loss.prepare_targets(np.array([0, 1, 1]), 1, np.float32)
     assert Y.shape == (3, 1) and Y.dtype == np.float32
-    with pytest.raises(ValueError, match=r"y must have 2 column\(s\) to match the model output, got shape \(3, 1\)"):
+    with pytest.raises(ValueError, match=r"y must be of shape \(n, 2\) to match the model output, got shape \(3, 1\)"):
         loss.prepare_targets(np.array([0, 1, 1]), 2, np.float64)
     with pytest.raises(ValueError, match=r"y must be 1-D or 2-D, got shape \(2, 2, 1\)"):
         loss.prepare_targets(np.zeros((2, 2, 1)), 1, np.float64)
@@ -266,14 +266,14 @@ def test_prepare_targets_shapes(name):
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_prepare_targets_rejects_non_finite(name, bad):
     y = np.array([0.0, 1.0, bad])
-    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+    with pytest.raises(ValueError, match="y must be finite, got NaN or infinity"):
         losses.get(name).prepare_targets(y, 1 if name != "cross_entropy" else 2, np.float64)
 
 
 def test_bce_targets_must_lie_in_0_1():
-    with pytest.raises(ValueError, match=r"y for the bce loss must lie in \[0, 1\].*got 2"):
+    with pytest.raises(ValueError, match=r"y must be in \[0, 1\] for the bce loss.*got 2"):
         losses.BCE().prepare_targets(np.array([0, 1, 2]), 1, np.float64)
-    with pytest.raises(ValueError, match=r"must lie in \[0, 1\].*got -0.5"):
+    with pytest.raises(ValueError, match=r"must be in \[0, 1\].*got -0.5"):
         losses.BCE().prepare_targets(np.array([0.2, -0.5]), 1, np.float64)
 
 
@@ -285,17 +285,17 @@ def test_cross_entropy_targets():
     np.testing.assert_array_equal(ce.prepare_targets(np.array([1.0, 0.0]), 2, np.float64), [[0, 1], [1, 0]])
     rows = np.array([[0.2, 0.8], [1.0, 0.0]])
     np.testing.assert_array_equal(ce.prepare_targets(rows, 2, np.float64), rows)
-    with pytest.raises(ValueError, match=r"y holds label 3, outside the model's 3 classes 0..2"):
+    with pytest.raises(ValueError, match=r"y must be class labels 0..2 \(the model has 3 classes\), got label 3"):
         ce.prepare_targets(np.array([0, 3]), 3, np.float64)
-    with pytest.raises(ValueError, match=r"y holds label -1, outside the model's 3 classes 0..2"):
+    with pytest.raises(ValueError, match=r"y must be class labels 0..2 \(the model has 3 classes\), got label -1"):
         ce.prepare_targets(np.array([-1, 1]), 3, np.float64)
     with pytest.raises(ValueError, match=r"y must be integer class labels or one-hot rows.*got non-integer .*0.5"):
         ce.prepare_targets(np.array([0.5, 1.0]), 3, np.float64)
-    with pytest.raises(TypeError, match="y must hold integer class labels, got dtype <U1"):
+    with pytest.raises(TypeError, match="y must be integer class labels, got dtype <U1"):
         ce.prepare_targets(np.array(["a", "b"]), 3, np.float64)
     with pytest.raises(ValueError, match=r"y must be one-hot or probability rows \(every value >= 0\), got .* -0.5"):
         ce.prepare_targets(np.array([[1.5, -0.5], [0.0, 1.0]]), 2, np.float64)
-    with pytest.raises(ValueError, match=r"y must have 3 column\(s\).*got shape \(2, 2\)"):
+    with pytest.raises(ValueError, match=r"y must be of shape \(n, 3\).*got shape \(2, 2\)"):
         ce.prepare_targets(np.eye(2), 3, np.float64)
 
 
@@ -321,7 +321,7 @@ def test_cross_entropy_target_errors_show_the_offending_value():
     for y in (np.array([0, 5]), np.array(["a", "b"]), np.array([np.inf, 0.0])):
         with pytest.raises(ArgumentError, match="^y "):
             ce.prepare_targets(y, 3, np.float64)
-    with pytest.raises(ArgumentError, match=r"^y for the bce loss must lie in \[0, 1\]"):
+    with pytest.raises(ArgumentError, match=r"^y must be in \[0, 1\] for the bce loss"):
         losses.BCE().prepare_targets(np.array([0.5, 1.5]), 1, np.float64)
 
 

@@ -152,7 +152,7 @@ def test_backward_after_loss_and_grad_with_a_leading_dropout(rng):
 def test_backward_rejects_a_wrong_dy_shape(rng):
     model = ml.MLP([3, 4, 2], seed=0)
     model.forward(rng.normal(size=(5, 3)))
-    with pytest.raises(ValueError, match=r"dY must have shape \(n, 2\), got \(5, 3\)"):
+    with pytest.raises(ValueError, match=r"dY must be of shape \(n, 2\), got shape \(5, 3\)"):
         model.backward(np.zeros((5, 3)))
 
 
@@ -203,7 +203,7 @@ def test_evaluate_regression_metrics_match_sklearn(rng):
     np.testing.assert_allclose(res["mse"], sklearn.metrics.mean_squared_error(y, P), rtol=1e-12)
     np.testing.assert_allclose(res["mae"], sklearn.metrics.mean_absolute_error(y, P), rtol=1e-12)
     np.testing.assert_allclose(res["r2"], sklearn.metrics.r2_score(y, P), rtol=1e-12)
-    with pytest.raises(ValueError, match="metric 'accuracy' needs a classification loss"):
+    with pytest.raises(ValueError, match="metrics must be metrics that apply to the loss 'mse' \\('accuracy' needs a classification loss"):
         model.evaluate(X, y, "mse", metrics=["accuracy"])
 
 
@@ -255,11 +255,11 @@ def test_get_and_set_weights(rng):
     np.testing.assert_array_equal(model.flat_params(), w + 1)
     model.set_weights([np.zeros_like(p) for p in model.params()])
     assert not model.flat_params().any()
-    with pytest.raises(ValueError, match=r"weights must have shape \(26,\), got \(3,\)"):
+    with pytest.raises(ValueError, match=r"weights must be of shape \(26,\) \(as get_weights\(\)\), got shape \(3,\)"):
         model.set_weights(np.zeros(3))
-    with pytest.raises(ValueError, match="weights contain NaN or infinity"):
+    with pytest.raises(ValueError, match="weights must be finite, got NaN or infinity"):
         model.set_weights(np.full(26, np.nan))
-    with pytest.raises(ValueError, match="weights must hold 4 arrays, got 1"):
+    with pytest.raises(ValueError, match=r"weights must be a list of 4 arrays \(as params\(\)\), got 1 arrays"):
         model.set_weights([np.zeros((3, 4))])
 
 
@@ -304,9 +304,9 @@ def test_sequential_config_round_trip():
     m2 = ml.Sequential.from_config(cfg)
     assert type(m2) is ml.Sequential and m2.get_config() == cfg and m2.n_params == m.n_params
     assert m2.layers[1].negative_slope == 0.2 and m2.layers[2].p == 0.3 and m2.layers[4].alpha == 0.5
-    with pytest.raises(ValueError, match="unknown layer class 'Conv2d'"):
+    with pytest.raises(ValueError, match="a layer's class must be Dense, Dropout or an activation \\(unknown layer class\\), got 'Conv2d'"):
         ml.Sequential.from_config({"class": "Sequential", "layers": [{"class": "Conv2d", "config": {}}]})
-    with pytest.raises(ValueError, match="unknown model class 'Pipeline'"):
+    with pytest.raises(ValueError, match="config\\['class'\\] must be 'MLP' or 'Sequential' \\(unknown model class\\), got 'Pipeline'"):
         ml.Sequential.from_config({"class": "Pipeline"})
 
 
@@ -325,13 +325,13 @@ def test_mlp_rejects_unknown_activations():
 
 
 def test_sequential_rejects_bad_layers():
-    with pytest.raises(ValueError, match="layers must hold at least one layer"):
+    with pytest.raises(ValueError, match=r"layers must be a list of at least one layer, got \[\]"):
         ml.Sequential([])
-    with pytest.raises(TypeError, match="layers\\[1\\] must be a mlplab Layer, got str"):
+    with pytest.raises(TypeError, match="layers\\[1\\] must be a mlplab Layer, got 'relu'"):
         ml.Sequential([ml.Dense(2, 3), "relu"])
-    with pytest.raises(ValueError, match="the first layer with parameters must be a Dense layer"):
+    with pytest.raises(ValueError, match="layers must be a list whose first layer with parameters is a Dense layer"):
         ml.Sequential([ml.ReLU()])
-    with pytest.raises(ValueError, match="Dense expects 4 input features, the previous layer gives 3"):
+    with pytest.raises(ValueError, match="Dense in_features must be 3, the width of the previous layer's output, got 4"):
         ml.Sequential([ml.Dense(2, 3), ml.Dense(4, 1)])
 
 
@@ -357,19 +357,19 @@ def _X(rng, n=5, d=3):
 
 
 BAD_X = {
-    "nan": (lambda X: np.where(X > 1, np.nan, X), ValueError, "X contains NaN or infinity"),
-    "inf": (lambda X: np.where(X > 1, -np.inf, X), ValueError, "X contains NaN or infinity"),
-    "1-D": (lambda X: X[:, 0], ValueError, r"X must be 2-D \(n_samples, n_features\), got shape \(5,\); "
-                                           r"for a single feature use X.reshape\(-1, 1\)"),
+    "nan": (lambda X: np.where(X > 1, np.nan, X), ValueError, "X must be finite, got NaN or infinity"),
+    "inf": (lambda X: np.where(X > 1, -np.inf, X), ValueError, "X must be finite, got NaN or infinity"),
+    "1-D": (lambda X: X[:, 0], ValueError, r"X must be 2-D \(n_samples, n_features\) \(for a single feature use "
+                                           r"X.reshape\(-1, 1\)\), got shape \(5,\)"),
     "3-D": (lambda X: X[:, :, None], ValueError, r"X must be 2-D \(n_samples, n_features\), got shape \(5, 3, 1\)"),
-    "empty": (lambda X: X[:0], ValueError, r"X is empty: got shape \(0, 3\), expected at least one sample"),
+    "empty": (lambda X: X[:0], ValueError, r"X must be non-empty \(at least one sample\), got shape \(0, 3\)"),
     "features": (lambda X: np.hstack([X, X[:, :1]]), ValueError,
-                 r"X has 4 features, but the model expects 3: got shape \(5, 4\)"),
-    "strings": (lambda X: X.astype(str), TypeError, "X must hold numbers, got dtype <U"),
-    "objects": (lambda X: X.astype(object), TypeError, "X must hold numbers, got dtype object"),
-    "complex": (lambda X: X + 1j, TypeError, "X must be real, got dtype complex128"),
-    "sparse": (lambda X: scipy.sparse.csr_matrix(X), TypeError, "X must be a dense array; sparse input"),
-    "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, "X could not be converted to an array"),
+                 r"X must be of shape \(n_samples, 3\) \(the model has 3 inputs\), got shape \(5, 4\)"),
+    "strings": (lambda X: X.astype(str), TypeError, "X must be an array of real numbers, got dtype <U"),
+    "objects": (lambda X: X.astype(object), TypeError, "X must be an array of real numbers, got dtype object"),
+    "complex": (lambda X: X + 1j, TypeError, "X must be an array of real numbers, got dtype complex128"),
+    "sparse": (lambda X: scipy.sparse.csr_matrix(X), TypeError, r"X must be a dense array \(sparse input"),
+    "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, "X must be convertible to an array, got"),
 }
 
 
@@ -385,15 +385,17 @@ def test_bad_X_is_rejected_everywhere(entry, bad, clf, rng):
 
 
 BAD_Y = {
-    "nan": (np.array([0, 1, np.nan, 1, 0]), ValueError, "y contains NaN or infinity"),
-    "inf": (np.array([0, 1, np.inf, 1, 0]), ValueError, "y contains NaN or infinity"),
-    "count": (np.array([0, 1, 1, 0]), ValueError, "X and y must have the same number of samples, got 5 and 4"),
-    "label": (np.array([0, 1, 2, 1, 0]), ValueError, "y holds label 2, outside the model's 2 classes 0..1"),
-    "negative": (np.array([0, -1, 1, 1, 0]), ValueError, "y holds label -1, outside the model's 2 classes 0..1"),
+    "nan": (np.array([0, 1, np.nan, 1, 0]), ValueError, "y must be finite, got NaN or infinity"),
+    "inf": (np.array([0, 1, np.inf, 1, 0]), ValueError, "y must be finite, got NaN or infinity"),
+    "count": (np.array([0, 1, 1, 0]), ValueError, "y must be of 5 samples, as many as X, got 4 samples"),
+    "label": (np.array([0, 1, 2, 1, 0]), ValueError, r"y must be class labels 0..1 \(the model has 2 classes\), "
+                                                     "got label 2"),
+    "negative": (np.array([0, -1, 1, 1, 0]), ValueError, r"y must be class labels 0..1 \(the model has 2 classes\), "
+                                                         "got label -1"),
     "3-D": (np.zeros((5, 2, 1)), ValueError, r"y must be 1-D or 2-D, got shape \(5, 2, 1\)"),
     "columns": (np.zeros((5, 3)), ValueError,
-                r"y must have 2 column\(s\) to match the model output, got shape \(5, 3\)"),
-    "strings": (np.array(list("abcab")), TypeError, "y must hold integer class labels, got dtype <U1"),
+                r"y must be of shape \(n, 2\) to match the model output, got shape \(5, 3\)"),
+    "strings": (np.array(list("abcab")), TypeError, "y must be integer class labels, got dtype <U1"),
 }
 
 
@@ -409,18 +411,18 @@ def test_bad_regression_targets(rng):
     reg = ml.MLP([3, 4, 1], seed=0)
     with pytest.raises(TypeError, match="y must be numeric, got dtype <U1"):
         reg.loss_and_grad(_X(rng), np.array(list("abcab")))
-    with pytest.raises(ValueError, match="y contains NaN or infinity"):
+    with pytest.raises(ValueError, match="y must be finite, got NaN or infinity"):
         reg.fit(_X(rng), np.array([0.0, np.inf, 1.0, 2.0, 3.0]), verbose=0)
-    with pytest.raises(ValueError, match=r"y for the bce loss must lie in \[0, 1\].*got 3"):
+    with pytest.raises(ValueError, match=r"y must be in \[0, 1\] for the bce loss.*got 3"):
         reg.loss_and_grad(_X(rng), np.array([0, 1, 3, 1, 0]), "bce")
 
 
 @pytest.mark.parametrize("w, msg", [
-    (np.ones(4), r"sample_weight must have shape \(5,\), got \(4,\)"),
-    (np.ones((5, 1)), r"sample_weight must have shape \(5,\), got \(5, 1\)"),
-    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite and >= 0"),
-    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite and >= 0"),
-    (np.zeros(5), "sample_weight must not be all zero"),
+    (np.ones(4), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(4,\)"),
+    (np.ones((5, 1)), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(5, 1\)"),
+    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite and >= 0, and not all zero"),
+    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite and >= 0, and not all zero"),
+    (np.zeros(5), "sample_weight must be finite and >= 0, and not all zero"),
 ])
 def test_bad_sample_weight(w, msg, clf, rng):
     for call in (clf.loss_and_grad, clf.evaluate):
@@ -535,5 +537,5 @@ def test_check_X_accepts_finite_inputs_whose_squares_overflow(dtype):
     A = check_X(X, 3, np.dtype(dtype))
     assert A.dtype == dtype and np.isfinite(A).all()
     X[2, 1] = np.inf
-    with pytest.raises(ValueError, match="X contains NaN or infinity"):
+    with pytest.raises(ValueError, match="X must be finite, got NaN or infinity"):
         check_X(X, 3, np.dtype(dtype))

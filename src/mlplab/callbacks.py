@@ -1,18 +1,19 @@
-"""Callbacks: code that ``fit`` calls at fixed points of training.
+"""Callbacks: code that the training loop (``mlplab.training.Trainer``) calls at fixed points.
 
 The protocol (as Keras's): ``on_train_begin(logs)``, ``on_epoch_begin(epoch, logs)``,
 ``on_batch_begin(batch, logs)``, ``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``,
-``on_train_end(logs)``. A callback sees the model as ``self.model`` and stops training by
-setting ``self.model.stop_training = True`` (and, politely, ``self.model.stop_reason``).
-``logs`` holds the numbers of the moment: batch ``loss`` and ``size``; epoch ``loss``,
-``val_loss``, metrics, ``lr``.
+``on_train_end(logs)``. A callback sees the model as ``self.model`` and the trainer as
+``self.trainer`` (its ``optimizer``, ``history``, generator ``rng`` and ``save_checkpoint``),
+and stops training by setting ``self.model.stop_training = True`` (and, politely,
+``self.model.stop_reason``). ``logs`` holds the numbers of the moment: batch ``loss`` and
+``size``; epoch ``loss``, ``val_loss``, metrics, ``lr``.
 
-Callbacks here: ``History`` (always installed by fit, returned by it), ``ProgressBar``
-(``verbose``), ``TerminateOnNaN``, ``EarlyStopping``, ``ModelCheckpoint``,
-``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger`` and ``LambdaCallback``.
-Each resets its state in ``on_train_begin``, so one instance can serve several fits.
-Monitoring callbacks use Keras's names and semantics, except ``ReduceLROnPlateau``, which
-follows torch's.
+Callbacks here: ``ProgressBar`` (``verbose``), ``TerminateOnNaN``, ``EarlyStopping``,
+``ModelCheckpoint``, ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger`` and
+``LambdaCallback``. Each resets its state in ``on_train_begin``, so one instance can serve
+several fits. Monitoring callbacks use Keras's names and semantics, except
+``ReduceLROnPlateau``, which follows torch's. (``History`` lives in ``mlplab.history`` and
+is importable from here too.)
 """
 from __future__ import annotations
 
@@ -23,16 +24,26 @@ import os
 import sys
 import time
 
-import numpy as np
+from tqdm.auto import tqdm
+
+from . import io
+from ._validation import check_bool, check_callable, check_choice, check_int, check_path, check_real, fail
+from .history import History
 
 __all__ = ["Callback", "CallbackList", "History", "ProgressBar", "TerminateOnNaN", "EarlyStopping",
            "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "LambdaCallback"]
 
 
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. ``model`` and ``trainer`` are set by the trainer
+    that runs the callback (``set_trainer``) before training begins."""
 
     model = None
+    trainer = None
+
+    def set_trainer(self, trainer):
+        self.trainer = trainer
+        self.model = trainer.model
 
     def set_model(self, model):
         self.model = model
@@ -61,6 +72,10 @@ class CallbackList(Callback):
                                     "on_batch_begin", "on_batch_end")}
         self.batch_hooks = bool(self._hooks["on_batch_begin"] or self._hooks["on_batch_end"])
 
+    def set_trainer(self, trainer):
+        for c in self.callbacks:
+            c.set_trainer(trainer)
+
     def set_model(self, model):
         for c in self.callbacks:
             c.set_model(model)
@@ -82,60 +97,6 @@ class CallbackList(Callback):
     del _each
 
 
-class History(Callback):
-    """Per-epoch record of training, returned by ``fit``.
-
-    ``history.history`` maps each logged name ("loss", "val_loss", "accuracy", "lr", ...)
-    to a list with one value per epoch; ``history["loss"]`` is a shortcut. ``epoch`` lists
-    the epoch numbers (0-based); ``best_epoch``, one of them, is set by ``EarlyStopping``
-    (or else by ``ModelCheckpoint``) to the epoch of the best monitored value, so that
-    ``history["val_loss"][history.epoch.index(best_epoch)]`` is that value; ``stop_reason``
-    says why training ended (completed, early stopping, divergence, Ctrl-C, a callback).
-    """
-
-    def __init__(self):
-        self.history: dict[str, list] = {}
-        self.epoch: list[int] = []
-        self.best_epoch = None
-        self.stop_reason = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epoch.append(epoch)
-        for k, v in (logs or {}).items():
-            self.history.setdefault(k, []).append(v)
-
-    def __getitem__(self, key):
-        return self.history[key]
-
-    def __contains__(self, key):
-        return key in self.history
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def to_dict(self) -> dict:
-        """A JSON-serialisable copy."""
-        return {
-            "history": {k: list(v) for k, v in self.history.items()},
-            "epoch": list(self.epoch),
-            "best_epoch": self.best_epoch,
-            "stop_reason": self.stop_reason,
-        }
-
-    @classmethod
-    def from_dict(cls, d):
-        h = cls()
-        h.history = {k: list(v) for k, v in d.get("history", {}).items()}
-        h.epoch = list(d.get("epoch", []))
-        h.best_epoch = d.get("best_epoch")
-        h.stop_reason = d.get("stop_reason")
-        return h
-
-    def __repr__(self):
-        last = {k: (round(v[-1], 5) if isinstance(v[-1], float) else v[-1]) for k, v in self.history.items() if v}
-        return f"History(epochs={len(self.epoch)}, last={last}, stop_reason={self.stop_reason!r})"
-
-
 class ProgressBar(Callback):
     """A tqdm progress bar per epoch, showing the running mean loss.
 
@@ -154,8 +115,6 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._sum, self._n, self._pending, self._shown = 0.0, 0, 0, time.monotonic()
         if self.verbose == 1:
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
                             leave=True, file=self.file or sys.stderr, dynamic_ncols=True, mininterval=0.2)
 
@@ -167,7 +126,7 @@ class ProgressBar(Callback):
             self._pending += 1
             # tqdm's update is dear next to a small training step: refresh a few times a second
             now = time.monotonic()
-            if now - self._shown >= 0.1 or batch == self.steps - 1:
+            if now - self._shown >= 0.1 or (self.steps is not None and batch == self.steps - 1):
                 self.bar.set_postfix(loss=f"{self._sum / max(self._n, 1):.4f}", refresh=False)
                 self.bar.update(self._pending)
                 self._pending, self._shown = 0, now
@@ -208,9 +167,8 @@ _HIGHER_IS_BETTER = ("accuracy", "acc", "auc", "r2", "precision", "recall", "f1"
 
 def _resolve_mode(monitor, mode):
     if not isinstance(monitor, str) or not monitor:
-        raise TypeError(f"monitor must be the name of a logged value such as 'val_loss', got {monitor!r}")
-    if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        raise fail("monitor", "the name of a logged value such as 'val_loss'", monitor)
+    check_choice("mode", mode, ("auto", "min", "max"))
     if mode == "auto":
         name = monitor[4:] if monitor.startswith("val_") else monitor
         mode = "max" if name in _HIGHER_IS_BETTER or name.endswith("accuracy") else "min"
@@ -218,33 +176,18 @@ def _resolve_mode(monitor, mode):
 
 
 def _monitored(who, monitor, logs):
-    """The value of ``monitor`` in ``logs``, or a ValueError that lists what was logged."""
+    """The value of ``monitor`` in ``logs``, or an error that lists what was logged."""
     logs = logs or {}
     if monitor not in logs:
-        hint = "; pass validation_data or validation_split to fit" if monitor.startswith("val_") else ""
-        raise ValueError(f"{who} monitors {monitor!r}, which fit did not log (logged: {sorted(logs)}){hint}")
+        hint = " (pass validation_data or validation_split to fit to log 'val_' values)" if monitor.startswith("val_") \
+            else ""
+        raise fail(f"{who} monitor", f"a value fit logs, one of {sorted(logs)}{hint}", monitor)
     return float(logs[monitor])
 
 
-def _check_number(name, v, lo=0.0, hi=None, lo_open=False, hi_open=False):
-    ok = not isinstance(v, bool) and isinstance(v, (int, float, np.integer, np.floating)) and math.isfinite(v)
-    ok = ok and (v > lo if lo_open else v >= lo) and (hi is None or (v < hi if hi_open else v <= hi))
-    if not ok:
-        lo_s = f"{'>' if lo_open else '>='} {lo}"
-        hi_s = "" if hi is None else f" and {'<' if hi_open else '<='} {hi}"
-        raise ValueError(f"{name} must be a finite number {lo_s}{hi_s}, got {v!r}")
-    return float(v)
-
-
-def _check_count(name, v):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-        raise ValueError(f"{name} must be an int >= 0, got {v!r}")
-    return int(v)
-
-
-def _history(model):
-    h = getattr(model, "history", None)
-    return h if isinstance(h, History) else None
+def _history(callback):
+    """The History of the trainer running ``callback`` (None outside a trainer)."""
+    return getattr(callback.trainer, "history", None)
 
 
 class EarlyStopping(Callback):
@@ -289,10 +232,10 @@ class EarlyStopping(Callback):
                  start_from_epoch=0):
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
-        self.min_delta = _check_number("min_delta", min_delta)
-        self.patience = _check_count("patience", patience)
-        self.restore_best_weights = bool(restore_best_weights)
-        self.start_from_epoch = _check_count("start_from_epoch", start_from_epoch)
+        self.min_delta = check_real("min_delta", min_delta, 0)
+        self.patience = check_int("patience", patience, 0)
+        self.restore_best_weights = check_bool("restore_best_weights", restore_best_weights)
+        self.start_from_epoch = check_int("start_from_epoch", start_from_epoch, 0)
         self._reset()
 
     def _reset(self):
@@ -329,7 +272,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
         else:
             self.wait += 1
-        h = _history(self.model)
+        h = _history(self)
         if h is not None:
             h.best_epoch = self.best_epoch
         if self.wait >= self.patience and self.wait > 0:
@@ -344,7 +287,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
             self.model.set_weights(self.best_weights)
-        h = _history(self.model)
+        h = _history(self)
         if h is not None and self.best_epoch is not None:
             h.best_epoch = self.best_epoch
 
@@ -377,13 +320,11 @@ class ModelCheckpoint(Callback):
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=True, mode="auto", save_full=False):
-        if not isinstance(filepath, (str, os.PathLike)) or not os.fspath(filepath):
-            raise TypeError(f"filepath must be a non-empty str or path-like, got {filepath!r}")
-        self.filepath = os.fspath(filepath)
+        self.filepath = check_path("filepath", filepath)
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
-        self.save_best_only = bool(save_best_only)
-        self.save_full = bool(save_full)
+        self.save_best_only = check_bool("save_best_only", save_best_only)
+        self.save_full = check_bool("save_full", save_full)
         self.best = self.best_epoch = self.last_saved = None
 
     def on_train_begin(self, logs=None):
@@ -393,8 +334,8 @@ class ModelCheckpoint(Callback):
         try:
             return self.filepath.format(epoch=epoch + 1, **(logs or {}))
         except (KeyError, IndexError, ValueError) as e:
-            raise ValueError(f"ModelCheckpoint filepath {self.filepath!r} names a field fit did not log "
-                             f"({type(e).__name__}: {e}); logged: ['epoch'] + {sorted(logs or {})}") from None
+            raise fail("ModelCheckpoint filepath", f"a pattern of fields fit logs, among ['epoch'] + {sorted(logs or {})}",
+                       got=f"{self.filepath!r} ({type(e).__name__}: {e})") from None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only or self.monitor in (logs or {}):
@@ -410,19 +351,16 @@ class ModelCheckpoint(Callback):
         self._save(self._path(epoch, logs), epoch)
 
     def _save(self, path, epoch):
-        from . import io as mio
-
         folder = os.path.dirname(os.path.abspath(path))
         os.makedirs(folder, exist_ok=True)
-        m = self.model
         if self.save_full:
-            mio.save_checkpoint(path, m, m.optimizer, epoch, _history(m), getattr(m, "_fit_rng", None))
+            self.trainer.save_checkpoint(path, epoch)
         else:
-            mio.save(m, path)
+            io.save(self.model, path)
         self.last_saved = path
 
     def on_train_end(self, logs=None):
-        h = _history(self.model)
+        h = _history(self)
         if h is not None and h.best_epoch is None and self.best_epoch is not None:
             h.best_epoch = self.best_epoch
 
@@ -469,15 +407,13 @@ class ReduceLROnPlateau(Callback):
                  min_lr=0.0, *, threshold_mode="rel", eps=1e-8):
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
-        self.factor = _check_number("factor", factor, 0.0, 1.0, lo_open=True, hi_open=True)
-        self.patience = _check_count("patience", patience)
-        self.min_delta = _check_number("min_delta", min_delta)
-        self.cooldown = _check_count("cooldown", cooldown)
-        self.min_lr = _check_number("min_lr", min_lr)
-        if threshold_mode not in ("rel", "abs"):
-            raise ValueError(f"threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
-        self.threshold_mode = threshold_mode
-        self.eps = _check_number("eps", eps)
+        self.factor = check_real("factor", factor, 0, 1, low_open=True, high_open=True)
+        self.patience = check_int("patience", patience, 0)
+        self.min_delta = check_real("min_delta", min_delta, 0)
+        self.cooldown = check_int("cooldown", cooldown, 0)
+        self.min_lr = check_real("min_lr", min_lr, 0)
+        self.threshold_mode = check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.eps = check_real("eps", eps, 0)
         self._reset()
 
     def _reset(self):
@@ -493,10 +429,10 @@ class ReduceLROnPlateau(Callback):
         return v > (self.best * (1.0 + d) if self.threshold_mode == "rel" else self.best + d)
 
     def on_train_begin(self, logs=None):
-        opt = self.model.optimizer
+        opt = self.trainer.optimizer
         if callable(getattr(opt, "lr", None)):
-            raise ValueError(f"ReduceLROnPlateau needs an optimizer with a float lr, got the schedule {opt.lr!r}: "
-                             f"use either a schedule or ReduceLROnPlateau, not both")
+            raise fail("the optimizer's lr", "a float lr for ReduceLROnPlateau to scale (use either a schedule or "
+                                             "ReduceLROnPlateau, not both)", opt.lr)
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -509,7 +445,7 @@ class ReduceLROnPlateau(Callback):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0  # bad epochs during the cooldown do not count (torch)
         if self.num_bad_epochs > self.patience:
-            opt = self.model.optimizer
+            opt = self.trainer.optimizer
             new_lr = max(opt.lr * self.factor, self.min_lr)
             if opt.lr - new_lr > self.eps:
                 opt.lr = new_lr
@@ -527,24 +463,18 @@ class LearningRateScheduler(Callback):
     """
 
     def __init__(self, schedule):
-        if not callable(schedule):
-            raise TypeError(f"schedule must be callable as schedule(epoch) or schedule(epoch, lr), "
-                            f"got {type(schedule).__name__}")
-        self.schedule = schedule
+        self.schedule = check_callable("schedule", schedule, "callable as schedule(epoch) or schedule(epoch, lr)")
         self._two_args = _accepts_two(schedule)
 
     def on_train_begin(self, logs=None):
-        if callable(getattr(self.model.optimizer, "lr", None)):
-            raise ValueError("LearningRateScheduler sets a float lr each epoch; the optimizer already has the "
-                             f"schedule {self.model.optimizer.lr!r}: give it a float lr")
+        if callable(getattr(self.trainer.optimizer, "lr", None)):
+            raise fail("the optimizer's lr", "a float lr, which LearningRateScheduler sets each epoch (the optimizer "
+                                             "already has a schedule)", self.trainer.optimizer.lr)
 
     def on_epoch_begin(self, epoch, logs=None):
-        opt = self.model.optimizer
+        opt = self.trainer.optimizer
         lr = self.schedule(epoch, opt.lr) if self._two_args else self.schedule(epoch)
-        try:
-            opt.lr = _check_number("the lr returned by the schedule", lr)
-        except ValueError as e:
-            raise ValueError(f"LearningRateScheduler: {e} (epoch {epoch})") from None
+        opt.lr = check_real(f"the lr LearningRateScheduler's schedule returned for epoch {epoch}", lr, 0)
 
 
 def _accepts_two(f) -> bool:
@@ -575,12 +505,10 @@ class CSVLogger(Callback):
     """
 
     def __init__(self, filename, append=False, *, separator=","):
-        if not isinstance(filename, (str, os.PathLike)) or not os.fspath(filename):
-            raise TypeError(f"filename must be a non-empty str or path-like, got {filename!r}")
+        self.filename = check_path("filename", filename)
+        self.append = check_bool("append", append)
         if not isinstance(separator, str) or len(separator) != 1:
-            raise ValueError(f"separator must be a single character, got {separator!r}")
-        self.filename = os.fspath(filename)
-        self.append = bool(append)
+            raise fail("separator", "a single character", separator)
         self.separator = separator
         self._file = self._writer = None
 
@@ -622,9 +550,6 @@ class LambdaCallback(Callback):
 
     def __init__(self, **hooks):
         for name, f in hooks.items():
-            if name not in self._HOOKS:
-                raise TypeError(f"LambdaCallback got the unknown hook {name!r}; hooks are {list(self._HOOKS)}")
-            if f is not None and not callable(f):
-                raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+            check_choice("a LambdaCallback hook", name, self._HOOKS)
             if f is not None:
-                setattr(self, name, f)
+                setattr(self, name, check_callable(name, f))

@@ -16,11 +16,13 @@ class ArgumentError(ValueError, TypeError):
 
 class DivergenceError(FloatingPointError):
     """Training stopped because the loss became NaN or infinite. ``.history`` holds the
-    History so far; the model kept the last weights whose loss was finite."""
+    History so far and ``.loss`` the loss that was not finite; the model kept the last
+    weights whose loss was finite."""
 
-    def __init__(self, msg, history=None):
+    def __init__(self, msg, history=None, loss=None):
         super().__init__(msg)
         self.history = history
+        self.loss = loss
 
 
 class ModelFileError(ValueError):

@@ -27,6 +27,14 @@ import os
 
 import numpy as np
 
+from . import activations as A
+from ._validation import check_instance, check_int, fail
+from ._version import __version__
+from .backend import to_numpy
+from .io import atomic_open
+from .layers import Dense, Dropout
+from .model import Sequential
+
 __all__ = ["to_onnx", "DEFAULT_OPSET"]
 
 DEFAULT_OPSET = 17
@@ -69,10 +77,6 @@ class _Graph:
 
 def _layer(g, layer, x, i):
     """Append the nodes of one layer; return the name of its output."""
-    from . import activations as A
-    from .backend import to_numpy
-    from .layers import Dense, Dropout
-
     if isinstance(layer, Dense):
         W = g.const(to_numpy(layer.W), f"W{i}")
         b = g.const(to_numpy(layer.b), f"b{i}")
@@ -105,7 +109,8 @@ def _layer(g, layer, x, i):
         thr = g.const(layer.threshold, "threshold")
         soft = g.op("Log", [g.op("Add", [g.op("Exp", [g.op("Min", [x, thr])]), g.const(1.0, "one")])])
         return g.op("Where", [g.op("Greater", [x, thr]), x, soft], "softplus")
-    raise TypeError(f"layer {i} ({type(layer).__name__}) has no ONNX export; only mlplab's built-in layers do")
+    raise fail(f"model.layers[{i}]", "a built-in mlplab layer (only those have an ONNX export)",
+               got=f"a {type(layer).__name__}")
 
 
 def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_name="Y",
@@ -132,26 +137,20 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
     str or onnx.ModelProto
         ``path`` once written, or the model when ``path`` is None.
     """
-    from .model import Sequential
-
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a mlplab Sequential or MLP, got {type(model).__name__}")
-    if isinstance(opset, bool) or not isinstance(opset, int) or opset < 13:
-        raise ValueError(f"opset must be an int >= 13 (Softmax over one axis), got {opset!r}")
+    check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
+    check_int("opset", opset, 13)  # Softmax over one axis
     for nm, v in (("input_name", input_name), ("output_name", output_name)):
         if not isinstance(v, str) or not v:
-            raise ValueError(f"{nm} must be a non-empty str, got {v!r}")
+            raise fail(nm, "a non-empty str", v)
     onnx, helper, numpy_helper = _onnx()
-    from . import activations
-
     g = _Graph(helper, numpy_helper, model.dtype)
     x = input_name
     for i, layer in enumerate(model.layers):
         x = _layer(g, layer, x, i)
     n_out = model.n_outputs
     if binary_proba:
-        if n_out != 1 or not isinstance(model.layers[-1], activations.Sigmoid):
-            raise ValueError("binary_proba=True needs a model with one sigmoid output")
+        if n_out != 1 or not isinstance(model.layers[-1], A.Sigmoid):
+            raise fail("binary_proba", "False unless the model has one sigmoid output", binary_proba)
         x = g.op("Concat", [g.op("Sub", [g.const(1.0, "one"), x], "p0"), x], "proba", axis=1)
         n_out = 2
     # the output must be produced by a node: name it by an Identity at the end
@@ -162,21 +161,12 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
         [helper.make_tensor_value_info(output_name, elem, ["N", n_out])], initializer=g.inits,
         doc_string=doc or f"mlplab {type(model).__name__}: {model.n_inputs} inputs -> {n_out} outputs")
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="mlplab", producer_version=_version())
+                              producer_name="mlplab", producer_version=__version__)
     # the oldest IR version that carries this opset, so older runtimes read the file too
     proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
     onnx.checker.check_model(proto)
     if path is None:
         return proto
-    from .io import atomic_open
-
     with atomic_open(path, "wb") as f:
         f.write(proto.SerializeToString())
     return os.fspath(path)
-
-
-def _version():
-    from . import __version__
-
-    return __version__
-

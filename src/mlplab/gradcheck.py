@@ -12,24 +12,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import regularizers
+from ._validation import check_real, fail
+from .layers import Dropout
 
 __all__ = ["gradcheck", "numerical_grad"]
-
-
-def _float64_clone(model):
-    """A float64 copy of ``model`` with the same weights (layers deep-copied)."""
-    import copy
-
-    from .model import Sequential
-
-    layers = copy.deepcopy(model.layers)
-    for layer in layers:
-        object.__setattr__(layer, "_bound", False)
-        layer._bufs = {}
-        for name in layer.param_names:
-            object.__setattr__(layer, name, np.array(getattr(layer, name), dtype=np.float64))
-    clone = Sequential(layers, dtype="float64")
-    return clone
 
 
 def numerical_grad(model, X, y, loss, eps=1e-6, regularizer=None, sample_weight=None):
@@ -73,11 +59,11 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     return_grads : bool
         Also return (analytic, numerical) flat gradients.
     """
-    if not (isinstance(eps, float) and 0 < eps < 1):
-        raise ValueError(f"eps must be a float in (0, 1), got {eps!r}")
-    if any(getattr(layer, "p", 0.0) for layer in model.layers if type(layer).__name__ == "Dropout"):
-        raise ValueError("gradcheck needs a deterministic model: set Dropout p to 0 or remove it")
-    m = _float64_clone(model)
+    check_real("eps", eps, 0, 1, low_open=True, high_open=True)
+    if any(layer.p for layer in model.layers if isinstance(layer, Dropout)):
+        raise fail("model", "deterministic for gradcheck (set Dropout p to 0 or remove the Dropout layers)",
+                   got="a model with dropout")
+    m = model.astype("float64")  # the model itself is untouched
     loss = m._resolve_loss(loss)
     regularizer = regularizers.get(regularizer)
     m.loss_and_grad(X, y, loss, regularizer, sample_weight)
@@ -89,6 +75,3 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
         denom = max(np.abs(a).max(), np.abs(n).max(), 1e-12)
         worst = max(worst, float(np.abs(a - n).max() / denom))
     return (worst, analytic, numeric) if return_grads else worst
-
-
-

@@ -36,6 +36,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import activations, optim, schedules
+from ._validation import check_instance, check_int, check_path, fail
+from .backend import as_dtype, to_numpy
+from .errors import ModelFileError
+from .history import History
+from .layers import Dense, Dropout
+from .model import Sequential, model_from_config
+
 __all__ = [
     "ModelFileError", "Checkpoint", "save", "load", "save_checkpoint", "load_checkpoint",
     "FORMAT", "FORMAT_VERSION", "atomic_open",
@@ -46,11 +54,6 @@ FORMAT_VERSION = 1
 _META = "__mlplab__"
 _MAX_META_BYTES = 64 << 20  # the JSON of a real model is a few kB; refuse absurd headers
 _MAX_NPY_HEADER = 10_000  # numpy's own default limit for .npy headers
-
-
-class ModelFileError(ValueError):
-    """A file that is not a valid mlplab model or checkpoint (foreign, truncated, corrupted,
-    tampered with, or holding pickled objects)."""
 
 
 # -- writing ---------------------------------------------------------------------------
@@ -72,41 +75,29 @@ def _digest(a: np.ndarray) -> str:
 
 
 def _check_savable(model):
-    from . import activations
-    from .layers import Dense, Dropout
-    from .model import Sequential
-
-    if not isinstance(model, Sequential):
-        raise TypeError(f"model must be a mlplab Sequential or MLP, got {type(model).__name__}")
+    check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     known = {Dense, Dropout, *activations.ACTIVATIONS.values()}
     for i, layer in enumerate(model.layers):
         if type(layer) not in known:
-            raise TypeError(f"layers[{i}] is a {type(layer).__name__}: only mlplab's built-in layers "
-                            f"(Dense, Dropout and the activations) can be saved, because loading never "
-                            f"runs code from a file")
+            raise fail(f"model.layers[{i}]", "one of mlplab's built-in layers (Dense, Dropout, the activations): "
+                                             "loading never runs code from a file", got=f"a {type(layer).__name__}")
 
 
 def _param_arrays(model) -> dict:
-    from .backend import to_numpy
-
     return {f"layers.{i}.{n}": np.ascontiguousarray(to_numpy(getattr(layer, n)))
             for i, layer in enumerate(model.layers) for n in layer.param_names}
 
 
 def _dropout_states(model) -> dict:
-    from .layers import Dropout
-
     return {str(i): layer.rng.bit_generator.state for i, layer in enumerate(model.layers) if isinstance(layer, Dropout)}
 
 
 def _write(path, meta: dict, arrays: dict) -> str:
-    path = os.fspath(path)
-    if not path:
-        raise ValueError("path must be a non-empty file name")
+    path = check_path("path", path)
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
         if a.dtype.hasobject:
-            raise TypeError(f"array {k!r} has dtype object: model files never hold pickled objects")
+            raise fail(f"array {k!r}", "numbers (model files never hold pickled objects)", got="dtype object")
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
                 sha256={k: _digest(a) for k, a in arrays.items()})
     blob = json.dumps(meta, default=_json_default, sort_keys=True).encode("utf-8")
@@ -167,33 +158,26 @@ def save_checkpoint(path, model, optimizer, epoch, history=None, rng_state=None)
     history : History or dict, optional
         The History so far (``History.to_dict()`` is saved).
     rng_state : dict or numpy Generator, optional
-        ``model._fit_rng.bit_generator.state`` (the generator ``fit`` shuffles and augments
-        with), or the Generator itself. The states of the model's Dropout generators are
-        saved too, automatically.
+        The generator the training loop shuffles and augments with (``trainer.rng``), or its
+        ``bit_generator.state``. The states of the model's Dropout generators are saved too,
+        automatically.
 
     Returns
     -------
     str
         ``path``.
     """
-    from .backend import to_numpy
-    from .callbacks import History
-    from .optim import Optimizer
-
     _check_savable(model)
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer must be a mlplab Optimizer, got {type(optimizer).__name__}")
-    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-        raise ValueError(f"epoch must be an int >= 0 (the last finished epoch), got {epoch!r}")
+    check_instance("optimizer", optimizer, optim.Optimizer, "a mlplab Optimizer")
+    epoch = check_int("epoch", epoch, 0)
     if isinstance(history, History):
         history = history.to_dict()
-    elif history is not None and not isinstance(history, dict):
-        raise TypeError(f"history must be a History, a dict or None, got {type(history).__name__}")
+    elif history is not None:
+        check_instance("history", history, dict, "a History, a dict or None")
     if isinstance(rng_state, np.random.Generator):
         rng_state = rng_state.bit_generator.state
-    elif rng_state is not None and not isinstance(rng_state, dict):
-        raise TypeError(f"rng_state must be a numpy Generator, its bit_generator.state dict, or None, "
-                        f"got {type(rng_state).__name__}")
+    elif rng_state is not None:
+        check_instance("rng_state", rng_state, dict, "a numpy Generator, its bit_generator.state dict, or None")
     sd = optimizer.state_dict()
     arrays = _param_arrays(model)
     state = {}
@@ -244,10 +228,7 @@ def _read_header(zf, info, path):
 
 def _read(path, kinds=("model", "checkpoint")):
     """Validate a model file and return (meta, arrays)."""
-    try:
-        fspath = os.fspath(path)
-    except TypeError:
-        raise TypeError(f"path must be a str or path-like, got {type(path).__name__}") from None
+    fspath = check_path("path", path)
     if not os.path.isfile(fspath):
         raise FileNotFoundError(f"no such model file: {fspath!r}")
     if not zipfile.is_zipfile(fspath):
@@ -333,8 +314,6 @@ def _parse_meta(path, raw, kinds):
 def _expected_arrays(path, meta) -> dict:
     """name -> (shape, dtype) of every array the metadata announces, from the configuration
     alone: nothing is allocated before the file is known to hold all of it."""
-    from .backend import as_dtype
-
     cfg = meta["config"]
     try:
         dtype = as_dtype(cfg.get("dtype", "float32"))
@@ -373,8 +352,6 @@ def _expected_arrays(path, meta) -> dict:
 
 
 def _build(path, meta, arrays):
-    from .model import model_from_config
-
     try:
         model = model_from_config(meta["config"])
     except (KeyError, TypeError, ValueError) as e:
@@ -434,8 +411,6 @@ class Checkpoint:
 
 
 def _optimizer_from_state(path, opt_meta, arrays):
-    from . import optim, schedules
-
     cfg = opt_meta.get("config")
     if not isinstance(cfg, dict) or not isinstance(cfg.get("name"), str):
         raise _fail(path, "the optimizer configuration has no 'name'")
@@ -470,9 +445,6 @@ def load_checkpoint(path) -> Checkpoint:
     ModelFileError
         As ``load``; also when the file is a plain model file, not a checkpoint.
     """
-    from .callbacks import History
-    from .layers import Dropout
-
     meta, arrays = _read(path, kinds=("checkpoint",))
     model = _build(path, meta, arrays)
     dropout_states = meta.get("dropout_rng_states") or {}
@@ -498,45 +470,3 @@ def load_checkpoint(path) -> Checkpoint:
     return Checkpoint(model=model, optimizer=optimizer, epoch=epoch,
                       history=History.from_dict(hist or {}), rng_state=rng_state,
                       dropout_rng_states=dropout_states)
-
-
-# -- resuming fit ------------------------------------------------------------------------
-class _Resume:
-    """What ``Sequential.fit(resume_from=path)`` needs, read and checked before training."""
-
-    def __init__(self, model, path, optimizer):
-        from . import optim
-        from .layers import Dropout
-
-        ck = load_checkpoint(path)
-        mine = [(type(layer).__name__, getattr(layer, "W", None) is not None and layer.W.shape) for layer in model.layers]
-        theirs = [(type(layer).__name__, getattr(layer, "W", None) is not None and layer.W.shape)
-                  for layer in ck.model.layers]
-        if mine != theirs or ck.model.dtype != model.dtype:
-            raise ValueError(f"resume_from={os.fspath(path)!r} holds a different architecture: "
-                             f"{ck.model.get_config()['layers']} ({ck.model.dtype}), this model is "
-                             f"{model.get_config()['layers']} ({model.dtype})")
-        if optimizer is None:
-            optimizer = ck.optimizer
-        else:
-            optimizer = optim.get(optimizer)
-            if type(optimizer) is not type(ck.optimizer):
-                raise ValueError(f"resume_from={os.fspath(path)!r} holds the state of a "
-                                 f"{type(ck.optimizer).__name__}, not of the {type(optimizer).__name__} given")
-            optimizer.load_state_dict(ck.optimizer.state_dict())
-        model.set_weights(ck.model.get_weights())
-        for mine_l, theirs_l in zip(model.layers, ck.model.layers):
-            if isinstance(mine_l, Dropout):
-                mine_l.rng.bit_generator.state = theirs_l.rng.bit_generator.state
-        self.optimizer = optimizer
-        self.epoch = ck.epoch
-        self.history = ck.history
-        self.rng_state = ck.rng_state
-
-    def restore(self, history, rng):
-        """Continue ``history`` from the checkpoint's and put ``rng`` where it stopped."""
-        history.history = {k: list(v) for k, v in self.history.history.items()}
-        history.epoch = list(self.history.epoch)
-        history.best_epoch = self.history.best_epoch
-        if self.rng_state is not None:
-            rng.bit_generator.state = self.rng_state

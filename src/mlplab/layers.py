@@ -9,18 +9,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import initializers
+from ._validation import as_rng, check_int, check_real, fail
 from .backend import as_dtype, col_sum, matmul, xp
 
 __all__ = ["Layer", "Dense", "Dropout"]
-
-
-def as_rng(seed) -> np.random.Generator:
-    """A numpy Generator from None, an int, or a Generator (returned as is)."""
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be None, an int or a numpy Generator, got {type(seed).__name__}")
-    return np.random.default_rng(seed)
 
 
 class _ParamSlot:
@@ -39,7 +31,7 @@ class _ParamSlot:
         if cur is not None and layer._bound:
             value = np.asarray(value)
             if value.shape != cur.shape:
-                raise ValueError(f"{type(layer).__name__}.{self.name} must have shape {cur.shape}, got {value.shape}")
+                raise fail(f"{type(layer).__name__}.{self.name}", f"of shape {cur.shape}", got=f"shape {value.shape}")
             cur[...] = value
         else:
             layer.__dict__[self.name] = value
@@ -50,8 +42,9 @@ class Layer:
 
     Subclasses set ``param_names`` (e.g. ``("W", "b")``) and implement ``forward`` and
     ``backward``. Parameters named in ``param_names`` are plain attributes until a model
-    binds them into its flat buffer; from then on ``layer.W`` is a view into that buffer,
-    and assigning ``layer.W = array`` copies into the view.
+    binds them into its flat buffer (``bind``); from then on ``layer.W`` is a view into that
+    buffer, and assigning ``layer.W = array`` copies into the view. ``unbind`` gives them
+    arrays of their own again.
     """
 
     param_names: tuple[str, ...] = ()
@@ -72,6 +65,22 @@ class Layer:
 
     #: what forward keeps for backward: not part of a pickled or copied layer
     _transient = frozenset({"X", "Z", "Y", "T", "lse", "mask", "_bufs"})
+
+    def bind(self, params: dict, grads: dict) -> None:
+        """Make each parameter and its gradient the given arrays: ``params`` and ``grads`` map
+        every name of ``param_names`` to a view into a model's flat buffers, which already
+        holds the parameter's values. Done by ``Sequential`` only."""
+        for name in self.param_names:
+            self.__dict__[name] = params[name]
+            self.__dict__["d" + name] = grads[name]
+        self._bound = True
+
+    def unbind(self) -> None:
+        """Give every parameter and gradient an array of its own again (a copy of its view)."""
+        for name in self.param_names:
+            for attr in (name, "d" + name):
+                self.__dict__[attr] = self.__dict__[attr].copy()
+        self._bound = False
 
     def __getstate__(self):
         state = {k: v for k, v in self.__dict__.items() if k not in self._transient}
@@ -136,17 +145,20 @@ class Dense(Layer):
 
     def __init__(self, in_features: int, out_features: int, init="glorot", seed=None, dtype="float32"):
         super().__init__()
-        for name, v in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name} must be a positive int, got {v!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.dtype = as_dtype(dtype)
+        self.in_features = check_int("in_features", in_features, 1)
+        self.out_features = check_int("out_features", out_features, 1)
+        dtype = as_dtype(dtype)
         self.init = init
         init_fn = initializers.get(init)
-        self.W = xp.asarray(init_fn((self.in_features, self.out_features), as_rng(seed), self.dtype), dtype=self.dtype)
-        self.b = xp.zeros(self.out_features, dtype=self.dtype)
+        self.W = xp.asarray(init_fn((self.in_features, self.out_features), as_rng(seed), dtype), dtype=dtype)
+        self.b = xp.zeros(self.out_features, dtype=dtype)
         self.dW = xp.zeros_like(self.W)
         self.db = xp.zeros_like(self.b)
+
+    @property
+    def dtype(self):
+        """The dtype of W and b (the model's, once bound)."""
+        return self.W.dtype
 
     def forward(self, X, training=False):
         self.X = X
@@ -168,7 +180,7 @@ class Dense(Layer):
 
     def output_size(self, n_in):
         if n_in != self.in_features:
-            raise ValueError(f"Dense expects {self.in_features} input features, the previous layer gives {n_in}")
+            raise fail("Dense in_features", f"{n_in}, the width of the previous layer's output", self.in_features)
         return self.out_features
 
     def get_config(self):
@@ -192,9 +204,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, seed=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not (0.0 <= float(p) < 1.0):
-            raise ValueError(f"p must be a float in [0, 1), got {p!r}")
-        self.p = float(p)
+        self.p = check_real("p", p, 0, 1, high_open=True)
         self.rng = as_rng(seed)
         self.mask = None
 

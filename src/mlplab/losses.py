@@ -17,7 +17,6 @@ import numpy as np
 
 from ._validation import check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
-from .errors import ArgumentError
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
 
@@ -92,12 +91,12 @@ class Loss:
         if y.ndim != 2:
             raise fail("y", "1-D or 2-D", got=f"shape {y.shape}")
         if y.shape[1] != n_outputs:
-            raise ArgumentError(f"y must have {n_outputs} column(s) to match the model output, got shape {y.shape}")
+            raise fail("y", f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
         if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
             raise fail("y", "numeric", got=f"dtype {y.dtype}")
         y = y.astype(dtype)
         if not np.isfinite(y).all():
-            raise ArgumentError("y contains NaN or infinity")
+            raise fail("y", "finite", got="NaN or infinity")
         return y
 
     def get_config(self) -> dict:
@@ -219,8 +218,7 @@ class BCE(Loss):
         Y = super().prepare_targets(y, n_outputs, dtype)
         outside = (Y < 0) | (Y > 1)
         if outside.any():
-            raise ArgumentError(f"y for the bce loss must lie in [0, 1] (labels 0/1 or probabilities), "
-                                f"got {Y[outside][0]:g}")
+            raise fail("y", "in [0, 1] for the bce loss (labels 0/1 or probabilities)", got=f"{Y[outside][0]:g}")
         return Y
 
 
@@ -274,17 +272,17 @@ class CrossEntropy(Loss):
             y = y.reshape(-1)
             if y.dtype.kind == "f":
                 if not np.isfinite(y).all():
-                    raise ArgumentError("y contains NaN or infinity")
+                    raise fail("y", "finite", got="NaN or infinity")
                 fractional = y != np.round(y)
                 if fractional.any():
                     raise fail("y", "integer class labels or one-hot rows for the cross_entropy loss",
                                got=f"non-integer values such as {y[fractional][0]:g}")
             elif y.dtype.kind not in "iub":
-                raise ArgumentError(f"y must hold integer class labels, got dtype {y.dtype}")
+                raise fail("y", "integer class labels", got=f"dtype {y.dtype}")
             labels = y.astype(np.int64)
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 bad = labels[(labels < 0) | (labels >= n_outputs)][0]
-                raise ArgumentError(f"y holds label {bad}, outside the model's {n_outputs} classes 0..{n_outputs - 1}")
+                raise fail("y", f"class labels 0..{n_outputs - 1} (the model has {n_outputs} classes)", got=f"label {bad}")
             Y = np.zeros((labels.size, n_outputs), dtype=dtype)
             Y[np.arange(labels.size), labels] = 1.0
             return Y

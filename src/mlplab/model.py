@@ -13,91 +13,22 @@ calls. Weights come first in the buffer, then biases, so weight penalties act on
 """
 from __future__ import annotations
 
-import contextlib
-import math
-import signal
-import threading
+import copy
 
 import numpy as np
 
-from . import activations, losses, metrics as metrics_mod, optim, regularizers
+from . import activations, initializers, losses, metrics as metrics_mod, regularizers
+from ._validation import as_rng, check_instance, check_int, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
-from .backend import SMALL_MATMUL_FLOPS, as_dtype, single_blas_thread, xp
-from .callbacks import Callback, CallbackList, History, ProgressBar
-from .layers import Dense, Dropout, Layer, as_rng
+from .backend import as_dtype, xp
+from .errors import DivergenceError
+from .layers import Dense, Dropout, Layer
 
-__all__ = ["Sequential", "MLP", "DivergenceError", "check_X"]
+__all__ = ["Sequential", "MLP", "DivergenceError", "check_X", "model_from_config", "DEFAULT_METRICS"]
 
-_DEFAULT_METRICS = ("accuracy",)
+#: fit's and evaluate's default metrics: accuracy, dropped for regression losses
+DEFAULT_METRICS = ("accuracy",)
 _PREDICT_CHUNK = 8192  # rows per forward pass in predict: bounds the memory of big inputs
-
-
-class DivergenceError(FloatingPointError):
-    """Training stopped because the loss became NaN or infinite. ``.history`` holds the
-    History so far; the model kept the last weights whose loss was finite."""
-
-    def __init__(self, msg, history=None):
-        super().__init__(msg)
-        self.history = history
-
-
-def check_X(X, n_features=None, dtype=np.float64, name="X"):
-    """Validate an input matrix and return it as a C-contiguous array of ``dtype``.
-
-    Raises TypeError for non-numeric data and ValueError for a wrong number of dimensions,
-    no samples, a wrong feature count, or NaN / infinity.
-    """
-    if hasattr(X, "toarray") or type(X).__name__ in {"csr_matrix", "csc_matrix", "coo_matrix"}:
-        raise TypeError(f"{name} must be a dense array; sparse input is not supported, use {name}.toarray()")
-    try:
-        A = np.asarray(X)
-    except Exception as e:  # ragged lists and the like
-        raise ValueError(f"{name} could not be converted to an array: {e}") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool):
-        raise TypeError(f"{name} must hold numbers, got dtype {A.dtype}")
-    if np.iscomplexobj(A):
-        raise TypeError(f"{name} must be real, got dtype {A.dtype}")
-    if A.ndim != 2:
-        hint = f"; for a single feature use {name}.reshape(-1, 1)" if A.ndim == 1 else ""
-        raise ValueError(f"{name} must be 2-D (n_samples, n_features), got shape {A.shape}{hint}")
-    if A.shape[0] == 0:
-        raise ValueError(f"{name} is empty: got shape {A.shape}, expected at least one sample")
-    if n_features is not None and A.shape[1] != n_features:
-        raise ValueError(f"{name} has {A.shape[1]} features, but the model expects {n_features}: got shape {A.shape}")
-    A = np.ascontiguousarray(A, dtype=dtype)
-    # sum a^2 (one BLAS pass, no input-sized temporary) carries any NaN or infinity; it may
-    # also overflow on finite data, so only then min and max decide
-    flat = A.reshape(-1)
-    if not np.isfinite(np.vdot(flat, flat)) and not (np.isfinite(A.min()) and np.isfinite(A.max())):
-        raise ValueError(f"{name} contains NaN or infinity")
-    return A
-
-
-def _check_int(name, v, lo):
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an int >= {lo}, got {v!r}")
-    return int(v)
-
-
-@contextlib.contextmanager
-def _interruptible():
-    """Turn the first Ctrl-C into a flag that fit checks after each batch; a second one
-    raises KeyboardInterrupt as usual."""
-    state = {"interrupted": False}
-    if threading.current_thread() is not threading.main_thread():
-        yield state
-        return
-
-    def handler(signum, frame):
-        if state["interrupted"]:
-            raise KeyboardInterrupt
-        state["interrupted"] = True
-
-    old = signal.signal(signal.SIGINT, handler)
-    try:
-        yield state
-    finally:
-        signal.signal(signal.SIGINT, old)
 
 
 class Sequential:
@@ -114,13 +45,13 @@ class Sequential:
     def __init__(self, layers, dtype=None):
         layers = list(layers)
         if not layers:
-            raise ValueError("layers must hold at least one layer")
+            raise fail("layers", "a list of at least one layer", layers)
         for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(f"layers[{i}] must be a mlplab Layer, got {type(layer).__name__}")
+            check_instance(f"layers[{i}]", layer, Layer, "a mlplab Layer")
         dense = [layer for layer in layers if layer.param_names]
         if not dense or not isinstance(dense[0], Dense):
-            raise ValueError("the first layer with parameters must be a Dense layer (it fixes the input width)")
+            raise fail("layers", "a list whose first layer with parameters is a Dense layer (it fixes the input width)",
+                       got=f"{[type(layer).__name__ for layer in layers]}")
         self.layers = layers
         for prev, layer in zip(layers, layers[1:-1]):
             # a hidden activation may overwrite the Dense output before it: nothing else reads it
@@ -140,8 +71,10 @@ class Sequential:
 
     # -- parameters in one buffer ----------------------------------------------------
     def _bind(self):
+        """Copy every parameter into one flat buffer of the model's dtype (weights of every
+        layer first, then biases: penalties act on theta[:n_weights]) and bind each layer
+        to its views of it and of the gradient buffer."""
         slots = [(layer, name) for layer in self.layers for name in layer.param_names]
-        # weights first, then biases: penalties act on theta[:n_weights]
         slots.sort(key=lambda s: s[1] != "W")
         total = sum(getattr(layer, name).size for layer, name in slots)
         self._theta = xp.empty(total, dtype=self.dtype)
@@ -149,33 +82,45 @@ class Sequential:
         self.n_weights = 0
         #: (layer, parameter name, start, stop) of each parameter array in the flat buffer
         self.param_slots = []
+        views = {id(layer): ({}, {}) for layer in self.layers}
         o = 0
         for layer, name in slots:
             cur = getattr(layer, name)
+            params, grads = views[id(layer)]
+            params[name] = self._theta[o:o + cur.size].reshape(cur.shape)
+            params[name][...] = cur
+            grads[name] = self._grad[o:o + cur.size].reshape(cur.shape)
             self.param_slots.append((layer, name, o, o + cur.size))
-            view = self._theta[o:o + cur.size].reshape(cur.shape)
-            view[...] = cur
-            layer.__dict__[name] = view  # past the slot's copy-into-view: this is the binding
-            layer.__dict__["d" + name] = self._grad[o:o + cur.size].reshape(cur.shape)
-            if name == "W":
-                self.n_weights = o + cur.size
-            if hasattr(layer, "dtype"):
-                layer.dtype = self.dtype
             o += cur.size
+            if name == "W":
+                self.n_weights = o
         for layer in self.layers:
-            object.__setattr__(layer, "_bound", True)
+            layer.bind(*views[id(layer)])
         # layers before the first one with parameters need no backward pass at all
         self._first_param = next(i for i, layer in enumerate(self.layers) if layer.param_names)
+
+    _UNPICKLED = ("_theta", "_grad", "_bufs", "_P", "param_slots")
 
     # pickling and copy.deepcopy: the layers' parameters arrive as separate arrays, so
     # bind them into a new flat buffer instead of keeping views of a buffer that is gone
     def __getstate__(self):
-        return {k: v for k, v in self.__dict__.items() if k not in ("_theta", "_grad", "_bufs", "_P", "param_slots")}
+        return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
 
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._bufs = {}
         self._bind()
+
+    def astype(self, dtype) -> Sequential:
+        """A copy of the network that computes in ``dtype`` ("float32" or "float64"), its
+        weights converted; the training state (history, optimizer) is not copied."""
+        state = {k: v for k, v in self.__getstate__().items() if k not in ("history", "optimizer")}
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(copy.deepcopy(state))  # layers arrive unbound, in the old dtype
+        clone.dtype = as_dtype(dtype)
+        clone._bufs = {}
+        clone._bind()
+        return clone
 
     def flat_params(self):
         """All parameters as one 1-D array (weights of every layer, then biases): a view, not a copy."""
@@ -206,18 +151,18 @@ class Sequential:
         if isinstance(weights, (list, tuple)):
             ps = self.params()
             if len(weights) != len(ps):
-                raise ValueError(f"weights must hold {len(ps)} arrays, got {len(weights)}")
+                raise fail("weights", f"a list of {len(ps)} arrays (as params())", got=f"{len(weights)} arrays")
             for i, (p, w) in enumerate(zip(ps, weights)):
                 w = np.asarray(w)
                 if w.shape != p.shape:
-                    raise ValueError(f"weights[{i}] must have shape {p.shape}, got {w.shape}")
+                    raise fail(f"weights[{i}]", f"of shape {p.shape}", got=f"shape {w.shape}")
                 p[...] = w
             return
         w = np.asarray(weights)
         if w.shape != self._theta.shape:
-            raise ValueError(f"weights must have shape {self._theta.shape}, got {w.shape}")
+            raise fail("weights", f"of shape {self._theta.shape} (as get_weights())", got=f"shape {w.shape}")
         if not np.isfinite(w).all():
-            raise ValueError("weights contain NaN or infinity")
+            raise fail("weights", "finite", got="NaN or infinity")
         self._theta[...] = w
 
     # -- the four steps ----------------------------------------------------------------
@@ -245,7 +190,7 @@ class Sequential:
         """
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
         if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
-            raise ValueError(f"dY must have shape (n, {self.n_outputs}), got {dY.shape}")
+            raise fail("dY", f"of shape (n, {self.n_outputs})", got=f"shape {dY.shape}")
         # loss_and_grad turns dX off on the first layer with parameters, which need not be layers[0]
         self.layers[self._first_param].need_dx = True
         for layer in reversed(self.layers):
@@ -293,12 +238,16 @@ class Sequential:
         Dropout is active, as in a training step.
         """
         loss = self._resolve_loss(loss)
+        X, Y, sw = self._check_data(X, y, loss, sample_weight)
+        return self._loss_and_grad(X, Y, loss, regularizers.get(regularizer), sw)
+
+    def _check_data(self, X, y, loss, sample_weight):
+        """(X, Y, w) validated for this model: Y the loss's prepared targets."""
         X = self._check_X(X)
         Y = loss.prepare_targets(y, self.n_outputs, self.dtype)
         if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} and {Y.shape[0]}")
-        sw = self._check_sample_weight(sample_weight, X.shape[0])
-        return self._loss_and_grad(X, Y, loss, regularizers.get(regularizer), sw)
+            raise fail("y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
+        return X, Y, check_sample_weight(sample_weight, X.shape[0], self.dtype)
 
     def _buf(self, key, shape):
         b = self._bufs.get(key)
@@ -334,14 +283,10 @@ class Sequential:
             return (P >= 0.5).astype(np.int64)
         return metrics_mod.classes_from_outputs(P)
 
-    def evaluate(self, X, y, loss=None, metrics=_DEFAULT_METRICS, sample_weight=None):
+    def evaluate(self, X, y, loss=None, metrics=DEFAULT_METRICS, sample_weight=None):
         """Loss and metrics on (X, y), as a dict {"loss": ..., "accuracy": ...}."""
         loss = self._resolve_loss(loss)
-        X = self._check_X(X)
-        Y = loss.prepare_targets(y, self.n_outputs, self.dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} and {Y.shape[0]}")
-        sw = self._check_sample_weight(sample_weight, X.shape[0])
+        X, Y, sw = self._check_data(X, y, loss, sample_weight)
         return self._evaluate(X, Y, loss, self._resolve_metrics(metrics, loss), sw)
 
     def _evaluate(self, X, Y, loss, metric_fns, sw=None, prefix=""):
@@ -384,52 +329,21 @@ class Sequential:
             return {}
         if isinstance(metrics, str):
             metrics = (metrics,)
-        if metrics is _DEFAULT_METRICS and not loss.classification:
+        if metrics is DEFAULT_METRICS and not loss.classification:
             return {}  # accuracy means nothing for a regression loss
         out = {}
         for m in metrics:
             if m == "accuracy" and not loss.classification:
-                raise ValueError(f"metric 'accuracy' needs a classification loss (bce or cross_entropy), not {loss.name}")
+                raise fail("metrics", f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
+                                      f"loss, bce or cross_entropy)", metrics)
             if m == "accuracy" and self.multilabel:
                 out[m] = _multilabel_accuracy
             else:
                 out[m if isinstance(m, str) else getattr(m, "__name__", "metric")] = metrics_mod.get(m)
         return out
 
-    def _check_sample_weight(self, sample_weight, n, name="sample_weight"):
-        if sample_weight is None:
-            return None
-        w = np.asarray(sample_weight, dtype=np.float64)
-        if w.ndim != 1 or w.shape[0] != n:
-            raise ValueError(f"{name} must have shape ({n},), got {w.shape}")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError(f"{name} must be finite and >= 0")
-        if w.sum() <= 0:
-            raise ValueError(f"{name} must not be all zero")
-        return w.astype(self.dtype)
-
-    def _class_weights(self, class_weight, Y):
-        labels = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(np.int64)
-        n_classes = max(Y.shape[1], 2)
-        if isinstance(class_weight, str):
-            if class_weight != "balanced":
-                raise ValueError(f"class_weight must be a dict or 'balanced', got {class_weight!r}")
-            counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
-            table = np.where(counts > 0, labels.size / (n_classes * np.maximum(counts, 1)), 0.0)
-        elif isinstance(class_weight, dict):
-            table = np.ones(n_classes)
-            for c, w in class_weight.items():
-                if not (isinstance(c, (int, np.integer)) and 0 <= c < n_classes):
-                    raise ValueError(f"class_weight key {c!r} is not a class in 0..{n_classes - 1}")
-                if not (math.isfinite(w) and w >= 0):
-                    raise ValueError(f"class_weight[{c}] must be finite and >= 0, got {w!r}")
-                table[c] = w
-        else:
-            raise TypeError(f"class_weight must be a dict or 'balanced', got {type(class_weight).__name__}")
-        return table[labels]
-
     def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True, seed=None,
-            validation_data=None, metrics=_DEFAULT_METRICS, verbose=1, *, validation_split=0.0,
+            validation_data=None, metrics=DEFAULT_METRICS, verbose=1, *, validation_split=0.0,
             callbacks=None, regularizer=None, augment=None, sample_weight=None, class_weight=None,
             initial_epoch=0, resume_from=None):
         """Train by mini-batch gradient descent.
@@ -437,10 +351,16 @@ class Sequential:
         For each epoch, the samples are shuffled (``shuffle=True``) and cut into batches; for
         each batch: forward pass, J, backward pass, ``optimizer.step(self)``.
 
+        A facade over ``mlplab.training.Trainer``: ``Trainer(self, loss, optimizer, ...)``
+        trains on ``ArraySource(X, y, batch_size, shuffle, ...)``.
+
         Parameters
         ----------
-        X : array (n, n_inputs)
-        y : array
+        X : array (n, n_inputs), or a batch source
+            A ``mlplab.training.BatchSource`` (e.g. ``ChunkSource`` over a memmap) is trained
+            on as it is: y is then None, and batch_size, shuffle, the weights and
+            validation_split are the source's own (giving them here is an error).
+        y : array or None
             Class labels (n,) or one-hot rows for cross_entropy; 0/1 labels for bce;
             targets (n,) or (n, n_outputs) for regression losses.
         loss : str or Loss, optional
@@ -482,163 +402,22 @@ class Sequential:
         -------
         History
             Per-epoch "loss", "val_loss", metrics and "lr"; why training stopped.
+
+        Raises
+        ------
+        ArgumentError (a ValueError and a TypeError)
+            For an invalid argument, named in the message.
+        DivergenceError
+            When J becomes NaN or infinite (see ``Trainer.fit``).
         """
-        loss = self._resolve_loss(loss)
-        resumed = None
-        if resume_from is not None:
-            from .io import _Resume
+        from .training import Trainer, as_source
 
-            resumed = _Resume(self, resume_from, optimizer)
-            optimizer, initial_epoch = resumed.optimizer, resumed.epoch + 1
-        if optimizer is None:
-            optimizer = optim.SGD(lr=0.1)
-        optimizer = optim.get(optimizer)
-        regularizer = regularizers.get(regularizer)
-        if augment is not None and not callable(augment):
-            raise TypeError(f"augment must be callable f(X, rng), got {type(augment).__name__}")
-        epochs = _check_int("epochs", epochs, 0)
-        initial_epoch = _check_int("initial_epoch", initial_epoch, 0)
-        if verbose not in (0, 1, 2, True, False):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        X = self._check_X(X)
-        Y = loss.prepare_targets(y, self.n_outputs, self.dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise ValueError(f"X and y must have the same number of samples, got {X.shape[0]} and {Y.shape[0]}")
-        sw = self._check_sample_weight(sample_weight, X.shape[0])
-        if class_weight is not None:
-            cw = self._class_weights(class_weight, Y).astype(self.dtype)
-            sw = cw if sw is None else sw * cw
-        if not (isinstance(validation_split, (int, float)) and 0.0 <= validation_split < 1.0):
-            raise ValueError(f"validation_split must be a float in [0, 1), got {validation_split!r}")
-        val = None
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("validation_data must be a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)")
-            Xv = self._check_X(validation_data[0], "validation_data X")
-            Yv = loss.prepare_targets(validation_data[1], self.n_outputs, self.dtype)
-            if Yv.shape[0] != Xv.shape[0]:
-                raise ValueError(f"validation_data X and y must have the same number of samples, got {Xv.shape[0]} and {Yv.shape[0]}")
-            swv = None if len(validation_data) == 2 else self._check_sample_weight(validation_data[2], Xv.shape[0], "validation sample_weight")
-            val = (Xv, Yv, swv)
-        elif validation_split > 0:
-            k = int(round(X.shape[0] * (1.0 - validation_split)))
-            if k < 1 or k >= X.shape[0]:
-                raise ValueError(f"validation_split={validation_split} leaves no training or no validation sample out of {X.shape[0]}")
-            val = (X[k:], Y[k:], None if sw is None else sw[k:])
-            X, Y, sw = X[:k], Y[:k], None if sw is None else sw[:k]
-        n = X.shape[0]
-        if batch_size is None:
-            bs = n
-        else:
-            bs = min(_check_int("batch_size", batch_size, 1), n)
-        steps = math.ceil(n / bs)
-        metric_fns = self._resolve_metrics(metrics, loss)
-
-        history = History()
-        cbs = [history]
-        if verbose:
-            cbs.append(ProgressBar(verbose=int(verbose)))
-        for c in callbacks or ():
-            if not isinstance(c, Callback):
-                raise TypeError(f"callbacks must be Callback instances, got {type(c).__name__}")
-            cbs.append(c)
-        cb = CallbackList(cbs)
-        cb.set_model(self)
-        self.history = history
-        self.optimizer = optimizer
-        self.stop_training, self.stop_reason = False, None
-        rng = self._fit_rng = np.random.default_rng(seed)
-        if resumed is not None:
-            resumed.restore(history, rng)
-
-        batch_hooks = cb.batch_hooks
-        need_copy = shuffle and steps > 1
-        Xb = xp.empty((bs, X.shape[1]), dtype=self.dtype) if need_copy else None
-        Yb = xp.empty((bs, Y.shape[1]), dtype=self.dtype) if need_copy else None
-        backup = xp.empty_like(self._theta)
-        stepped = False
-        cb.on_train_begin({"epochs": epochs, "steps": steps})
-        largest = max((2.0 * bs * layer.W.size for layer in self.layers if "W" in layer.param_names), default=0.0)
-        threads = single_blas_thread() if largest < SMALL_MATMUL_FLOPS else contextlib.nullcontext()
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"), _interruptible() as sig, \
-                threads:
-            for epoch in range(initial_epoch, epochs):
-                optimizer.epoch = epoch
-                cb.on_epoch_begin(epoch, {})
-                order = rng.permutation(n) if need_copy else None
-                tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
-                msum = dict.fromkeys(metric_fns, 0.0)
-                for b in range(steps):
-                    s, e = b * bs, min((b + 1) * bs, n)
-                    m = e - s
-                    if need_copy:
-                        idx = order[s:e]
-                        # mode="clip" (the indices are a permutation, always in range): with out=,
-                        # the default mode="raise" gathers into a temporary and copies it over
-                        xb = X.take(idx, axis=0, out=Xb[:m], mode="clip")
-                        yb = Y.take(idx, axis=0, out=Yb[:m], mode="clip")
-                        wb = None if sw is None else sw[idx]
-                    else:  # in order (a single full batch needs no shuffling: J is a mean)
-                        xb, yb, wb = X[s:e], Y[s:e], None if sw is None else sw[s:e]
-                    if augment is not None:
-                        shape = xb.shape
-                        xb = np.asarray(augment(xb, rng), dtype=self.dtype)
-                        if xb.shape != shape:
-                            raise ValueError(f"augment must return an array of the batch's shape {shape}, "
-                                             f"got {xb.shape}")
-                    if batch_hooks:
-                        cb.on_batch_begin(b, {"size": m})
-                    J = self._loss_and_grad(xb, yb, loss, regularizer, wb)
-                    if not math.isfinite(J):
-                        if stepped:
-                            xp.copyto(self._theta, backup)
-                        self.stop_reason = (f"loss became {J} at epoch {epoch + 1}, batch {b + 1}: training diverged; "
-                                            f"the model keeps the last weights with a finite loss. Try a lower "
-                                            f"learning rate (now {optimizer.last_lr:g}) or gradient clipping (clip_norm=).")
-                        cb.on_batch_end(b, {"loss": J, "size": m})
-                        if not self.stop_training:
-                            history.stop_reason = self.stop_reason
-                            cb.on_train_end({})
-                            raise DivergenceError(self.stop_reason, history)
-                        break
-                    xp.copyto(backup, self._theta)
-                    optimizer.step(self)
-                    stepped = True
-                    wm = m if wb is None else float(wb.sum())
-                    tot += J * wm
-                    tot_data += self._data_loss * wm
-                    wsum += wm
-                    for name, f in metric_fns.items():
-                        msum[name] += f(self._P, yb) * m
-                    if batch_hooks:
-                        cb.on_batch_end(b, {"loss": J, "size": m})
-                    if self.stop_training or sig["interrupted"]:
-                        break
-                if wsum == 0:  # stopped before the first step of this epoch
-                    break
-                done = b + 1 if math.isfinite(J) else b
-                logs = {"loss": tot / wsum}
-                if regularizer is not None:
-                    logs["data_loss"] = tot_data / wsum
-                seen = min(done * bs, n)
-                for name in metric_fns:
-                    logs[name] = msum[name] / max(seen, 1)
-                logs["lr"] = optimizer.last_lr
-                if val is not None:
-                    logs.update(self._evaluate(val[0], val[1], loss, metric_fns, val[2], prefix="val_"))
-                    if regularizer is not None:
-                        logs["val_data_loss"] = logs["val_loss"]
-                cb.on_epoch_end(epoch, logs)
-                if sig["interrupted"]:
-                    self.stop_reason = self.stop_reason or f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}"
-                    break
-                if self.stop_training:
-                    break
-        if self.stop_reason is None:
-            self.stop_reason = f"completed {epochs} epochs"
-        history.stop_reason = self.stop_reason
-        cb.on_train_end({})
-        return history
+        trainer = Trainer(self, loss, optimizer, regularizer=regularizer, metrics=metrics, callbacks=callbacks,
+                          augment=augment, verbose=verbose, seed=seed)
+        source = as_source(X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight,
+                           validation_split=validation_split)
+        return trainer.fit(source, epochs, initial_epoch=initial_epoch, validation=validation_data,
+                           resume_from=resume_from)
 
     # -- description ----------------------------------------------------------------------
     def summary(self) -> str:
@@ -725,11 +504,9 @@ class MLP(Sequential):
     """
 
     def __init__(self, sizes, activation="relu", output=None, init=None, dtype="float32", seed=None, dropout=0.0):
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2:
-            raise ValueError(f"sizes must list at least an input and an output width, e.g. [2, 16, 1], got {sizes!r}")
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1:
-                raise ValueError(f"sizes must be positive ints, got {list(sizes)!r}")
+        if (isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2
+                or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes)):
+            raise fail("sizes", "a list of positive int widths, input and output at least, e.g. [2, 16, 1]", sizes)
         act_name = activation if isinstance(activation, str) else getattr(activation, "name", None)
         activations.get(activation)  # validates the name before building anything
         if output is not None:
@@ -766,35 +543,31 @@ class MLP(Sequential):
 
 def _new_activation(a):
     if isinstance(a, Activation):
-        import copy
-
         return copy.deepcopy(a)
     return activations.get(a)
 
 
 def _layer_from_config(d):
-    from . import initializers, layers as layers_mod
-
     if not isinstance(d, dict) or not isinstance(d.get("class"), str) or not isinstance(d.get("config", {}), dict):
-        raise ValueError(f"a layer configuration must be a dict {{'class': str, 'config': dict}}, got {d!r}")
+        raise fail("a layer configuration", "a dict {'class': str, 'config': dict}", d)
     cls_name, cfg = d["class"], dict(d.get("config", {}))
     if cls_name == "Dense":
         init = cfg.get("init")
         init = init if isinstance(init, str) and init in initializers.INITIALIZERS and init != "zeros" else "glorot"
-        return layers_mod.Dense(cfg["in_features"], cfg["out_features"], init=init)
+        return Dense(cfg["in_features"], cfg["out_features"], init=init)
     if cls_name == "Dropout":
-        return layers_mod.Dropout(cfg["p"])
+        return Dropout(cfg["p"])
     for cls in set(activations.ACTIVATIONS.values()):
         if cls.__name__ == cls_name:
             return cls(**cfg)  # the activations' arguments: LeakyReLU negative_slope, ELU alpha
-    raise ValueError(f"unknown layer class {cls_name!r} in the model configuration")
+    raise fail("a layer's class", "Dense, Dropout or an activation (unknown layer class)", cls_name)
 
 
 def model_from_config(config: dict) -> Sequential:
     """Rebuild a Sequential or MLP from ``get_config()`` (fresh weights). Only known layer
     classes are accepted: a configuration never names code to run."""
     if not isinstance(config, dict) or "class" not in config:
-        raise ValueError("a model configuration must be a dict with a 'class' key")
+        raise fail("config", "a dict with a 'class' key (a model configuration)", config)
     if config["class"] == "MLP":
         model = MLP(config["sizes"], activation=config["activation"], output=config.get("output"),
                     init=config.get("init") or "glorot", dtype=config.get("dtype", "float32"),
@@ -803,7 +576,7 @@ def model_from_config(config: dict) -> Sequential:
         if layer_cfgs is not None:
             if not isinstance(layer_cfgs, list) or [d.get("class") if isinstance(d, dict) else None
                                                     for d in layer_cfgs] != [type(la).__name__ for la in model.layers]:
-                raise ValueError("the MLP configuration's 'layers' do not match its sizes, activation and output")
+                raise fail("config['layers']", "the layers of the MLP's sizes, activation and output", layer_cfgs)
             # an activation built from an instance keeps its arguments (LeakyReLU(0.2)) only here
             for i, d in enumerate(layer_cfgs):
                 if isinstance(model.layers[i], Activation) and d.get("config"):
@@ -811,6 +584,6 @@ def model_from_config(config: dict) -> Sequential:
         return model
     if config["class"] == "Sequential":
         if not isinstance(config.get("layers"), list):
-            raise ValueError("a Sequential configuration needs a list of 'layers'")
+            raise fail("config['layers']", "a list of layer configurations", config.get("layers"))
         return Sequential([_layer_from_config(d) for d in config["layers"]], dtype=config.get("dtype"))
-    raise ValueError(f"unknown model class {config['class']!r}")
+    raise fail("config['class']", "'MLP' or 'Sequential' (unknown model class)", config["class"])

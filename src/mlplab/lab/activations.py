@@ -32,7 +32,7 @@ import math
 
 import numpy as np
 
-from ..model import _check_int
+from .._validation import check_int as _check_int
 from . import POSITIVE_FLOAT, POSITIVE_INT, json_number
 
 __all__ = ["ACTIVATIONS", "run", "plot", "table", "add_arguments"]

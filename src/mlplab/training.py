@@ -1,0 +1,567 @@
+"""The training loop: ``Trainer``, and the batch sources it draws mini-batches from.
+
+The lecture's mini-batch gradient descent, as ``Trainer.fit`` runs it::
+
+    for epoch = initial_epoch, ..., epochs - 1:                        Trainer.fit
+        for each mini-batch B = (X_B, Y_B, w_B) of the batch source:   Trainer.run_epoch
+            1. forward pass        P = f(X_B; theta), layer by layer   Trainer.train_step
+            2. objective           J = sum_i w_i loss(p_i, y_i) / sum_i w_i  (+ penalty)
+            3. back-propagation    dJ/dtheta by the chain rule, from the last layer to the first
+            4. update              theta <- theta - lr * (the optimizer's direction)
+        validation loss and metrics, then the epoch's callbacks (early stopping, checkpoints)
+
+Steps 1-3 are ``model.loss_and_grad`` (``forward``, the loss, ``backward``) and step 4 is
+``optimizer.step(model)``: ``train_step`` is those two calls and a guard against divergence,
+and a loop written by hand from them gives, with the same seed, bit for bit the weights of
+``fit`` (README).
+
+A batch source gives the mini-batches of one epoch: ``ArraySource`` from arrays in memory
+(validation split, sample and class weights, shuffling, the row gather), ``ChunkSource`` from
+an iterable of (X, y[, w]) chunks, e.g. read from a ``numpy.memmap`` larger than the memory
+training may use. Augmentation, a Trainer option, is applied to each training batch as the
+source gives it.
+"""
+from __future__ import annotations
+
+import contextlib
+import math
+import signal
+import threading
+
+import numpy as np
+
+from . import io, optim, regularizers
+from ._validation import (as_rng, check_bool, check_callable, check_instance, check_int, check_real, check_X,
+                          check_sample_weight, fail)
+from .backend import blas_threads, take_rows, xp
+from .callbacks import Callback, CallbackList, ProgressBar
+from .errors import DivergenceError
+from .history import History
+from .layers import Dropout
+from .model import DEFAULT_METRICS, Sequential
+
+__all__ = ["Trainer", "BatchSource", "ArraySource", "ChunkSource", "as_source"]
+
+
+# -- batch sources -----------------------------------------------------------------------------
+class BatchSource:
+    """What a ``Trainer`` draws mini-batches from.
+
+    ``bind(model, loss)`` validates the data for that model and loss (once per ``fit``) and
+    returns the source; ``batches(rng, augment)`` then yields the mini-batches (X_B, Y_B, w_B)
+    of one epoch: X_B of the model's dtype, Y_B the loss's prepared targets, w_B the
+    per-sample weights or None. ``batch_size`` is the rows of a batch (the last one of an
+    epoch, or of a chunk, may be smaller), ``steps`` the batches of an epoch (None when not
+    known in advance) and ``validation`` the held-out (X, Y, w) or None.
+    """
+
+    batch_size: int | None = None
+    steps: int | None = None
+    validation = None
+
+    def bind(self, model, loss) -> BatchSource:
+        raise NotImplementedError
+
+    def batches(self, rng, augment=None):
+        raise NotImplementedError
+
+
+def _class_weights(class_weight, Y, name="class_weight"):
+    """The weight of each row's class: a dict {class: weight} or "balanced" (scikit-learn's
+    n / (n_classes * count), 0 for a class with no sample)."""
+    labels = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(np.int64)
+    n_classes = max(Y.shape[1], 2)
+    if isinstance(class_weight, str) and class_weight == "balanced":
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        table = np.where(counts > 0, labels.size / (n_classes * np.maximum(counts, 1)), 0.0)
+    elif isinstance(class_weight, dict):
+        table = np.ones(n_classes)
+        for c, w in class_weight.items():
+            check_int(f"a key of {name}", c, 0, n_classes - 1)
+            table[c] = check_real(f"{name}[{c}]", w, 0)
+    else:
+        raise fail(name, "a dict {class: weight} or 'balanced'", class_weight)
+    return table[labels]
+
+
+def _augmented(augment, xb, rng):
+    out = np.asarray(augment(xb, rng), dtype=xb.dtype)
+    if out.shape != xb.shape:
+        raise fail("augment", f"a function returning an array of the batch's shape {xb.shape}",
+                   got=f"an array of shape {out.shape}")
+    return out
+
+
+class ArraySource(BatchSource):
+    """Mini-batches of arrays held in memory, as ``fit(X, y, ...)`` makes them.
+
+    Each epoch, with ``shuffle``, the rows are permuted by the trainer's generator and cut
+    into batches of ``batch_size`` rows, gathered into two reused buffers; without it (or for
+    a single batch, whose loss is a mean that order does not change) the batches are views of
+    consecutive rows.
+
+    Parameters
+    ----------
+    X : array (n, n_inputs)
+        Any array-like; a float ``numpy.memmap`` of the model's dtype is used without a copy.
+    y : array
+        Targets as the loss takes them (class labels, one-hot rows, values).
+    batch_size : int or None, default 32
+        None: one batch of all rows (the lecture's full-batch gradient descent).
+    shuffle : bool, default True
+    sample_weight : array (n,), optional
+    class_weight : dict {class: weight} or "balanced", optional
+        Multiplies the sample weights by the weight of each sample's class.
+    validation_split : float in [0, 1), default 0
+        Hold out this fraction, the last rows before shuffling (as Keras), as ``validation``.
+    """
+
+    def __init__(self, X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None,
+                 validation_split=0.0):
+        self.X, self.y = X, y
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.sample_weight, self.class_weight = sample_weight, class_weight
+        self.validation_split = check_real("validation_split", validation_split, 0, 1, high_open=True)
+
+    def bind(self, model, loss, where=""):
+        """Validate X, y and the weights for ``model`` and ``loss``, hold out the validation
+        rows and set up the batches; ``where`` prefixes the arguments' names in errors."""
+        dtype = model.dtype
+        X = check_X(self.X, model.n_inputs, dtype, where + "X")
+        Y = loss.prepare_targets(self.y, model.n_outputs, dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise fail(where + "y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
+        w = check_sample_weight(self.sample_weight, X.shape[0], dtype, where + "sample_weight")
+        if self.class_weight is not None:
+            cw = _class_weights(self.class_weight, Y, where + "class_weight").astype(dtype)
+            w = cw if w is None else w * cw
+        self.validation = None
+        if self.validation_split > 0:
+            k = int(round(X.shape[0] * (1.0 - self.validation_split)))
+            if k < 1 or k >= X.shape[0]:
+                raise fail("validation_split", f"a fraction that leaves training and validation samples out of "
+                                               f"{X.shape[0]}", self.validation_split)
+            self.validation = (X[k:], Y[k:], None if w is None else w[k:])
+            X, Y, w = X[:k], Y[:k], None if w is None else w[:k]
+        n = X.shape[0]
+        bs = n if self.batch_size is None else min(self.batch_size, n)
+        self._data, self._n, self._bs = (X, Y, w), n, bs
+        self.steps = math.ceil(n / bs)
+        self._gather = self.shuffle and self.steps > 1
+        if self._gather:
+            self._Xb = xp.empty((bs, X.shape[1]), dtype=dtype)
+            self._Yb = xp.empty((bs, Y.shape[1]), dtype=dtype)
+        return self
+
+    @property
+    def batch_rows(self) -> int:
+        """Rows of a full batch once bound (batch_size, or n when smaller or None)."""
+        return self._bs
+
+    def batches(self, rng, augment=None):
+        (X, Y, w), n, bs = self._data, self._n, self._bs
+        if self._gather:
+            order = rng.permutation(n)
+            Xb, Yb = self._Xb, self._Yb
+            for s in range(0, n, bs):
+                idx = order[s:s + bs]
+                m = idx.shape[0]
+                xb = take_rows(X, idx, Xb[:m])
+                if augment is not None:
+                    xb = _augmented(augment, xb, rng)
+                yield xb, take_rows(Y, idx, Yb[:m]), None if w is None else w[idx]
+        else:
+            for s in range(0, n, bs):
+                xb = X[s:s + bs]
+                if augment is not None:
+                    xb = _augmented(augment, xb, rng)
+                yield xb, Y[s:s + bs], None if w is None else w[s:s + bs]
+
+
+class ChunkSource(BatchSource):
+    """Mini-batches from data that arrives in chunks: out-of-core training.
+
+    Each epoch reads the chunks in their order and cuts each chunk into batches of
+    ``batch_size`` rows (shuffled within the chunk with ``shuffle``; the last batch of a
+    chunk may be smaller). Only one chunk, a few batches and the model are in memory at a
+    time, so a ``numpy.memmap`` far larger than the memory training may use can be trained
+    on::
+
+        X = np.load("X.npy", mmap_mode="r"); y = np.load("y.npy", mmap_mode="r")
+        def chunks():
+            for s in range(0, len(X), 10_000):
+                yield X[s:s + 10_000], y[s:s + 10_000]
+        model.fit(ChunkSource(chunks, batch_size=64), None, epochs=5)
+
+    Each chunk is validated as ``fit`` validates its arrays (NaN and infinity refused, with
+    the chunk's number in the message).
+
+    Parameters
+    ----------
+    chunks : iterable of (X, y) or (X, y, sample_weight), or a function returning one
+        Read once per epoch: a list, an object whose ``__iter__`` starts again, or a function
+        of no argument that returns a new iterable (a generator function). A generator object
+        serves one epoch only.
+    batch_size : int or None, default 32
+        None: each chunk is one batch.
+    shuffle : bool, default True
+    class_weight : dict {class: weight}, optional
+        ("balanced" needs every label before training and is not available here.)
+    """
+
+    def __init__(self, chunks, batch_size=32, shuffle=True, *, class_weight=None):
+        if not (callable(chunks) or hasattr(chunks, "__iter__")):
+            raise fail("chunks", "an iterable of (X, y[, sample_weight]) chunks or a function returning one", chunks)
+        if class_weight is not None and not isinstance(class_weight, dict):
+            raise fail("class_weight", "a dict {class: weight} (\"balanced\" needs all labels in advance)",
+                       class_weight)
+        self.chunks = chunks
+        self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
+        self.shuffle = check_bool("shuffle", shuffle)
+        self.class_weight = class_weight
+
+    def bind(self, model, loss):
+        self._model, self._loss = model, loss
+        return self
+
+    @property
+    def batch_rows(self) -> float:
+        return math.inf if self.batch_size is None else self.batch_size
+
+    def batches(self, rng, augment=None):
+        count = 0
+        for i, chunk in enumerate(self.chunks() if callable(self.chunks) else self.chunks):
+            if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
+                raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
+            part = ArraySource(chunk[0], chunk[1], self.batch_size, self.shuffle,
+                               sample_weight=chunk[2] if len(chunk) == 3 else None, class_weight=self.class_weight)
+            yield from part.bind(self._model, self._loss, where=f"chunk {i} ").batches(rng, augment)
+            count += 1
+        if count == 0:
+            raise fail("chunks", "an iterable that gives at least one chunk per epoch (a generator is used up after "
+                                 "one epoch: pass the function that makes it)", got="no chunk")
+
+
+def as_source(X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None, validation_split=0.0):
+    """The batch source of ``fit``'s arguments: ``ArraySource(X, y, ...)``, or X itself when it
+    is a BatchSource, whose own settings then apply: y and fit's array options must be left
+    at their defaults (nothing given is silently ignored)."""
+    if not isinstance(X, BatchSource):
+        return ArraySource(X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight,
+                           validation_split=validation_split)
+    for name, value, default in (("y", y, None), ("batch_size", batch_size, 32), ("shuffle", shuffle, True),
+                                 ("sample_weight", sample_weight, None), ("class_weight", class_weight, None),
+                                 ("validation_split", validation_split, 0.0)):
+        if value is not default and (default is None or value != default):
+            raise fail(name, f"left at {default!r} when X is a batch source (give it to the source)", value)
+    return X
+
+
+# -- the trainer -------------------------------------------------------------------------------
+_NO_SIGNAL = {"interrupted": False}
+
+
+@contextlib.contextmanager
+def _interruptible():
+    """Turn the first Ctrl-C into a flag that the loop checks after each batch; a second one
+    raises KeyboardInterrupt as usual."""
+    state = {"interrupted": False}
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum, frame):
+        if state["interrupted"]:
+            raise KeyboardInterrupt
+        state["interrupted"] = True
+
+    old = signal.signal(signal.SIGINT, handler)
+    try:
+        yield state
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _quiet():
+    """Overflow on the way to a NaN loss is the divergence guard's business, not a warning's."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
+class Trainer:
+    """Trains a model by mini-batch gradient descent: the lecture's loop as an object.
+
+    ::
+
+        for epoch = initial_epoch, ..., epochs - 1:                          fit
+            on_epoch_begin
+            for each mini-batch B of the source (shuffled, augmented):       run_epoch
+                on_batch_begin
+                J = model.loss_and_grad(X_B, Y_B)   1. forward  2. J  3. backward
+                if J is NaN or infinite: restore the weights before the last update, stop
+                optimizer.step(model)               4. theta <- theta - lr * direction
+                on_batch_end
+            J and metrics on the validation data
+            on_epoch_end (early stopping, checkpoints, ...)
+
+    Drive it whole (``fit``), an epoch at a time (``run_epoch``) or a batch at a time
+    (``train_step``). ``Sequential.fit`` builds one per call.
+
+    Parameters
+    ----------
+    model : Sequential
+    loss : str or Loss, optional
+        Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+    optimizer : Optimizer or name, optional
+        Default ``optim.SGD(lr=0.1)``; with ``fit(resume_from=...)``, the checkpoint's.
+    regularizer : Regularizer or name, optional
+        Penalty added to J; the epoch logs then hold its data term as "data_loss" too.
+    metrics : sequence of str or callable
+        Logged per epoch: "accuracy" (default, for classification losses), "mse", "mae", "r2".
+    callbacks : list of Callback
+        Each gets ``self.trainer`` (this object) and ``self.model``.
+    augment : callable ``f(X_batch, rng) -> X_batch``, optional
+        Applied to every training batch with the trainer's generator (``mlplab.augment``).
+    verbose : 0, 1 or 2
+        1: a progress bar per epoch; 2: a line per epoch; 0: silent.
+    seed : int or numpy Generator, optional
+        Seeds ``rng``, the generator of shuffling and augmentation.
+
+    Attributes
+    ----------
+    model, loss, optimizer, regularizer, metrics (name -> function), callbacks (CallbackList),
+    augment, rng, history (the History of the last ``fit``)
+    """
+
+    def __init__(self, model, loss=None, optimizer=None, *, regularizer=None, metrics=DEFAULT_METRICS,
+                 callbacks=None, augment=None, verbose=1, seed=None):
+        self.model = check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
+        self.loss = model._resolve_loss(loss)
+        self._default_optimizer = optimizer is None
+        self.optimizer = optim.SGD(lr=0.1) if optimizer is None else optim.get(optimizer)
+        self.regularizer = regularizers.get(regularizer)
+        self.metrics = model._resolve_metrics(metrics, self.loss)
+        self.augment = None if augment is None else check_callable("augment", augment, "a callable f(X, rng) -> X")
+        self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
+        cbs = [ProgressBar(verbose=self.verbose)] if self.verbose else []
+        for c in callbacks or ():
+            cbs.append(check_instance("callbacks", c, Callback, "a list of mlplab Callback instances"))
+        self.callbacks = CallbackList(cbs)
+        self.rng = as_rng(seed)
+        self.history = History()
+        self._backup = xp.empty_like(model.flat_params())  # the weights before the last update
+        self._stepped = False
+        self._sig = _NO_SIGNAL
+        self.callbacks.set_trainer(self)
+
+    # -- one mini-batch ------------------------------------------------------------------
+    def train_step(self, X, Y, w=None) -> float:
+        """One update on the mini-batch (X, Y): J = ``model.loss_and_grad``, then
+        ``optimizer.step``. Returns J (before the update).
+
+        X is (n, n_inputs), Y the targets as ``fit`` takes them, w per-sample weights or None.
+        If J is NaN or infinite, the model gets back the weights before the last update
+        (whose J was finite), no update is made and ``DivergenceError`` is raised.
+        """
+        model = self.model
+        X = check_X(X, model.n_inputs, model.dtype)
+        Y = self.loss.prepare_targets(Y, model.n_outputs, model.dtype)
+        if Y.shape[0] != X.shape[0]:
+            raise fail("Y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
+        w = check_sample_weight(w, X.shape[0], model.dtype, "w")
+        with _quiet():
+            return self._train_step(X, Y, w)
+
+    def _train_step(self, X, Y, w):
+        """train_step on validated arrays: the hot path."""
+        model = self.model
+        J = model._loss_and_grad(X, Y, self.loss, self.regularizer, w)
+        if not math.isfinite(J):  # the guard: never step from a NaN
+            if self._stepped:
+                xp.copyto(model.flat_params(), self._backup)
+            raise DivergenceError(self._diverged(J, f"update {self.optimizer.t + 1}"), self.history, loss=J)
+        xp.copyto(self._backup, model.flat_params())
+        self.optimizer.step(model)
+        self._stepped = True
+        return J
+
+    def _diverged(self, J, where) -> str:
+        return (f"loss became {J} at {where}: training diverged; the model keeps the last weights with a finite "
+                f"loss. Try a lower learning rate (now {self.optimizer.last_lr:g}) or gradient clipping (clip_norm=).")
+
+    # -- one epoch ------------------------------------------------------------------------
+    def run_epoch(self, batches, epoch=0):
+        """One pass over the batch source ``batches`` (bound to the model here), with the
+        batch callbacks. Returns the epoch's logs: "loss" (the weighted mean of J over the
+        batches), "data_loss" (with a regularizer), the metrics and "lr"; None if it stopped
+        before its first update."""
+        check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
+        batches.bind(self.model, self.loss)
+        with _quiet(), blas_threads(self._flops(batches)):
+            return self._run_epoch(batches, epoch)
+
+    def _run_epoch(self, batches, epoch):
+        model, cb, metric_fns = self.model, self.callbacks, self.metrics
+        hooks, step = cb.batch_hooks, self._train_step
+        tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
+        seen = 0
+        msum = dict.fromkeys(metric_fns, 0.0)
+        for b, (xb, yb, wb) in enumerate(batches.batches(self.rng, self.augment)):
+            m = xb.shape[0]
+            if hooks:
+                cb.on_batch_begin(b, {"size": m})
+            try:
+                J = step(xb, yb, wb)
+            except DivergenceError as e:
+                model.stop_reason = self._diverged(e.loss, f"epoch {epoch + 1}, batch {b + 1}")
+                cb.on_batch_end(b, {"loss": e.loss, "size": m})
+                if not model.stop_training:
+                    raise DivergenceError(model.stop_reason, self.history, loss=e.loss) from None
+                break
+            wm = m if wb is None else float(wb.sum())
+            tot += J * wm
+            tot_data += model._data_loss * wm
+            wsum += wm
+            seen += m
+            for name, f in metric_fns.items():
+                msum[name] += f(model._P, yb) * m
+            if hooks:
+                cb.on_batch_end(b, {"loss": J, "size": m})
+            if model.stop_training or self._sig["interrupted"]:
+                break
+        if wsum == 0:  # stopped before the first update of this epoch
+            return None
+        logs = {"loss": tot / wsum}
+        if self.regularizer is not None:
+            logs["data_loss"] = tot_data / wsum
+        for name in metric_fns:
+            logs[name] = msum[name] / max(seen, 1)
+        logs["lr"] = self.optimizer.last_lr
+        return logs
+
+    def _flops(self, batches) -> float:
+        """FLOPs of the largest matrix product of a training step (the BLAS thread rule)."""
+        return max((2.0 * batches.batch_rows * layer.W.size for layer in self.model.layers
+                    if "W" in layer.param_names), default=0.0)
+
+    # -- the whole run ---------------------------------------------------------------------
+    def fit(self, batches, epochs=10, *, initial_epoch=0, validation=None, resume_from=None) -> History:
+        """Train for the epochs ``initial_epoch`` .. ``epochs - 1`` on the batch source.
+
+        After each epoch: the loss and metrics of ``validation`` (else of the source's own
+        held-out rows, if any) are logged with a "val_" prefix, the History records the epoch
+        and the epoch callbacks run. Training stops early when a callback sets
+        ``model.stop_training``, at the first Ctrl-C (after the current batch; a second one
+        raises KeyboardInterrupt), or when J becomes NaN or infinite: ``DivergenceError``,
+        with the weights before the last update, unless a callback (``TerminateOnNaN``)
+        stops training instead.
+
+        Parameters
+        ----------
+        batches : BatchSource
+        epochs : int >= 0, default 10
+        initial_epoch : int >= 0, default 0
+        validation : (X, y) or (X, y, sample_weight), optional
+        resume_from : str or path-like, optional
+            A checkpoint (``mlplab.save_checkpoint``, ``ModelCheckpoint(save_full=True)``):
+            the weights, the optimizer's state (the optimizer must be of the saved class; a
+            trainer built without one takes the saved one), the History, the generator and the
+            Dropout generators are restored, and training continues at the epoch after the
+            saved one, bit for bit as an uninterrupted run.
+
+        Returns
+        -------
+        History
+            Also ``model.history``; ``stop_reason`` says why training ended.
+        """
+        epochs = check_int("epochs", epochs, 0)
+        initial_epoch = check_int("initial_epoch", initial_epoch, 0)
+        check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
+        model = self.model
+        if resume_from is not None:
+            initial_epoch = self._resume(resume_from) + 1
+        batches.bind(model, self.loss)
+        val = batches.validation if validation is None else self._validation_data(validation)
+        model.history, model.optimizer = self.history, self.optimizer
+        model.stop_training, model.stop_reason = False, None
+        self._stepped = False
+        cb = self.callbacks
+        cb.on_train_begin({"epochs": epochs, "steps": batches.steps})
+        with _quiet(), _interruptible() as sig, blas_threads(self._flops(batches)):
+            self._sig = sig
+            try:
+                for epoch in range(initial_epoch, epochs):
+                    self.optimizer.epoch = epoch
+                    cb.on_epoch_begin(epoch, {})
+                    logs = self._run_epoch(batches, epoch)
+                    if logs is None:
+                        break
+                    if val is not None:
+                        logs.update(model._evaluate(val[0], val[1], self.loss, self.metrics, val[2], prefix="val_"))
+                        if self.regularizer is not None:
+                            logs["val_data_loss"] = logs["val_loss"]
+                    self.history.record(epoch, logs)
+                    cb.on_epoch_end(epoch, logs)
+                    if sig["interrupted"]:
+                        model.stop_reason = model.stop_reason or f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}"
+                        break
+                    if model.stop_training:
+                        break
+            except DivergenceError:
+                self.history.stop_reason = model.stop_reason
+                cb.on_train_end({})
+                raise
+            finally:
+                self._sig = _NO_SIGNAL
+        if model.stop_reason is None:
+            model.stop_reason = f"completed {epochs} epochs"
+        self.history.stop_reason = model.stop_reason
+        cb.on_train_end({})
+        return self.history
+
+    def _validation_data(self, validation):
+        if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
+            raise fail("validation_data", "a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)", validation)
+        model = self.model
+        Xv = check_X(validation[0], model.n_inputs, model.dtype, "validation_data X")
+        Yv = self.loss.prepare_targets(validation[1], model.n_outputs, model.dtype)
+        if Yv.shape[0] != Xv.shape[0]:
+            raise fail("validation_data y", f"of {Xv.shape[0]} samples, as many as its X", got=f"{Yv.shape[0]} samples")
+        wv = None if len(validation) == 2 else check_sample_weight(validation[2], Xv.shape[0], model.dtype,
+                                                                     "validation_data sample_weight")
+        return Xv, Yv, wv
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def save_checkpoint(self, path, epoch) -> str:
+        """Write a checkpoint after the finished ``epoch``: the model, the optimizer's state,
+        the History and the generator (``mlplab.save_checkpoint``). Returns ``path``."""
+        return io.save_checkpoint(path, self.model, self.optimizer, epoch, self.history, self.rng)
+
+    def _resume(self, path) -> int:
+        """Restore a checkpoint into the model and this trainer; returns its last epoch."""
+        ck = io.load_checkpoint(path)
+        model = self.model
+
+        def layout(m):
+            return [(type(layer).__name__, layer.W.shape if "W" in layer.param_names else None) for layer in m.layers]
+
+        if layout(model) != layout(ck.model) or ck.model.dtype != model.dtype:
+            raise fail("resume_from", f"a checkpoint of this architecture, {model.get_config()['layers']} "
+                                      f"({model.dtype})", got=f"{path!r}, which holds "
+                                                              f"{ck.model.get_config()['layers']} ({ck.model.dtype}): "
+                                                              f"a different architecture")
+        if self._default_optimizer:
+            self.optimizer = ck.optimizer
+        elif type(self.optimizer) is not type(ck.optimizer):
+            raise fail("optimizer", f"a {type(ck.optimizer).__name__}, whose state resume_from={path!r} holds",
+                       got=f"a {type(self.optimizer).__name__}")
+        else:
+            self.optimizer.load_state_dict(ck.optimizer.state_dict())
+        model.set_weights(ck.model.get_weights())
+        for mine, theirs in zip(model.layers, ck.model.layers):
+            if isinstance(mine, Dropout):
+                mine.rng.bit_generator.state = theirs.rng.bit_generator.state
+        self.history = History.from_dict({**ck.history.to_dict(), "stop_reason": None})
+        if ck.rng_state is not None:
+            self.rng.bit_generator.state = ck.rng_state
+        return ck.epoch
