@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 
 from ._validation import check_real, lookup
-from .backend import ZERO, expit, row_max, row_sum, xp
+from .backend import ZERO, expit, relu_grad, row_max, row_sum, xp
 from .layers import Layer
 
 _BOOL = xp.dtype(bool)
@@ -111,14 +111,7 @@ class ReLU(Activation):
         return xp.maximum(Z, ZERO.get(Z.dtype, 0.0), out=Y)
 
     def _df(self, dY, dZ):
-        if dY.size <= 4096:
-            # y >= 0, so sign(y) is the 0/1 derivative: two same-dtype calls, ~1 us less than
-            # a boolean mask on small arrays (a mixed-dtype multiply is slow to set up)
-            xp.sign(self.Y, out=dZ)
-            return xp.multiply(dZ, dY, out=dZ)
-        mask = self._buf("mask", dY.shape, _BOOL)
-        xp.greater(self.Y, ZERO.get(dY.dtype, 0.0), out=mask)
-        return xp.multiply(dY, mask, out=dZ, dtype=dZ.dtype)
+        return relu_grad(self.Y, dY, dZ, self._buf)  # dZ = dY * [Y > 0]
 
 
 class LeakyReLU(Activation):
