@@ -3,13 +3,14 @@
 They are drop-in replacements for ``sklearn.neural_network.MLPClassifier`` / ``MLPRegressor``
 (same constructor parameters where they mean the same thing, same fitted attributes) that
 pass scikit-learn's ``check_estimator`` and work in pipelines and grid searches. Training
-runs mlplab's ``Model.fit``; ``model_`` is the trained mlplab model (save it with
+runs mlplab's ``training.Trainer``; ``model_`` is the trained mlplab model (save it with
 ``est.model_.save(path)``, export it with ``est.to_onnx(path)``).
 
 What is the same as scikit-learn's MLP
 --------------------------------------
-The objective minimised on each mini-batch B, with S_B = sum_{i in B} w_i (the batch size
-without ``sample_weight``) and W every weight matrix (not the biases)::
+The objective minimised on each mini-batch B (``mlplab.sklearn_objective``), with
+S_B = sum_{i in B} w_i (the batch size without ``sample_weight``) and W every weight matrix
+(not the biases)::
 
     J_B = sum_{i in B} w_i loss_i / S_B  +  alpha / (2 S_B) * ||W||^2
 
@@ -49,8 +50,6 @@ What differs, deliberately
 """
 from __future__ import annotations
 
-import copy
-import inspect
 import numbers
 import warnings
 
@@ -64,11 +63,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import activations, losses, optim, regularizers, schedules
-from .backend import as_dtype, to_numpy, xp
-from .callbacks import Callback
-from .layers import Dense, Dropout
-from .model import MLP, DivergenceError
+from . import activations, export, losses, optim
+from ._validation import check_choice, check_instance, check_int, check_real, check_sample_weight, fail
+from .backend import as_dtype, to_numpy
+from .errors import DivergenceError
+from .model import MLP
+from .sklearn_objective import BatchPenalty, HalfSquaredError, InvScaling, Monitor, SummedLogLoss, make_optimizer
+from .training import ArraySource, Trainer
+
+# the names of these classes before they moved: pickled estimators may refer to them
+_HalfSquaredError, _SummedLogLoss, _BatchPenalty, _InvScaling = (HalfSquaredError, SummedLogLoss, BatchPenalty,
+                                                                 InvScaling)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -77,170 +82,22 @@ _PENALTIES = ("l2", "l1", "elasticnet")
 _LEARNING_RATES = ("constant", "invscaling", "adaptive")
 
 
-# -- the objective, as scikit-learn writes it -------------------------------------------------
-class _HalfSquaredError(losses.MSE):
-    """scikit-learn's squared_error: loss_i = 1/(2k) sum_j (p_ij - y_ij)^2 (half of "mse")."""
-
-    name = "squared_error"
-
-    def _per_sample(self, P, Y):
-        return 0.5 * super()._per_sample(P, Y)
-
-    def _grad(self, P, Y, dP):
-        super()._grad(P, Y, dP)
-        dP *= 0.5
+def _set_params(est, params):
+    """Store each constructor argument as the attribute of its name: all that scikit-learn
+    lets an ``__init__`` do (``params`` is the constructor's ``locals()``)."""
+    for name, value in params.items():
+        if name != "self":
+            setattr(est, name, value)
 
 
-class _SummedLogLoss(losses.BCE):
-    """scikit-learn's binary log-loss: -sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)],
-    summed over the k outputs (mlplab's "bce" takes their mean); the same for one output."""
-
-    name = "log_loss"
-
-    def _per_sample(self, P, Y):
-        return P.shape[1] * super()._per_sample(P, Y)
-
-    def _grad(self, P, Y, dP):
-        super()._grad(P, Y, dP)
-        dP *= P.shape[1]
-
-    def forward_logits(self, Z, P, Y, sample_weight=None, lse=None):
-        return P.shape[1] * super().forward_logits(Z, P, Y, sample_weight, lse)
-
-    def backward_logits(self, out=None):
-        dZ = super().backward_logits(out)
-        dZ *= self.P.shape[1]
-        return dZ
-
-
-class _BatchPenalty(regularizers.Regularizer):
-    """scikit-learn's alpha penalty: alpha / S_B * (r sum|W| + (1 - r)/2 ||W||^2), where
-    S_B is the sum of the current batch's sample weights (its size without weights).
-
-    The loss has just computed the batch when the model asks for the penalty, so S_B is
-    read from it (``loss.w``, ``loss.P``)."""
-
-    def __init__(self, alpha, l1_ratio, loss):
-        super().__init__(lam=alpha)
-        self.r = float(l1_ratio)
-        self.loss = loss
-
-    def _c(self):
-        w = self.loss.w
-        return self.lam / (float(w.sum()) if w is not None else self.loss.P.shape[0])
-
-    def penalty(self, theta):
-        c = self._c()
-        out = 0.0
-        if self.r:
-            out += c * self.r * float(xp.abs(theta).sum())
-        if self.r != 1.0:
-            out += 0.5 * c * (1.0 - self.r) * float(xp.dot(theta, theta))
-        return out
-
-    def add_grad(self, theta, grad):
-        c = self._c()
-        if self.r:
-            grad += (c * self.r) * xp.sign(theta)
-        if self.r != 1.0:
-            grad += (c * (1.0 - self.r)) * theta
-
-
-class _InvScaling:
-    """scikit-learn's "invscaling" rate, per epoch e: lr_init / (e * n + 1)^power_t
-    (e * n samples seen before the epoch). A class, not a lambda, so estimators pickle."""
-
-    interval = "epoch"
-
-    def __init__(self, lr_init, power_t, n):
-        self.lr_init, self.power_t, self.n = float(lr_init), float(power_t), int(n)
-
-    def __call__(self, epoch):
-        return self.lr_init / (epoch * self.n + 1.0) ** self.power_t
-
-
-class _Monitor(Callback):
-    """scikit-learn's bookkeeping and stopping rule, run at the end of every epoch."""
-
-    def __init__(self, est, n_train, val=None):
-        self.est, self.n_train, self.val = est, n_train, val
-        self.converged = False
-
-    def on_epoch_end(self, epoch, logs=None):
-        est, model = self.est, self.model
-        loss = float(logs["loss"])
-        est.n_iter_ += 1
-        est.t_ += self.n_train
-        est.loss_ = loss
-        est.loss_curve_.append(loss)
-        if self.val is not None:
-            Xv, yv, wv = self.val
-            score = est._score_raw(Xv, yv, wv)
-            est.validation_scores_.append(score)
-            if est.verbose:
-                print(f"Validation score: {score:f}")
-            if score < est.best_validation_score_ + est.tol:
-                est._no_improvement_count += 1
-            else:
-                est._no_improvement_count = 0
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                est._best_weights = model.get_weights()
-        else:
-            if loss > est.best_loss_ - est.tol:
-                est._no_improvement_count += 1
-            else:
-                est._no_improvement_count = 0
-            est.best_loss_ = min(est.best_loss_, loss)
-        if est._no_improvement_count > est.n_iter_no_change:
-            what = "Validation score" if self.val is not None else "Training loss"
-            msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
-            opt = model.optimizer
-            if est._adaptive and opt.lr > 1e-6:
-                opt.lr /= 5.0  # scikit-learn's "adaptive": divide and go on
-                est._no_improvement_count = 0
-                if est.verbose:
-                    print(f"{msg} Setting learning rate to {opt.lr:f}")
-            else:
-                self.converged = True
-                model.stop_training = True
-                model.stop_reason = msg
-                if est.verbose:
-                    print(msg + " Stopping.")
-
-
-def _forward64(model, X, chunk=8192):
-    """``model.predict(X)`` computed in float64 from the model's (float32 or float64) weights.
-
-    A float32 matrix product may round a row differently depending on how many rows it is
-    computed with; in float64 the difference is ~1e-16, so predictions do not depend on
-    the batch a row comes in (scikit-learn checks this), and they are more accurate."""
-    X = xp.ascontiguousarray(xp.asarray(X), dtype=xp.float64)
-    out = xp.empty((X.shape[0], model.n_outputs), dtype=xp.float64)
-    params = {id(layer): (layer.W.astype(xp.float64), layer.b.astype(xp.float64))
-              for layer in model.layers if isinstance(layer, Dense)}
-    for s in range(0, X.shape[0], chunk):
-        A = X[s:s + chunk]
-        for layer in model.layers:
-            if isinstance(layer, Dense):
-                W, b = params[id(layer)]
-                A = A @ W
-                A += b
-            elif not isinstance(layer, Dropout):  # dropout is the identity in prediction
-                A = layer.forward(A, False)  # activations compute in the dtype they are given
-        out[s:s + chunk] = A
-    return to_numpy(out)
-
-
-def _check_number(name, v, lo=None, hi=None, lo_open=False, hi_open=False, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    if isinstance(v, bool) or not isinstance(v, kind) or not np.isfinite(v):
-        raise ValueError(f"{name} must be a{'n int' if integer else ' finite number'}, got {v!r}")
-    if lo is not None and (v <= lo if lo_open else v < lo):
-        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {v!r}")
-    if hi is not None and (v >= hi if hi_open else v > hi):
-        raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {v!r}")
-    return v
+#: (parameter, int?, low, high, low_open, high_open): the numbers and their bounds, as scikit-learn's
+_NUMBERS = (("alpha", False, 0, None, False, False), ("learning_rate_init", False, 0, None, True, False),
+            ("power_t", False, 0, None, False, False), ("max_iter", True, 1, None, False, False),
+            ("tol", False, 0, None, False, False), ("momentum", False, 0, 1, False, False),
+            ("validation_fraction", False, 0, 1, True, True), ("beta_1", False, 0, 1, False, True),
+            ("beta_2", False, 0, 1, False, True), ("epsilon", False, 0, None, True, False),
+            ("n_iter_no_change", True, 1, None, False, False), ("dropout", False, 0, 1, False, True),
+            ("l1_ratio", False, 0, 1, False, False))
 
 
 class _BaseMLP(BaseEstimator):
@@ -255,155 +112,68 @@ class _BaseMLP(BaseEstimator):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, optimizer=None,
                  optimizer_kwargs=None, schedule=None, penalty="l2", l1_ratio=0.15, dropout=0.0,
                  augment=None, dtype="float32"):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.optimizer = optimizer
-        self.optimizer_kwargs = optimizer_kwargs
-        self.schedule = schedule
-        self.penalty = penalty
-        self.l1_ratio = l1_ratio
-        self.dropout = dropout
-        self.augment = augment
-        self.dtype = dtype
+        _set_params(self, locals())
 
     # -- parameters ------------------------------------------------------------------------
     def _hidden_sizes(self):
         h = self.hidden_layer_sizes
         sizes = [h] if isinstance(h, numbers.Integral) and not isinstance(h, bool) else h
         try:
-            sizes = list(sizes)
+            return [check_int("hidden_layer_sizes", s, 1) for s in sizes]
         except TypeError:
-            raise ValueError(f"hidden_layer_sizes must be an int or a sequence of ints, got {h!r}") from None
-        for s in sizes:
-            if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1:
-                raise ValueError(f"hidden_layer_sizes must hold positive ints, got {h!r}")
-        return [int(s) for s in sizes]
+            raise fail("hidden_layer_sizes", "an int or a sequence of positive ints", h) from None
 
     def _activation_name(self):
-        a = self.activation
-        if isinstance(a, str) and a in _SKLEARN_ACTIVATIONS:
-            return _SKLEARN_ACTIVATIONS[a]
-        if isinstance(a, str) and a in activations.ACTIVATIONS:
-            return a
-        raise ValueError(f"activation must be one of {sorted(set(_SKLEARN_ACTIVATIONS) | set(activations.ACTIVATIONS))}, "
-                         f"got {a!r}")
+        names = tuple(dict.fromkeys((*_SKLEARN_ACTIVATIONS, *activations.ACTIVATIONS)))
+        a = check_choice("activation", self.activation, names)
+        return _SKLEARN_ACTIVATIONS.get(a, a)
 
     def _optimizer_name(self):
         if self.optimizer is not None:
             if isinstance(self.optimizer, optim.Optimizer):
                 return type(self.optimizer).__name__.lower()
             if not isinstance(self.optimizer, str) or self.optimizer.lower() not in optim.OPTIMIZERS:
-                raise ValueError(f"optimizer must be None, a mlplab Optimizer or one of {sorted(optim.OPTIMIZERS)}, "
-                                 f"got {self.optimizer!r}")
+                raise fail("optimizer", f"None, an Optimizer or one of {sorted(optim.OPTIMIZERS)}", self.optimizer)
             return self.optimizer.lower()
         if self.solver == "lbfgs":
-            raise ValueError("solver='lbfgs' is not available in mlplab; use solver='adam' or 'sgd', or "
-                             f"optimizer= one of {sorted(optim.OPTIMIZERS)}")
-        if self.solver not in ("sgd", "adam"):
-            raise ValueError(f"solver must be 'adam' or 'sgd', got {self.solver!r}")
-        return self.solver
+            raise fail("solver", f"'adam' or 'sgd' (lbfgs is not available in mlplab; or give optimizer= one of "
+                                 f"{sorted(optim.OPTIMIZERS)})", self.solver)
+        return check_choice("solver", self.solver, ("sgd", "adam"))
 
     def _check_params(self, incremental):
         self._hidden_sizes()
         self._activation_name()
         self._optimizer_name()
         as_dtype(self.dtype)
-        _check_number("alpha", self.alpha, lo=0.0)
-        if not (self.batch_size == "auto" or (isinstance(self.batch_size, numbers.Integral)
-                                              and not isinstance(self.batch_size, bool) and self.batch_size >= 1)):
-            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
-        if self.learning_rate not in _LEARNING_RATES:
-            raise ValueError(f"learning_rate must be one of {_LEARNING_RATES}, got {self.learning_rate!r}")
-        _check_number("learning_rate_init", self.learning_rate_init, lo=0.0, lo_open=True)
-        _check_number("power_t", self.power_t, lo=0.0)
-        _check_number("max_iter", self.max_iter, lo=1, integer=True)
-        _check_number("tol", self.tol, lo=0.0)
-        _check_number("momentum", self.momentum, lo=0.0, hi=1.0)
-        _check_number("validation_fraction", self.validation_fraction, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
-        _check_number("beta_1", self.beta_1, lo=0.0, hi=1.0, hi_open=True)
-        _check_number("beta_2", self.beta_2, lo=0.0, hi=1.0, hi_open=True)
-        _check_number("epsilon", self.epsilon, lo=0.0, lo_open=True)
-        _check_number("n_iter_no_change", self.n_iter_no_change, lo=1, integer=True)
-        _check_number("dropout", self.dropout, lo=0.0, hi=1.0, hi_open=True)
-        _check_number("l1_ratio", self.l1_ratio, lo=0.0, hi=1.0)
-        if self.penalty not in _PENALTIES:
-            raise ValueError(f"penalty must be one of {_PENALTIES}, got {self.penalty!r}")
-        if self.optimizer_kwargs is not None and not isinstance(self.optimizer_kwargs, dict):
-            raise TypeError(f"optimizer_kwargs must be a dict or None, got {type(self.optimizer_kwargs).__name__}")
-        if self.schedule is not None and not (isinstance(self.schedule, (str, schedules.Schedule)) or callable(self.schedule)):
-            raise TypeError(f"schedule must be None, a schedule name, a mlplab Schedule or a callable, "
-                            f"got {type(self.schedule).__name__}")
+        for name, integer, low, high, low_open, high_open in _NUMBERS:
+            value = getattr(self, name)
+            if integer:
+                check_int(name, value, low, high)
+            else:
+                check_real(name, value, low, high, low_open=low_open, high_open=high_open)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            check_int("batch_size", self.batch_size, 1)
+        check_choice("learning_rate", self.learning_rate, _LEARNING_RATES)
+        check_choice("penalty", self.penalty, _PENALTIES)
+        if self.optimizer_kwargs is not None:
+            check_instance("optimizer_kwargs", self.optimizer_kwargs, dict, "a dict or None")
+        if self.schedule is not None and not (isinstance(self.schedule, str) or callable(self.schedule)):
+            raise fail("schedule", "None, a schedule name, a mlplab Schedule or a callable", self.schedule)
         if self.schedule is not None and self.learning_rate != "constant":
-            raise ValueError(f"give either schedule= or learning_rate={self.learning_rate!r}, not both")
+            raise fail("learning_rate", "'constant' when schedule= is given (one or the other)", self.learning_rate)
         if self.augment is not None and not callable(self.augment):
-            raise TypeError(f"augment must be None or a callable f(X, rng), got {type(self.augment).__name__}")
+            raise fail("augment", "None or a callable f(X, rng)", self.augment)
         if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
+            raise fail("early_stopping", "False for partial_fit", self.early_stopping)
         if isinstance(self.optimizer, optim.Optimizer) and (self.optimizer_kwargs or self.schedule is not None):
-            raise ValueError("optimizer_kwargs and schedule apply to an optimizer given by name; an Optimizer "
-                             "instance is used as it is (set its arguments and lr when building it)")
-
-    def _make_optimizer(self, n_train):
-        name = self._optimizer_name()
-        if isinstance(self.optimizer, optim.Optimizer):
-            return copy.deepcopy(self.optimizer)  # fit never changes its parameters
-        is_sgd = name == "sgd"
-        lr = self.learning_rate_init
-        if self.schedule is not None:
-            lr = (schedules.get(self.schedule, base_lr=self.learning_rate_init) if isinstance(self.schedule, str)
-                  else copy.deepcopy(self.schedule))
-        elif is_sgd and self.learning_rate == "invscaling":
-            lr = _InvScaling(self.learning_rate_init, self.power_t, n_train)
-        kw = {}
-        params = inspect.signature(optim.OPTIMIZERS[name]).parameters
-        if is_sgd:
-            kw = {"momentum": float(self.momentum), "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)}
-        elif "betas" in params:  # the Adam family shares scikit-learn's beta_1, beta_2, epsilon
-            kw = {"betas": (float(self.beta_1), float(self.beta_2)), "eps": float(self.epsilon)}
-        kw.update(self.optimizer_kwargs or {})
-        return optim.get(name, lr=lr, **kw)
+            raise fail("optimizer_kwargs and schedule", "left out with an Optimizer instance, which is used as it is "
+                                                        "(they apply to an optimizer given by name)",
+                       got=f"optimizer_kwargs={self.optimizer_kwargs!r}, schedule={self.schedule!r}")
 
     def _make_loss(self):
-        return _HalfSquaredError()
+        return HalfSquaredError()
 
     # -- fitting ---------------------------------------------------------------------------
-    def _check_sample_weight(self, sample_weight, n):
-        if sample_weight is None:
-            return None
-        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
-            sample_weight = np.full(n, float(sample_weight))
-        try:
-            w = np.asarray(sample_weight, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"sample_weight must be an array of numbers, got {type(sample_weight).__name__}") from None
-        if w.ndim != 1 or w.shape[0] != n:
-            raise ValueError(f"sample_weight.shape == {w.shape}, expected ({n},)")
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError("sample_weight must be finite and >= 0")
-        if w.sum() <= 0:
-            raise ValueError("sample_weight must not be all zero")
-        return w
-
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         self._check_params(incremental)
         first = not hasattr(self, "model_") or (not self.warm_start and not incremental)
@@ -411,7 +181,9 @@ class _BaseMLP(BaseEstimator):
                              y_numeric=not self._is_classifier)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        sw = self._check_sample_weight(sample_weight, X.shape[0])
+        if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+            sample_weight = np.full(X.shape[0], float(sample_weight))  # one weight for all, as scikit-learn
+        sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
         Y = self._encode(y, first, incremental, classes, sw)
         rs = check_random_state(self.random_state)
         sizes = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
@@ -419,8 +191,9 @@ class _BaseMLP(BaseEstimator):
         if first:
             self._init_model(sizes, act, rs)
         elif self.model_.sizes != sizes or self.model_.activation != act:
-            raise ValueError(f"warm_start and partial_fit need the architecture of the previous fit: it was "
-                             f"{self.model_.sizes} with {self.model_.activation!r}, now {sizes} with {act!r}")
+            before = f"{self.model_.sizes} with {self.model_.activation!r}"
+            raise fail("the architecture", f"that of the previous fit for warm_start and partial_fit, {before}",
+                       got=f"{sizes} with {act!r}")
         if not incremental:
             self._optimizer = None  # a fresh optimizer for every fit, as scikit-learn
         val = None
@@ -431,8 +204,8 @@ class _BaseMLP(BaseEstimator):
             X, Xv, Y, yv = parts[0], parts[1], parts[2], parts[5]
             sw, swv = (None, None) if sw is None else parts[6:8]
             if Xv.shape[0] < 2:
-                raise ValueError("The validation set is too small. Increase 'validation_fraction' or the size "
-                                 "of your dataset.")
+                raise fail("validation_fraction", "large enough to hold out 2 samples or more (the validation set "
+                                                  "is too small)", self.validation_fraction)
             val = (Xv, yv, swv)
             if self.validation_scores_ is None:  # a warm start of a fit without early stopping
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -447,20 +220,19 @@ class _BaseMLP(BaseEstimator):
                               UserWarning, stacklevel=3)
             bs = min(self.batch_size, n)
         if self._optimizer is None:
-            self._optimizer = self._make_optimizer(n)
+            self._optimizer = make_optimizer(self, self._optimizer_name(), n)
         self._adaptive = self._optimizer_name() == "sgd" and self.learning_rate == "adaptive" and self.schedule is None
         loss = self._make_loss()
-        reg = _BatchPenalty(self.alpha, 0.0 if self.penalty == "l2" else 1.0 if self.penalty == "l1" else self.l1_ratio,
+        reg = BatchPenalty(self.alpha, 0.0 if self.penalty == "l2" else 1.0 if self.penalty == "l1" else self.l1_ratio,
                             loss) if self.alpha > 0 else None
-        monitor = _Monitor(self, n, val)
+        monitor = Monitor(self, n, val)
         self.n_iter_ = 0
         start = self._epochs_done
+        seed, epochs = int(rs.randint(np.iinfo(np.int32).max)), start + (1 if incremental else self.max_iter)
+        trainer = Trainer(self.model_, loss, self._optimizer, regularizer=reg, metrics=None, callbacks=[monitor],
+                          augment=self.augment, verbose=2 if self.verbose else 0, seed=seed)
         try:
-            self.model_.fit(X, Y, loss=loss, optimizer=self._optimizer, epochs=start + (1 if incremental else self.max_iter),
-                            initial_epoch=start, batch_size=bs, shuffle=bool(self.shuffle),
-                            seed=int(rs.randint(np.iinfo(np.int32).max)), metrics=None,
-                            verbose=2 if self.verbose else 0, callbacks=[monitor], regularizer=reg,
-                            augment=self.augment, sample_weight=sw)
+            trainer.fit(ArraySource(X, Y, bs, bool(self.shuffle), sample_weight=sw), epochs, initial_epoch=start)
         except DivergenceError as e:
             raise ValueError(f"Solver produced a non-finite loss ({e}). The input data may contain large values "
                              f"and need to be preprocessed (e.g. StandardScaler), or learning_rate_init is too "
@@ -476,31 +248,23 @@ class _BaseMLP(BaseEstimator):
 
     def _init_model(self, sizes, act, rs):
         out = {"logistic": "sigmoid", "softmax": "softmax", "identity": None}[self._out_activation()]
-        self.model_ = MLP(sizes, activation=act, output=out, dtype=self.dtype,
-                          seed=int(rs.randint(np.iinfo(np.int32).max)), dropout=float(self.dropout))
-        self.n_outputs_ = sizes[-1]
-        self.n_layers_ = len(sizes)
-        self.out_activation_ = self._out_activation()
-        self.loss_curve_ = []
-        self.t_ = 0
-        self._epochs_done = 0
-        self._no_improvement_count = 0
-        self._best_weights = None
-        self._optimizer = None
-        if self.early_stopping:
-            self.validation_scores_ = []
-            self.best_validation_score_ = -np.inf
-            self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = np.inf
+        seed = int(rs.randint(np.iinfo(np.int32).max))
+        self.model_ = MLP(sizes, activation=act, output=out, dtype=self.dtype, seed=seed, dropout=float(self.dropout))
+        self.n_outputs_, self.n_layers_, self.out_activation_ = sizes[-1], len(sizes), self._out_activation()
+        self.loss_curve_, self.t_, self._epochs_done, self._no_improvement_count = [], 0, 0, 0
+        self._best_weights = self._optimizer = None
+        # with early stopping the validation score decides, else the training loss (scikit-learn's attributes)
+        scores = ([], -np.inf, None) if self.early_stopping else (None, None, np.inf)
+        self.validation_scores_, self.best_validation_score_, self.best_loss_ = scores
 
     # -- prediction ------------------------------------------------------------------------
     def _outputs(self, X):
+        """The network's outputs computed in float64 from its weights: a float32 product may round a
+        row differently depending on the rows it comes with; in float64 the difference is ~1e-16,
+        so predictions do not depend on the batch (scikit-learn checks it), and are more accurate."""
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return _forward64(self.model_, X)
+        return to_numpy(self.model_.astype("float64").predict(X))
 
     def __sklearn_is_fitted__(self):
         return "model_" in self.__dict__
@@ -509,13 +273,13 @@ class _BaseMLP(BaseEstimator):
     def coefs_(self):
         """Weight matrices W of the Dense layers, (n_in, n_out) each: views into ``model_``."""
         self._need_model("coefs_")
-        return [layer.W for layer in self.model_.layers if "W" in layer.param_names]
+        return self.model_.params()[0::2]
 
     @property
     def intercepts_(self):
         """Bias vectors b of the Dense layers: views into ``model_``."""
         self._need_model("intercepts_")
-        return [layer.b for layer in self.model_.layers if "b" in layer.param_names]
+        return self.model_.params()[1::2]
 
     def _need_model(self, name):
         if "model_" not in self.__dict__:
@@ -529,8 +293,6 @@ class _BaseMLP(BaseEstimator):
         ``predict_proba``; a regressor's output ``predictions`` is (N, n_outputs_).
         Writes ``path`` and returns it, or returns the ``onnx.ModelProto`` if path is None.
         """
-        from . import export
-
         check_is_fitted(self)
         kwargs.setdefault("output_name", "probabilities" if self._is_classifier else "predictions")
         if self._is_classifier and self.out_activation_ == "logistic" and self._label_binarizer.y_type_ == "binary":
@@ -683,7 +445,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def _make_loss(self):
-        return losses.CrossEntropy() if self.out_activation_ == "softmax" else _SummedLogLoss()
+        return losses.CrossEntropy() if self.out_activation_ == "softmax" else SummedLogLoss()
 
     def _score_raw(self, X, y, sample_weight):
         return accuracy_score(y, self._predict_from(self.model_.predict(X)), sample_weight=sample_weight)
@@ -755,17 +517,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, optimizer=None,
                  optimizer_kwargs=None, schedule=None, penalty="l2", l1_ratio=0.15, dropout=0.0,
                  augment=None, dtype="float32"):
-        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha, batch_size=batch_size,
-                         learning_rate=learning_rate, learning_rate_init=learning_rate_init, power_t=power_t,
-                         max_iter=max_iter, shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-                         warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-                         early_stopping=early_stopping, validation_fraction=validation_fraction, beta_1=beta_1,
-                         beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change, optimizer=optimizer,
-                         optimizer_kwargs=optimizer_kwargs, schedule=schedule, penalty=penalty,
-                         l1_ratio=l1_ratio, dropout=dropout, augment=augment, dtype=dtype)
-        self.loss = loss
+        _set_params(self, locals())
 
-    _LOSSES = {"squared_error": _HalfSquaredError, "absolute_error": losses.MAE, "huber": losses.Huber}
+    _LOSSES = {"squared_error": HalfSquaredError, "absolute_error": losses.MAE, "huber": losses.Huber}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -774,8 +528,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return tags
 
     def _check_params(self, incremental):
-        if self.loss not in self._LOSSES:
-            raise ValueError(f"loss must be one of {sorted(self._LOSSES)}, got {self.loss!r}")
+        check_choice("loss", self.loss, tuple(self._LOSSES))
         super()._check_params(incremental)
 
     def _out_activation(self):
