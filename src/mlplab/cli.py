@@ -12,6 +12,12 @@ import os
 import sys
 import time
 
+from . import activations, datasets, export as export_mod, io, lab as lab_mod, optim
+from ._version import __version__
+from .lab import POSITIVE_FLOAT, POSITIVE_INT
+from .model import MLP
+from .plotting import have_matplotlib, plot_history
+
 __all__ = ["main"]
 
 CLASSIFICATION = ("digits", "circle", "xor", "gaussian", "spiral", "moons", "iris", "wine", "breast_cancer")
@@ -29,8 +35,6 @@ def _layers(text):
 
 
 def _load(name, seed):
-    from . import datasets
-
     if name in ("circle", "xor", "gaussian", "spiral", "moons"):
         return datasets.load(name, n=1000, noise=0.1, seed=seed)
     return datasets.load(name)
@@ -40,11 +44,9 @@ def train(args) -> dict:
     import numpy as np
     from sklearn.preprocessing import StandardScaler
 
-    import mlplab as ml
-
     X, y = _load(args.dataset, args.seed)
     regression = args.dataset in REGRESSION
-    Xtr, Xte, ytr, yte = ml.datasets.train_test_split(
+    Xtr, Xte, ytr, yte = datasets.train_test_split(
         X, y, test_size=0.2, random_state=args.seed, stratify=None if regression else y)
     if args.dataset != "digits":  # digits are already in [0, 1]
         scaler = StandardScaler().fit(Xtr)
@@ -56,8 +58,8 @@ def train(args) -> dict:
     else:
         ytr_fit = ytr
         n_out, output = int(y.max()) + 1, "softmax"
-    model = ml.MLP([X.shape[1], *args.layers, n_out], activation=args.activation, output=output, seed=args.seed)
-    opt = ml.optim.get(args.optimizer, lr=args.lr, **({"momentum": 0.9} if args.optimizer == "sgd" else {}))
+    model = MLP([X.shape[1], *args.layers, n_out], activation=args.activation, output=output, seed=args.seed)
+    opt = optim.get(args.optimizer, lr=args.lr, **({"momentum": 0.9} if args.optimizer == "sgd" else {}))
     t0 = time.perf_counter()
     history = model.fit(Xtr, ytr_fit, optimizer=opt, epochs=args.epochs, batch_size=args.batch_size,
                         seed=args.seed, verbose=0 if args.json else 1)
@@ -73,12 +75,8 @@ def train(args) -> dict:
         result["test_accuracy"] = float((model.predict_classes(Xte) == yte).mean())
     if args.out:
         os.makedirs(args.out, exist_ok=True)
-        from .io import atomic_open
-
-        with atomic_open(os.path.join(args.out, "history.json")) as f:
+        with io.atomic_open(os.path.join(args.out, "history.json")) as f:
             json.dump(history.to_dict(), f, indent=1)
-        from .plotting import have_matplotlib, plot_history
-
         if have_matplotlib():
             result["loss_curve"] = plot_history(history, os.path.join(args.out, "loss.png"),
                                                 title=f"{args.dataset}: MLP {result['layers']}")
@@ -100,8 +98,6 @@ def _print_train(result):
 
 
 def lab(args, extra) -> int:
-    from . import lab as lab_mod
-
     if not args.name:
         print("experiments (mlplab lab NAME --out DIR [--quick] [--seed S]):")
         for name, desc in lab_mod.available().items():
@@ -122,11 +118,8 @@ def lab(args, extra) -> int:
 
 
 def build_parser():
-    from . import optim
-    from .lab import POSITIVE_INT, POSITIVE_FLOAT
-
     p = argparse.ArgumentParser(prog="mlplab", description="Build, train and understand multi-layer perceptrons.")
-    p.add_argument("--version", action="version", version=f"mlplab {__import__('mlplab').__version__}")
+    p.add_argument("--version", action="version", version=f"mlplab {__version__}")
     sub = p.add_subparsers(dest="command")
     t = sub.add_parser("train", help="train an MLP on a dataset and report its test accuracy")
     t.add_argument("--dataset", default="digits", choices=CLASSIFICATION + REGRESSION)
@@ -152,8 +145,6 @@ def build_parser():
 
 
 def export(args) -> int:
-    from . import export as export_mod, io
-
     try:
         model = io.load(args.model)
         export_mod.to_onnx(model, args.onnx, opset=args.opset)
@@ -178,8 +169,6 @@ def main(argv=None) -> int:
     if args.command == "export":
         return export(args)
     if args.command == "train":
-        from . import activations
-
         if args.activation not in activations.ACTIVATIONS:
             p.error(f"--activation must be one of {sorted(activations.ACTIVATIONS)}")
         result = train(args)

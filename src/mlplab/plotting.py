@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["pyplot", "plot_history", "have_matplotlib"]
+__all__ = ["pyplot", "save", "colormap", "plot_history", "have_matplotlib"]
 
 
 def have_matplotlib() -> bool:
@@ -25,6 +25,15 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def colormap(name, colors):
+    """A matplotlib colormap named ``name`` blending ``colors`` evenly, first to last
+    (``LinearSegmentedColormap.from_list``)."""
+    pyplot()  # matplotlib present (a clear ImportError otherwise), Agg backend
+    from matplotlib.colors import LinearSegmentedColormap
+
+    return LinearSegmentedColormap.from_list(name, colors)
 
 
 def save(fig, path) -> str:

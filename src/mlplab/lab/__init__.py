@@ -20,6 +20,10 @@ import json
 import math
 import os
 
+from .._validation import fail
+from ..io import atomic_open
+from ..plotting import have_matplotlib
+
 __all__ = ["EXPERIMENTS", "available", "get", "run_and_save", "arg_type", "POSITIVE_INT", "POSITIVE_FLOAT",
            "NONNEGATIVE_FLOAT", "json_number"]
 
@@ -75,8 +79,9 @@ def available() -> dict:
 
 def get(name):
     """The module of experiment ``name``."""
-    if name not in EXPERIMENTS or importlib.util.find_spec(f"{__name__}.{EXPERIMENTS[name]}") is None:
-        raise ValueError(f"unknown experiment {name!r}; available: {sorted(available())}")
+    if (not isinstance(name, str) or name not in EXPERIMENTS
+            or importlib.util.find_spec(f"{__name__}.{EXPERIMENTS[name]}") is None):
+        raise fail("name", f"the name of an experiment, one of {sorted(available())}", name)
     return importlib.import_module(f"{__name__}.{EXPERIMENTS[name]}")
 
 
@@ -89,13 +94,9 @@ def run_and_save(name, out=None, seed=0, quick=False, **options) -> tuple[dict, 
     if out is not None:
         os.makedirs(out, exist_ok=True)
         path = os.path.join(out, f"{name}.json")
-        from ..io import atomic_open
-
         with atomic_open(path) as f:
             json.dump(result, f, indent=1)
         written["json"] = path
-        from ..plotting import have_matplotlib
-
         if have_matplotlib():
             written["png"] = mod.plot(result, os.path.join(out, f"{name}.png"))
     return result, written

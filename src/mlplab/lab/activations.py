@@ -32,7 +32,12 @@ import math
 
 import numpy as np
 
-from .._validation import check_int as _check_int
+from .. import activations as acts, datasets, optim
+from .._validation import check_int, check_real, fail
+from ..errors import DivergenceError
+from ..layers import Dense
+from ..model import MLP
+from ..plotting import pyplot, save
 from . import POSITIVE_FLOAT, POSITIVE_INT, json_number
 
 __all__ = ["ACTIVATIONS", "run", "plot", "table", "add_arguments"]
@@ -47,22 +52,18 @@ _GRID = (-8.0, 8.0, 16001)  # z from -8 to 8 by steps of 1e-3, z = 0 included
 
 
 def _check_activations(names):
-    from .. import activations as A
-
-    allowed = sorted(set(A.ACTIVATIONS) - {"softmax"})  # softmax is row-wise: no scalar f'(z)
+    allowed = sorted(set(acts.ACTIVATIONS) - {"softmax"})  # softmax is row-wise: no scalar f'(z)
     if isinstance(names, str) or not hasattr(names, "__iter__"):
-        raise ValueError(f"activations must be a list of names from {allowed}, got {names!r}")
+        raise fail("activations", f"a list of names from {allowed}", names)
     names = list(names)
     if not names or any(not isinstance(n, str) or n not in allowed for n in names) or len(set(names)) != len(names):
-        raise ValueError(f"activations must be a non-empty list of distinct names from {allowed}, got {names!r}")
+        raise fail("activations", f"a non-empty list of distinct names from {allowed}", names)
     return names
 
 
 def _max_derivative(name):
     """max f'(z) over the grid, and where, from the layer's own forward and backward."""
-    from .. import activations as A
-
-    layer = A.get(name)
+    layer = acts.get(name)
     Z = np.linspace(*_GRID).reshape(1, -1)
     layer.forward(Z, True)
     D = np.asarray(layer.backward(np.ones_like(Z)), dtype=np.float64).ravel()
@@ -101,16 +102,11 @@ def run(seed=0, quick=False, depth=_DEPTH, width=_WIDTH, activations=None, lr=_L
         ``loss`` per epoch, ``final_loss``, ``test_accuracy`` (None when diverged) and
         ``diverged``.
     """
-    from .. import datasets, optim
-    from ..layers import Dense
-    from ..model import MLP, DivergenceError
-
-    depth = _check_int("depth", depth, 1)
-    width = _check_int("width", width, 1)
+    depth = check_int("depth", depth, 1)
+    width = check_int("width", width, 1)
     names = _check_activations(ACTIVATIONS if activations is None else activations)
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not (math.isfinite(lr) and lr > 0):
-        raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
-    epochs = _check_int("epochs", (_QUICK_EPOCHS if quick else _EPOCHS) if epochs is None else epochs, 1)
+    check_real("lr", lr, 0, low_open=True)
+    epochs = check_int("epochs", (_QUICK_EPOCHS if quick else _EPOCHS) if epochs is None else epochs, 1)
     X, y = datasets.load_digits()
     Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, test_size=_TEST_SIZE, random_state=seed, stratify=y)
     sizes = [X.shape[1], *[width] * depth, 10]
@@ -176,8 +172,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """Left: ||dW|| per layer at initialisation (log scale); right: training loss per epoch."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for k, r in enumerate(result["runs"]):

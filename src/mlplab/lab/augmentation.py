@@ -13,6 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import augment, datasets, optim
+from .._validation import check_int, check_real, fail
+from ..model import MLP
+from ..plotting import pyplot, save
+
 __all__ = ["run", "plot", "table", "add_arguments", "Sometimes", "augmenter"]
 
 
@@ -23,9 +28,7 @@ class Sometimes:
     """
 
     def __init__(self, aug, p):
-        if not (isinstance(p, (int, float)) and 0.0 <= p <= 1.0):
-            raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
-        self.aug, self.p = aug, float(p)
+        self.aug, self.p = aug, check_real("p", p, 0, 1)
 
     def __call__(self, X, rng=None):
         rng = np.random.default_rng() if rng is None else rng
@@ -40,8 +43,6 @@ class Sometimes:
 
 def augmenter(max_degrees=10.0, shift_p=0.2):
     """The experiment's augmentation: rotate every image, shift a fraction ``shift_p``."""
-    from .. import augment
-
     return augment.Compose([augment.RandomRotation(max_degrees), Sometimes(augment.RandomShift(1), shift_p)])
 
 
@@ -76,14 +77,9 @@ def run(seed=0, quick=False, splits=None, n_train=100) -> dict:
         ``mean_plain``, ``mean_augmented``, ``mean_gain``; ``examples``: a few training
         images and augmented versions of them (8x8 lists), for the figure.
     """
-    from .. import datasets, optim
-    from ..model import MLP
-
-    splits = (3 if quick else 8) if splits is None else splits
-    if isinstance(splits, bool) or not isinstance(splits, (int, np.integer)) or splits < 1:
-        raise ValueError(f"splits must be an int >= 1, got {splits!r}")
-    if isinstance(n_train, bool) or not isinstance(n_train, (int, np.integer)) or n_train < 10 or n_train % 10:
-        raise ValueError(f"n_train must be a positive multiple of 10 (10 classes), got {n_train!r}")
+    splits = check_int("splits", (3 if quick else 8) if splits is None else splits, 1)
+    if check_int("n_train", n_train, 10) % 10:
+        raise fail("n_train", "a positive multiple of 10 (10 classes)", n_train)
     X, y = datasets.load_digits()
     epochs, hidden, batch_size = 100, 512, 10
     runs = []
@@ -130,8 +126,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """Test accuracy per subset (bars), and a few training digits with augmented versions."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     ex = result["examples"]
     n_aug = len(ex[0]["augmented"])

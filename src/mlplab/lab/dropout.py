@@ -18,6 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import datasets, optim
+from .._validation import check_int, check_real
+from ..model import MLP
+from ..plotting import pyplot, save
+
 __all__ = ["run", "plot", "table", "add_arguments"]
 
 
@@ -47,14 +52,8 @@ def run(seed=0, quick=False, p=0.5, epochs=None) -> dict:
         ``val_accuracy`` per epoch, ``best_epoch``, ``best_val_loss``, ``final_val_loss``,
         ``final_val_accuracy`` and ``train_loss_eval`` (final model, dropout off).
     """
-    from .. import datasets, optim
-    from ..model import MLP
-
-    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 < p < 1.0:
-        raise ValueError(f"p must be a number in (0, 1), got {p!r}")
-    epochs = (60 if quick else 150) if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    check_real("p", p, 0, 1, low_open=True, high_open=True)
+    epochs = check_int("epochs", (60 if quick else 150) if epochs is None else epochs, 1)
     X, y = datasets.load_digits()
     rng = np.random.default_rng(seed)
     idx = np.concatenate([rng.permutation(np.flatnonzero(y == c))[:10] for c in range(10)])
@@ -98,8 +97,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """Loss curves (left) and validation accuracy (right), without and with dropout."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     for r, c in zip(result["runs"], ("C3", "C0")):

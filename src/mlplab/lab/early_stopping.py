@@ -13,6 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import datasets, optim
+from .._validation import check_int
+from ..callbacks import EarlyStopping
+from ..model import MLP
+from ..plotting import pyplot, save
+
 __all__ = ["run", "plot", "table", "add_arguments"]
 
 
@@ -44,15 +50,8 @@ def run(seed=0, quick=False, patience=None, epochs=None) -> dict:
         ``best_val_loss``); ``full`` with the curves of the run without stopping; test loss
         and accuracy of both final models.
     """
-    from .. import datasets, optim
-    from ..callbacks import EarlyStopping
-    from ..model import MLP
-
-    patience = (10 if quick else 20) if patience is None else patience
-    epochs = (120 if quick else 300) if epochs is None else epochs
-    for name, v in (("patience", patience), ("epochs", epochs)):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be an int >= 1, got {v!r}")
+    patience = check_int("patience", (10 if quick else 20) if patience is None else patience, 1)
+    epochs = check_int("epochs", (120 if quick else 300) if epochs is None else epochs, 1)
     X, y = datasets.moons(n=1000, noise=0.35, seed=seed)
     Xtr, ytr, Xva, yva, Xte, yte = X[:100], y[:100], X[100:300], y[100:300], X[300:], y[300:]
     model = MLP([2, 128, 128, 1], activation="relu", output="sigmoid", seed=seed)
@@ -102,8 +101,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """Loss per epoch: the stopped run over the full run, best and stop epochs marked."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 4.2))
     f = result["full"]

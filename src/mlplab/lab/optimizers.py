@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
+from .. import datasets, optim
+from .._validation import check_choice, check_int, check_real, fail
+from ..errors import DivergenceError
+from ..model import MLP
+from ..plotting import pyplot, save
 from . import POSITIVE_INT, json_number
 
 __all__ = ["OPTIMIZERS", "run", "plot", "table", "add_arguments"]
@@ -36,8 +39,7 @@ _SETUP = {  # dataset -> (hidden widths, epochs, quick epochs, batch size)
 
 
 def _data(dataset, seed, quick):
-    from .. import datasets
-
+    check_choice("dataset", dataset, sorted(_SETUP))
     if dataset == "spiral":
         X, y = datasets.spiral(n=300 if quick else 600, noise=0.1, seed=seed)
         X = X / X.std(axis=0)
@@ -45,8 +47,6 @@ def _data(dataset, seed, quick):
         X, y = datasets.load_digits()
         if quick:
             X, y = X[:600], y[:600]
-    else:
-        raise ValueError(f"dataset must be one of {sorted(_SETUP)}, got {dataset!r}")
     return datasets.train_test_split(X, y, test_size=0.25, random_state=seed, stratify=y)
 
 
@@ -71,20 +71,13 @@ def run(seed=0, quick=False, dataset="spiral", lrs=None, epochs=None) -> dict:
         ``runs``: one entry per (optimizer, lr) with ``loss`` and ``val_loss`` per epoch,
         ``final_loss``, ``final_val_loss`` (None when diverged) and ``diverged``.
     """
-    from .. import optim
-    from ..model import MLP, DivergenceError
-
-    if dataset not in _SETUP:
-        raise ValueError(f"dataset must be one of {sorted(_SETUP)}, got {dataset!r}")
-    hidden, n_epochs, quick_epochs, batch_size = _SETUP[dataset]
-    if epochs is None:
-        epochs = quick_epochs if quick else n_epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    hidden, n_epochs, quick_epochs, batch_size = _SETUP[check_choice("dataset", dataset, sorted(_SETUP))]
+    epochs = check_int("epochs", (quick_epochs if quick else n_epochs) if epochs is None else epochs, 1)
     lrs = list(_QUICK_LRS if quick else _LRS) if lrs is None else list(lrs)
-    if not lrs or any(isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0)
-                      for v in lrs):
-        raise ValueError(f"lrs must be a non-empty list of finite numbers > 0, got {lrs!r}")
+    if not lrs:
+        raise fail("lrs", "a non-empty list of finite numbers > 0", lrs)
+    for i, v in enumerate(lrs):
+        check_real(f"lrs[{i}]", v, 0, low_open=True)
     Xtr, Xva, ytr, yva = _data(dataset, seed, quick)
     sizes = [Xtr.shape[1], *hidden, int(max(ytr.max(), yva.max())) + 1]
     model = MLP(sizes, activation="relu", output="softmax", seed=seed)
@@ -137,8 +130,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """One panel per optimizer: training loss per epoch (log scale), one curve per lr."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     labels = list(result["optimizers"])
     ncol = 3

@@ -22,6 +22,10 @@ import math
 
 import numpy as np
 
+from .. import activations, datasets, optim
+from .._validation import check_choice, check_int, check_real, fail
+from ..model import MLP
+from ..plotting import colormap, pyplot, save
 from . import POSITIVE_INT, NONNEGATIVE_FLOAT
 
 __all__ = ["PROBLEMS", "ARCHITECTURES", "LR", "run", "plot", "table", "add_arguments"]
@@ -38,25 +42,20 @@ _DECIMALS = 5  # grid probabilities are stored rounded, to keep the JSON small
 
 
 def _check_options(problems, noise, activation, epochs):
-    from .. import activations
-
     if isinstance(problems, str):
         problems = [p.strip() for p in problems.split(",") if p.strip()]
     try:
         problems = list(problems)
     except TypeError:
-        raise TypeError(f"problems must be a list of names from {list(PROBLEMS)}, got {problems!r}") from None
+        raise fail("problems", f"a list of names from {list(PROBLEMS)}", problems) from None
     bad = [p for p in problems if p not in PROBLEMS]
     if not problems or bad or len(set(problems)) != len(problems):
-        raise ValueError(f"problems must be distinct names from {list(PROBLEMS)}, got {problems!r}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    if not isinstance(activation, str) or activation not in activations.ACTIVATIONS or activation == "softmax":
-        names = sorted(set(activations.ACTIVATIONS) - {"softmax"})
-        raise ValueError(f"activation must be one of {names}, got {activation!r}")
-    if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1):
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
-    return problems, float(noise)
+        raise fail("problems", f"a non-empty list of distinct names from {list(PROBLEMS)}", problems)
+    noise = check_real("noise", noise, 0)
+    check_choice("activation", activation, sorted(set(activations.ACTIVATIONS) - {"softmax"}))
+    if epochs is not None:
+        check_int("epochs", epochs, 1)
+    return problems, noise
 
 
 def _grid(X, resolution):
@@ -98,9 +97,6 @@ def run(seed=0, quick=False, problems=PROBLEMS, noise=0.1, activation="tanh", ep
         probability of class 1 at the grid's cell centres (``resolution`` rows of x2, from
         bottom to top, each of ``resolution`` columns of x1, left to right).
     """
-    from .. import datasets, optim
-    from ..model import MLP
-
     problems, noise = _check_options(problems, noise, activation, epochs)
     n, default_epochs, resolution = _SETUP[bool(quick)]
     epochs = default_epochs if epochs is None else int(epochs)
@@ -151,13 +147,9 @@ def table(result) -> str:
 def plot(result, path) -> str:
     """Rows = problems, columns = architectures: p(x1, x2) (orange 0, blue 1), the p = 0.5
     boundary and the training points; a last column shows the training loss per epoch."""
-    from matplotlib.colors import LinearSegmentedColormap
-
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     orange, blue = "#f59322", "#0877bd"  # playground's colours for its negative and positive class
-    cmap = LinearSegmentedColormap.from_list("playground", [orange, "#f7f7f7", blue])
+    cmap = colormap("playground", [orange, "#f7f7f7", blue])
     problems, archs = result["problems"], result["architectures"]
     runs = {(r["problem"], tuple(r["sizes"])): r for r in result["runs"]}
     nrow, ncol = len(problems), len(archs) + 1
@@ -212,11 +204,10 @@ def _problems(text):
 
 
 def add_arguments(parser) -> None:
-    from .. import activations
-
     parser.add_argument("--problems", type=_problems, default=list(PROBLEMS),
                         help=f"comma-separated, from {','.join(PROBLEMS)} (default all)")
     parser.add_argument("--noise", type=NONNEGATIVE_FLOAT, default=0.1, help="playground's noise (default 0.1)")
     parser.add_argument("--activation", default="tanh", choices=sorted(set(activations.ACTIVATIONS) - {"softmax"}),
                         help="hidden activation (default tanh)")
-    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="full-batch Adam steps (default 1000, quick 400)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
+                        help="full-batch Adam steps (default 1000, quick 400)")

@@ -16,6 +16,11 @@ import math
 
 import numpy as np
 
+from .. import datasets, optim, regularizers as R
+from .._validation import check_int, check_real
+from ..model import MLP
+from ..plotting import pyplot, save
+
 __all__ = ["run", "plot", "table", "add_arguments", "THRESHOLD"]
 
 #: a weight counts as (near) zero below this magnitude
@@ -29,8 +34,6 @@ def add_arguments(parser):
 
 
 def _penalties(lam):
-    from .. import regularizers as R
-
     return {"none": None, "L2": R.L2(lam), "L1": R.L1(lam), "elastic net (r=0.5)": R.ElasticNet(lam, r=0.5)}
 
 
@@ -55,14 +58,8 @@ def run(seed=0, quick=False, lam=1e-3, epochs=None) -> dict:
         ``test_accuracy``, ``l1_norm``, ``l2_norm``, ``hist`` (counts of log10 |w| over
         ``bins``), ``data_loss`` per epoch.
     """
-    from .. import datasets, optim
-    from ..model import MLP
-
-    if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not math.isfinite(lam) or lam <= 0:
-        raise ValueError(f"lam must be a finite number > 0, got {lam!r}")
-    epochs = (15 if quick else 40) if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be an int >= 1, got {epochs!r}")
+    check_real("lam", lam, 0, low_open=True)
+    epochs = check_int("epochs", (15 if quick else 40) if epochs is None else epochs, 1)
     X, y = datasets.load_digits()
     Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, test_size=0.3, random_state=seed, stratify=y)
     model = MLP([64, 64, 10], activation="relu", output="softmax", seed=seed)
@@ -108,8 +105,6 @@ def table(result) -> str:
 
 def plot(result, path) -> str:
     """One histogram of log10 |w| per penalty, the near-zero threshold marked."""
-    from ..plotting import pyplot, save
-
     plt = pyplot()
     runs = result["runs"]
     fig, axes = plt.subplots(1, len(runs), figsize=(3.6 * len(runs), 3.4), sharey=True)
