@@ -50,9 +50,10 @@ class BatchSource:
     ``bind(model, loss)`` validates the data for that model and loss (once per ``fit``) and
     returns the source; ``batches(rng, augment)`` then yields the mini-batches (X_B, Y_B, w_B)
     of one epoch: X_B of the model's dtype, Y_B the loss's prepared targets, w_B the
-    per-sample weights or None. ``batch_size`` is the rows of a batch (the last one of an
-    epoch, or of a chunk, may be smaller), ``steps`` the batches of an epoch (None when not
-    known in advance) and ``validation`` the held-out (X, Y, w) or None.
+    per-sample weights or None; a batch may live in a buffer that the next one overwrites.
+    ``batch_size`` is the rows of a batch (the last one of an epoch, or of a chunk, may be
+    smaller), ``steps`` the batches of an epoch (None when not known in advance) and
+    ``validation`` the held-out (X, Y, w) or None.
     """
 
     batch_size: int | None = None

@@ -1,0 +1,334 @@
+"""Tests of mlplab.training: Trainer (train_step, run_epoch, fit) and the batch sources.
+
+Oracles: PyTorch for one training step; ``Sequential.fit`` itself for the Trainer driven by
+hand (a loop written from ``loss_and_grad`` and ``optimizer.step``, ``train_step`` and
+``run_epoch`` must give its weights bit for bit with the same seed); tracemalloc for the
+memory of training on a ``numpy.memmap`` through ``ChunkSource``.
+"""
+from __future__ import annotations
+
+import math
+import tracemalloc
+
+import numpy as np
+import pytest
+import torch
+
+import mlplab as ml
+from mlplab.errors import ArgumentError
+from mlplab.training import ArraySource, BatchSource, ChunkSource, Trainer, as_source
+
+
+def _data(rng, n=50, d=4, k=3):
+    X = rng.normal(size=(n, d))
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
+    return X, np.minimum(y, k - 1)
+
+
+def _model(seed=0, dtype="float32", sizes=(4, 8, 3), **kw):
+    return ml.MLP(list(sizes), activation="tanh", output="softmax", dtype=dtype, seed=seed, **kw)
+
+
+# -- one step -------------------------------------------------------------------------------------
+def test_train_step_is_one_torch_sgd_step(rng, torch_mirror, assert_rel):
+    X, y = _data(rng, n=20)
+    model = _model(dtype="float64")
+    tm = torch_mirror(model)
+    Jt = torch.nn.functional.cross_entropy(tm[:-1](torch.tensor(X)), torch.tensor(y))
+    Jt.backward()
+    with torch.no_grad():
+        for p in tm.parameters():
+            p -= 0.3 * p.grad
+    trainer = Trainer(model, optimizer=ml.optim.SGD(lr=0.3), verbose=0)
+    J = trainer.train_step(X, y)
+    assert J == pytest.approx(Jt.item(), rel=1e-12)
+    lin = [m for m in tm if isinstance(m, torch.nn.Linear)]
+    for layer, t in zip([la for la in model.layers if isinstance(la, ml.Dense)], lin):
+        assert_rel(layer.W, t.weight.detach().numpy().T, 1e-12, "W")
+        assert_rel(layer.b, t.bias.detach().numpy(), 1e-12, "b")
+
+
+def test_train_step_validates_its_arguments(rng):
+    X, y = _data(rng, n=10)
+    trainer = Trainer(_model(), verbose=0)
+    with pytest.raises(ArgumentError, match=r"^X must be of shape \(n_samples, 4\)"):
+        trainer.train_step(X[:, :3], y)
+    with pytest.raises(ArgumentError, match="^X must be finite"):
+        trainer.train_step(np.where(X > 1, np.nan, X), y)
+    with pytest.raises(ArgumentError, match=r"^Y must be of 10 samples, as many as X, got 9 samples"):
+        trainer.train_step(X, y[:9])
+    with pytest.raises(ArgumentError, match=r"^w must be of shape \(10,\)"):
+        trainer.train_step(X, y, np.ones(3))
+
+
+def _diverging(rng):
+    X = rng.normal(size=(64, 3))
+    return ml.MLP([3, 16, 1], dtype="float64", seed=0), X, 100.0 * X.sum(axis=1)
+
+
+def test_train_step_guard_restores_the_weights_before_the_last_update(rng):
+    model, X, y = _diverging(rng)
+    trainer = Trainer(model, "mse", ml.optim.SGD(lr=0.5), verbose=0)
+    before = [model.get_weights()]
+    with pytest.raises(ml.DivergenceError, match=r"at update \d+: training diverged") as info:
+        for _ in range(200):
+            trainer.train_step(X, y)
+            before.append(model.get_weights())
+    assert not math.isfinite(info.value.loss) and isinstance(info.value.history, ml.History)
+    # the update that produced non-finite J is undone: the model holds the weights of the step before,
+    # whose J was finite
+    np.testing.assert_array_equal(model.get_weights(), before[-2])
+    assert np.isfinite(model.get_weights()).all()
+
+
+# -- a loop written by hand equals fit, bit for bit ----------------------------------------------------
+def _fit_reference(X, y, make_opt, epochs, batch_size, seed):
+    model = _model()
+    model.fit(X, y, optimizer=make_opt(), epochs=epochs, batch_size=batch_size, seed=seed, verbose=0, metrics=None)
+    return model.get_weights()
+
+
+OPTIMIZERS = {
+    "sgd-momentum": lambda: ml.optim.SGD(lr=0.1, momentum=0.9),
+    "adam": lambda: ml.optim.Adam(lr=0.01),
+    "rmsprop": lambda: ml.optim.RMSprop(lr=0.01, momentum=0.5),
+}
+
+
+@pytest.mark.parametrize("batch_size", [8, 10, 50])
+@pytest.mark.parametrize("opt", list(OPTIMIZERS))
+def test_hand_written_loop_equals_fit(opt, batch_size, rng):
+    """The README's loop: the lecture's four steps written from the public API."""
+    X, y = _data(rng)
+    epochs, seed = 3, 7
+    expected = _fit_reference(X, y, OPTIMIZERS[opt], epochs, batch_size, seed)
+
+    model, optimizer = _model(), OPTIMIZERS[opt]()
+    rng_fit = np.random.default_rng(seed)  # fit's generator: seed= seeds the shuffling
+    for _ in range(epochs):
+        order = rng_fit.permutation(len(X)) if batch_size < len(X) else np.arange(len(X))
+        for s in range(0, len(X), batch_size):
+            idx = order[s:s + batch_size]
+            model.loss_and_grad(X[idx], y[idx])  # 1. forward, 2. J, 3. backward
+            optimizer.step(model)  # 4. update
+    np.testing.assert_array_equal(model.get_weights(), expected)
+
+    model = _model()
+    trainer = Trainer(model, optimizer=OPTIMIZERS[opt](), seed=seed, verbose=0)
+    for _ in range(epochs):
+        order = trainer.rng.permutation(len(X)) if batch_size < len(X) else np.arange(len(X))
+        for s in range(0, len(X), batch_size):
+            idx = order[s:s + batch_size]
+            trainer.train_step(X[idx], y[idx])
+    np.testing.assert_array_equal(model.get_weights(), expected)
+
+
+def test_run_epoch_equals_an_epoch_of_fit(rng):
+    X, y = _data(rng)
+    Xv, yv = _data(rng, n=20)
+    reference = _model()
+    h = reference.fit(X, y, optimizer=ml.optim.Adam(lr=0.01), epochs=3, batch_size=16, seed=3, verbose=0)
+    model = _model()
+    trainer = Trainer(model, optimizer=ml.optim.Adam(lr=0.01), seed=3, verbose=0)
+    source = ArraySource(X, y, batch_size=16)
+    for epoch in range(3):
+        logs = trainer.run_epoch(source, epoch)
+        for key in ("loss", "accuracy", "lr"):
+            assert logs[key] == h[key][epoch]
+    np.testing.assert_array_equal(model.get_weights(), reference.get_weights())
+    assert "val_loss" not in logs and h.stop_reason == "completed 3 epochs"
+    assert trainer.run_epoch(ArraySource(Xv, yv, batch_size=None)) is not None
+
+
+def test_fit_facade_equals_trainer_fit(rng):
+    X, y = _data(rng, n=60)
+    w = rng.uniform(0.5, 2.0, size=60)
+    kw = dict(regularizer=ml.L2(1e-3), augment=lambda Xb, r: Xb + 0.01 * r.standard_normal(Xb.shape),
+              seed=1, verbose=0)
+    a = _model(dropout=0.2)
+    h1 = a.fit(X, y, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=4, batch_size=16, sample_weight=w,
+               class_weight="balanced", validation_split=0.25, **kw)
+    b = _model(dropout=0.2)
+    trainer = Trainer(b, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), **kw)
+    h2 = trainer.fit(ArraySource(X, y, 16, sample_weight=w, class_weight="balanced", validation_split=0.25), 4)
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
+    assert h1.history == h2.history and h2 is b.history and "val_data_loss" in h2
+
+
+def test_callbacks_see_the_trainer(rng):
+    X, y = _data(rng)
+    seen = []
+
+    class Spy(ml.Callback):
+        def on_train_begin(self, logs=None):
+            seen.append((self.trainer.optimizer, self.trainer.history, self.trainer.rng, self.model))
+
+    opt = ml.optim.SGD(lr=0.1)
+    model = _model()
+    trainer = Trainer(model, optimizer=opt, callbacks=[Spy()], seed=0, verbose=0)
+    h = trainer.fit(ArraySource(X, y), 1)
+    assert seen == [(opt, h, trainer.rng, model)]
+
+
+def test_trainer_checks_its_arguments():
+    model = _model()
+    for kwargs, name in [({"model": "mlp"}, "model"), ({"verbose": 3}, "verbose"), ({"callbacks": [print]}, "callbacks"),
+                         ({"augment": "shift"}, "augment"), ({"seed": "0"}, "seed"), ({"loss": "hinge"}, "loss"),
+                         ({"optimizer": "lion"}, "optimizer"), ({"regularizer": "l3"}, "regularizer")]:
+        kwargs = {"model": model, **kwargs}
+        with pytest.raises(ArgumentError, match=rf"^{name} must be .*, got "):
+            Trainer(verbose=kwargs.pop("verbose", 0), **kwargs)
+    trainer = Trainer(model, verbose=0)
+    for args, name in [((np.ones((3, 4)),), "batches"), ((ArraySource(np.ones((3, 4)), [0, 1, 2]), -1), "epochs")]:
+        with pytest.raises(ArgumentError, match=rf"^{name} must be "):
+            trainer.fit(*args)
+    with pytest.raises(ArgumentError, match="^validation_data must be a tuple"):
+        trainer.fit(ArraySource(np.ones((3, 4)), [0, 1, 2]), 1, validation=np.ones((3, 4)))
+
+
+def test_save_checkpoint_resumes_bit_for_bit(tmp_path, rng):
+    X, y = _data(rng)
+    full = _model(dropout=0.3)
+    Trainer(full, optimizer=ml.optim.Adam(lr=0.01), seed=2, verbose=0).fit(ArraySource(X, y, 8), 5)
+
+    class StopAt2(ml.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                self.trainer.save_checkpoint(tmp_path / "ck.mlp", epoch)
+                self.model.stop_training = True
+
+    part = _model(dropout=0.3)
+    Trainer(part, optimizer=ml.optim.Adam(lr=0.01), seed=2, callbacks=[StopAt2()], verbose=0).fit(
+        ArraySource(X, y, 8), 5)
+    resumed = _model(seed=99, dropout=0.3)  # other initial weights: the checkpoint's replace them
+    h = Trainer(resumed, seed=123, verbose=0).fit(ArraySource(X, y, 8), 5, resume_from=tmp_path / "ck.mlp")
+    np.testing.assert_array_equal(resumed.get_weights(), full.get_weights())
+    assert h.epoch == [0, 1, 2, 3, 4] and type(resumed.optimizer) is ml.optim.Adam
+
+
+# -- batch sources ---------------------------------------------------------------------------------
+def test_array_source_batches(rng):
+    X, y = _data(rng, n=10)
+    source = ArraySource(X, y, batch_size=4).bind(_model(dtype="float64"), ml.losses.CrossEntropy())
+    assert source.steps == 3 and source.batch_size == 4 and source.validation is None
+    # the gathered batches live in two reused buffers: each is valid until the next one is drawn
+    batches = [(xb.copy(), yb.copy(), wb) for xb, yb, wb in source.batches(np.random.default_rng(0))]
+    order = np.random.default_rng(0).permutation(10)
+    assert [len(xb) for xb, _, _ in batches] == [4, 4, 2]
+    for (xb, yb, wb), s in zip(batches, range(0, 10, 4)):
+        np.testing.assert_array_equal(xb, X[order[s:s + 4]])
+        np.testing.assert_array_equal(yb.argmax(axis=1), y[order[s:s + 4]])
+        assert wb is None
+    one = ArraySource(X, y, batch_size=None).bind(_model(dtype="float64"), ml.losses.CrossEntropy())
+    [(xb, _, _)] = list(one.batches(np.random.default_rng(0)))
+    np.testing.assert_array_equal(xb, X)  # a single batch is not shuffled: J is a mean
+
+
+def test_array_source_checks_its_arguments(rng):
+    X, y = _data(rng, n=10)
+    for kwargs, name in [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
+                         ({"shuffle": "yes"}, "shuffle"), ({"validation_split": 1.0}, "validation_split")]:
+        with pytest.raises(ArgumentError, match=rf"^{name} must be "):
+            ArraySource(X, y, **kwargs)
+    with pytest.raises(ArgumentError, match="^validation_split must be a fraction that leaves"):
+        ArraySource(X, y, validation_split=0.01).bind(_model(), ml.losses.CrossEntropy())
+    with pytest.raises(ArgumentError, match=r"^class_weight\[1\] must be a finite number >= 0"):
+        ArraySource(X, y, class_weight={1: -1.0}).bind(_model(), ml.losses.CrossEntropy())
+
+
+def test_chunk_source_of_one_chunk_equals_the_array_source(rng):
+    X, y = _data(rng)
+    a, b = _model(), _model()
+    a.fit(X, y, epochs=3, batch_size=8, seed=5, verbose=0)
+    b.fit(ChunkSource([(X, y)], batch_size=8), None, epochs=3, seed=5, verbose=0)
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
+
+
+def test_chunks_in_order_equal_the_concatenated_arrays(rng):
+    X, y = _data(rng, n=48)
+    w = rng.uniform(0.5, 1.5, size=48)
+
+    def chunks():
+        for s in range(0, 48, 16):
+            yield X[s:s + 16], y[s:s + 16], w[s:s + 16]
+
+    a, b = _model(), _model()
+    ha = a.fit(X, y, epochs=2, batch_size=8, shuffle=False, sample_weight=w, verbose=0, validation_data=(X, y))
+    hb = b.fit(ChunkSource(chunks, batch_size=8, shuffle=False), None, epochs=2, verbose=0, validation_data=(X, y))
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
+    assert ha.history == hb.history
+
+
+def test_a_generator_serves_one_epoch_and_then_says_so(rng):
+    X, y = _data(rng, n=20)
+    gen = ((X[s:s + 10], y[s:s + 10]) for s in range(0, 20, 10))
+    _model().fit(ChunkSource(gen), None, epochs=1, verbose=0)
+    gen = ((X[s:s + 10], y[s:s + 10]) for s in range(0, 20, 10))
+    with pytest.raises(ArgumentError, match="^chunks must be an iterable that gives at least one chunk per epoch"):
+        _model().fit(ChunkSource(gen), None, epochs=2, verbose=0)
+
+
+def test_chunks_are_validated_and_named(rng):
+    X, y = _data(rng, n=20)
+    bad = X.copy()
+    bad[3, 1] = np.inf
+    with pytest.raises(ArgumentError, match="^chunk 1 X must be finite, got NaN or infinity"):
+        _model().fit(ChunkSource([(X, y), (bad, y)]), None, verbose=0)
+    with pytest.raises(ArgumentError, match=r"^chunk 0 must be a tuple \(X, y\)"):
+        _model().fit(ChunkSource([X]), None, verbose=0)
+    with pytest.raises(ArgumentError, match="^chunk 0 y must be of 20 samples"):
+        _model().fit(ChunkSource([(X, y[:5])]), None, verbose=0)
+    with pytest.raises(ArgumentError, match="^chunks must be an iterable"):
+        ChunkSource(3)
+    with pytest.raises(ArgumentError, match="^class_weight must be a dict"):
+        ChunkSource([(X, y)], class_weight="balanced")
+
+
+@pytest.mark.parametrize("name,value", [("y", np.zeros(3)), ("batch_size", 64), ("shuffle", False),
+                                        ("sample_weight", np.ones(3)), ("class_weight", {0: 1.0}),
+                                        ("validation_split", 0.2)])
+def test_fit_refuses_array_options_with_a_source(name, value):
+    kwargs = {"y": None, "batch_size": 32, "shuffle": True, "sample_weight": None, "class_weight": None,
+              "validation_split": 0.0, name: value}
+    source = ChunkSource([])
+    with pytest.raises(ArgumentError, match=rf"^{name} must be left at .* when X is a batch source"):
+        as_source(source, kwargs.pop("y"), **kwargs)
+    assert as_source(source, None) is source and isinstance(as_source(np.ones((2, 2)), [0, 1]), ArraySource)
+    assert issubclass(ChunkSource, BatchSource) and issubclass(ArraySource, BatchSource)
+
+
+def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
+    """A memmap 1500 times the batch size trains through ChunkSource with a peak of Python-tracked
+    memory (NumPy reports its allocations to tracemalloc) far below its size: measured 145 kB for
+    7.2 MB, where fit on the same memmap as arrays peaks at 2.4 MB (the one-hot targets and the
+    permutation of all rows)."""
+    n, d, chunk, batch = 100_000, 16, 2_000, 64
+    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(n, d))
+    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.int64, shape=(n,))
+    r = np.random.default_rng(0)
+    for s in range(0, n, 10_000):
+        X[s:s + 10_000] = r.normal(size=(10_000, d))
+        y[s:s + 10_000] = X[s:s + 10_000, 0] > 0
+    X.flush(), y.flush()
+    del X, y
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    y = np.load(tmp_path / "y.npy", mmap_mode="r")
+    size = X.nbytes + y.nbytes  # 7.2 MB on disk
+
+    def chunks():
+        for s in range(0, n, chunk):
+            yield X[s:s + chunk], y[s:s + chunk]
+
+    model = ml.MLP([d, 32, 2], output="softmax", seed=0)
+    # a first small fit loads what training loads once (SciPy's BLAS, threadpoolctl's controllers):
+    # their import is not the training's memory
+    ml.MLP([d, 32, 2], output="softmax", seed=0).fit(ChunkSource([(X[:100], y[:100])]), None, epochs=1, verbose=0)
+    tracemalloc.start()
+    try:
+        h = model.fit(ChunkSource(chunks, batch_size=batch), None, optimizer=ml.optim.Adam(lr=1e-3), epochs=2,
+                      seed=0, verbose=0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < size / 20, f"peak {peak} bytes for a memmap of {size} bytes"
+    assert h["loss"][1] < h["loss"][0] and h["accuracy"][1] > 0.9
