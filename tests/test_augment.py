@@ -325,7 +325,7 @@ def test_newly_checked_arguments_are_named():
         Compose(5)
     with pytest.raises(ValueError, match=r"cfg must be a dict .*, got 'GaussianNoise'"):
         from_config("GaussianNoise")
-    with pytest.raises(ValueError, match=r"seed must be an int >= 0, got -1"):
+    with pytest.raises(ValueError, match=r"seed must be None or an int >= 0, got -1"):
         GaussianNoise(0.1, seed=-1)
     # fill stays any real number, NaN and infinity included, NumPy scalars too
     assert np.isnan(RandomShift(fill=float("nan")).fill)

@@ -63,7 +63,11 @@ def check_int(name, value, low=None, high=None) -> int:
 
 def check_real(name, value, low=None, high=None, *, low_open=False, high_open=False) -> float:
     """A finite real number (Python or NumPy, not bool) within the bounds; returned as float."""
-    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real) and math.isfinite(value)
+    ok = not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Real)
+    try:
+        ok = ok and math.isfinite(value)
+    except OverflowError:  # an int beyond any float
+        ok = False
     if ok and low is not None:
         ok = value > low if low_open else value >= low
     if ok and high is not None:
@@ -82,8 +86,12 @@ def check_bool(name, value) -> bool:
 
 
 def check_choice(name, value, choices):
-    """One of ``choices`` (compared with ==, no conversion)."""
-    if not any(value is c or (isinstance(value, str) and value == c) for c in choices):
+    """One of ``choices``, compared with == (a bool only matches itself); returned as given."""
+    try:
+        ok = any(value is c or (not isinstance(value, (bool, np.bool_)) and bool(value == c)) for c in choices)
+    except (TypeError, ValueError):  # an array, or a value that cannot be compared
+        ok = False
+    if not ok:
         raise fail(name, "one of " + ", ".join(map(repr, choices)), value)
     return value
 
@@ -102,16 +110,18 @@ def check_instance(name, value, cls, what):
 
 
 def check_path(name, value) -> str:
-    """A non-empty str or path-like; returned as str."""
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+    """A non-empty str or path-like naming a file by a str; returned as str."""
+    path = os.fspath(value) if isinstance(value, (str, os.PathLike)) else None
+    if not isinstance(path, str) or not path:
         raise fail(name, "a non-empty str or path-like", value)
-    return os.fspath(value)
+    return path
 
 
 def check_seed(name, value):
     """None or an int (a seed that can be written to a JSON configuration); returned as is."""
-    if value is not None:
-        check_int(name, value, 0)
+    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+                              or value < 0):
+        raise fail(name, "None or an int >= 0", value)
     return None if value is None else int(value)
 
 
@@ -138,7 +148,7 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         A = np.asarray(X)
     except Exception as e:  # ragged lists and the like
         raise fail(name, "convertible to an array", got=f"{_show(X)} ({e})") from None
-    if A.dtype == object or not (np.issubdtype(A.dtype, np.number) or A.dtype == bool) or np.iscomplexobj(A):
+    if A.dtype.kind not in "biuf":  # booleans, integers, floats: not complex, objects, strings or times
         raise fail(name, "an array of real numbers", got=f"dtype {A.dtype}")
     if A.ndim != 2:
         hint = f" (for a single feature use {name}.reshape(-1, 1))" if A.ndim == 1 else ""
@@ -147,8 +157,13 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise fail(name, "non-empty (at least one sample)", got=f"shape {A.shape}")
     if n_features is not None and A.shape[1] != n_features:
         raise fail(name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}")
-    A = np.ascontiguousarray(A, dtype=dtype)
+    source = A
+    with np.errstate(over="ignore"):  # float64 beyond float32's range: refused below, by name
+        A = np.ascontiguousarray(A, dtype=dtype)
     if not all_finite(A):
+        if A is not source and np.isfinite(source).all():
+            raise fail(name, f"representable in {A.dtype.name} (|x| <= {np.finfo(A.dtype).max:.4g})",
+                       got=f"values up to {np.abs(source).max():.4g}")
         raise fail(name, "finite", got="NaN or infinity")
     return A
 
@@ -157,15 +172,16 @@ def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
     """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0."""
     if sample_weight is None:
         return None
-    try:
-        w = np.asarray(sample_weight, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise fail(name, f"an array of {n} numbers", sample_weight) from None
+    w = np.asarray(sample_weight) if not isinstance(sample_weight, np.ndarray) else sample_weight
+    if w.dtype.kind not in "biuf":
+        raise fail(name, f"an array of {n} real numbers", sample_weight)
     if w.ndim != 1 or w.shape[0] != n:
         raise fail(name, f"of shape ({n},), one weight per sample", got=f"shape {w.shape}")
+    with np.errstate(over="ignore", under="ignore"):
+        w = w.astype(dtype)  # checked as training will use them: no overflow to inf, no underflow to all 0
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise fail(name, "finite and >= 0, and not all zero", sample_weight)
-    return w.astype(dtype)
+        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0, and not all zero", sample_weight)
+    return w
 
 
 def _article(word) -> str:
@@ -187,8 +203,12 @@ def lookup(kind, registry, value, base=None, **kwargs):
         if isinstance(value, type) and issubclass(value, base):
             return value(**kwargs)
     elif callable(value):
+        if kwargs:
+            raise fail(kind, f"a name when arguments {sorted(kwargs)} are given", value)
         return value
     if isinstance(value, str) and value in registry:
+        if base is None and kwargs:
+            raise fail(kind, f"a name of a class when arguments {sorted(kwargs)} are given", value)
         entry = registry[value]
         return entry(**kwargs) if base is not None else entry
     what = f"{_article(base.__name__)} {base.__name__}" if base is not None else "a callable"
