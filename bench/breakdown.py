@@ -6,7 +6,8 @@
 Wraps each layer's ``forward`` and ``backward``, the fused loss and ``optimizer.step`` of the
 bench trainer (``workloads.make_trainer("mlplab", ...)``) with a clock, trains whole epochs
 through ``fit`` as the benchmark does, and prints microseconds per step for each piece and
-what is left for fit's own loop (batch gathers, NaN backup, bookkeeping). The clocks cost
+what is left for the training loop itself (``training.Trainer``: batch gathers, the NaN guard's
+backup, bookkeeping). The clocks cost
 about 0.1 us per wrapped call, which matters only on W2. A sampling profiler
 (``bench/run.py --profile``) gives the same split without the wrappers, with less detail.
 """
@@ -58,7 +59,7 @@ def breakdown(key: str, epochs: int = 5):
     total = time.perf_counter() - t0
     steps = epochs * -(-X.shape[0] // w.batch_size)
     per_step = {k: v / steps for k, v in acc.items()}
-    per_step["fit loop (gathers, NaN backup, bookkeeping)"] = total / steps - sum(per_step.values())
+    per_step["training loop (Trainer: gathers, NaN guard, bookkeeping)"] = total / steps - sum(per_step.values())
     return per_step, total / steps
 
 

@@ -8,7 +8,9 @@ memory of training on a ``numpy.memmap`` through ``ChunkSource``.
 from __future__ import annotations
 
 import math
+import re
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -121,6 +123,16 @@ def test_hand_written_loop_equals_fit(opt, batch_size, rng):
             idx = order[s:s + batch_size]
             trainer.train_step(X[idx], y[idx])
     np.testing.assert_array_equal(model.get_weights(), expected)
+
+
+def test_the_readme_loop_runs_and_equals_fit():
+    """README.md's first example and its loop written by hand (which asserts equality with fit)."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    loop = next(b for b in blocks if "loss_and_grad(Xtr[B]" in b)
+    namespace = {}
+    exec(compile(blocks[0] + loop, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert np.array_equal(namespace["model"].get_weights(), namespace["twin"].get_weights())
 
 
 def test_run_epoch_equals_an_epoch_of_fit(rng):

@@ -40,6 +40,15 @@ class Sequential:
         e.g. ``[Dense(2, 16), ReLU(), Dense(16, 1), Sigmoid()]``.
     dtype : "float32" or "float64", optional
         Computation dtype; by default the dtype of the first Dense layer.
+
+    Attributes
+    ----------
+    layers, dtype, n_inputs, n_outputs, n_params, n_weights (the weights' share of the flat buffer)
+    history, optimizer
+        The History and the optimizer of the last training run (``fit``, ``Trainer.fit``).
+    stop_training, stop_reason
+        A callback sets ``stop_training = True`` (and a ``stop_reason``) to end training after
+        the current batch, as in Keras.
     """
 
     def __init__(self, layers, dtype=None):
