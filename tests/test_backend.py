@@ -138,3 +138,147 @@ def test_single_blas_thread_limits_and_restores(scipy_blas_first, monkeypatch):
         with backend.single_blas_thread():
             raise RuntimeError("inside")
     assert _blas_threads() == before
+
+
+# -- take_rows ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("k", [1, 3, 64])
+@pytest.mark.parametrize("which", ["permutation", "first half", "scattered", "repeated"])
+def test_take_rows_is_fancy_indexing(which, k, dtype, rng):
+    A = rng.normal(size=(37, k)).astype(dtype)
+    assert A.flags.c_contiguous
+    perm = rng.permutation(37)
+    idx = {"permutation": perm, "first half": perm[:18], "scattered": np.sort(perm[:9]),
+           "repeated": np.array([5, 5, 0, 36, 5])}[which]
+    out = np.full((len(idx), k), np.nan, dtype=dtype)  # NaN: every entry must be written
+    A0 = A.copy()
+    assert backend.take_rows(A, idx, out) is out
+    np.testing.assert_array_equal(out, A[idx])  # the reference formula, bit for bit
+    np.testing.assert_array_equal(A, A0)  # A is read only
+
+
+def test_take_rows_into_a_reused_buffer(rng):
+    # the training loop gathers every batch into the same out: nothing of the previous batch stays
+    A = rng.normal(size=(20, 4))
+    out = np.empty((8, 4))
+    for _ in range(3):
+        idx = rng.permutation(20)[:8]
+        backend.take_rows(A, idx, out)
+        np.testing.assert_array_equal(out, A[idx])
+
+
+# -- relu_grad ----------------------------------------------------------------------------------
+def _recording_buf():
+    """A layer's ``buf(key, shape, dtype)``: a dict of work arrays, and the calls it received."""
+    arrays, calls = {}, []
+
+    def buf(key, shape, dtype):
+        calls.append((key, shape, dtype))
+        b = arrays.get(key)
+        if b is None or b.shape != shape or b.dtype != dtype:
+            b = arrays[key] = np.empty(shape, dtype=dtype)
+        return b
+
+    return buf, calls
+
+
+def _shape_of(size):
+    """A 2-D shape (rows, cols) of ``size`` entries, as square as size's divisors allow."""
+    rows = max(d for d in range(1, int(np.sqrt(size)) + 1) if size % d == 0)
+    return rows, size // rows
+
+
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_relu_grad_is_the_reference_formula_on_both_paths(offset, dtype, rng):
+    size = backend.RELU_SIGN_MAX + offset
+    shape = _shape_of(size) if offset else (1, size)  # RELU_SIGN_MAX itself: also a single row
+    Z = rng.normal(size=shape).astype(dtype)
+    Z.flat[::7] = 0.0  # exact zeros in Z, hence in Y, where the derivative is taken as 0
+    Y = np.maximum(Z, 0)
+    assert (Y == 0).any() and (Y > 0).any()
+    dY = rng.normal(size=shape).astype(dtype)
+    out = np.full(shape, np.nan, dtype=dtype)
+    buf, calls = _recording_buf()
+    assert backend.relu_grad(Y, dY, out, buf) is out
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, dY * (Y > 0))  # exactly the reference formula
+    if size <= backend.RELU_SIGN_MAX:  # sign(Y) * dY: no work array
+        assert calls == []
+    else:  # a boolean mask of dY's shape, kept by the layer
+        assert calls == [("mask", dY.shape, np.dtype(bool))]
+
+
+def test_relu_grad_reuses_the_mask_across_calls(rng):
+    shape = _shape_of(backend.RELU_SIGN_MAX + 1)
+    buf, calls = _recording_buf()
+    out = np.empty(shape)
+    for _ in range(2):
+        Y = np.maximum(rng.normal(size=shape), 0)
+        dY = rng.normal(size=shape)
+        backend.relu_grad(Y, dY, out, buf)
+        np.testing.assert_array_equal(out, dY * (Y > 0))
+    assert len(calls) == 2 and calls[0] == calls[1]
+
+
+# -- all_finite ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("ndim", [1, 2])
+@pytest.mark.parametrize("big", [False, True], ids=["normal", "squares-overflow"])
+@pytest.mark.parametrize("bad", [None, np.nan, np.inf, -np.inf], ids=["finite", "nan", "+inf", "-inf"])
+def test_all_finite_is_isfinite_all(bad, big, ndim, dtype, rng):
+    A = rng.normal(size=(6, 5)).astype(dtype)
+    if big:  # finite, but sum_i a_i^2 overflows: min and max must decide
+        A[...] = 1e30 if dtype == np.float32 else 1e200
+        flat = A.reshape(-1)
+        assert not np.isfinite(np.vdot(flat, flat))  # the sum of squares in A's dtype is inf
+    if bad is not None:
+        A[3, 2] = bad
+    if ndim == 1:
+        A = A.reshape(-1)
+    assert backend.all_finite(A) is (bad is None)
+    assert backend.all_finite(A) == bool(np.isfinite(A).all())
+
+
+# -- blas_threads -------------------------------------------------------------------------------
+def test_blas_threads_below_the_threshold_is_one_thread(monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    backend.axpy(1.0, np.ones(3), np.ones(3), np.empty(3))  # SciPy's BLAS loaded: it is limited too
+    monkeypatch.setattr(backend, "_blas_libs", None)
+    # two threads to start from, so that a limit to one is seen even on a one-core machine
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        assert len(before) >= 1 and max(before) > 1
+        with backend.blas_threads(backend.SMALL_MATMUL_FLOPS - 1):
+            assert set(_blas_threads()) == {1}
+        assert _blas_threads() == before
+        with backend.blas_threads(0):
+            assert set(_blas_threads()) == {1}
+        assert _blas_threads() == before
+
+
+@pytest.mark.parametrize("factor", [1, 10])
+def test_blas_threads_at_or_above_the_threshold_changes_nothing(factor, monkeypatch):
+    from threadpoolctl import threadpool_limits
+
+    backend.axpy(1.0, np.ones(3), np.ones(3), np.empty(3))
+    monkeypatch.setattr(backend, "_blas_libs", None)
+    with threadpool_limits(limits=2, user_api="blas"):
+        before = _blas_threads()
+        assert max(before) > 1
+        with backend.blas_threads(factor * backend.SMALL_MATMUL_FLOPS):
+            assert _blas_threads() == before
+        assert _blas_threads() == before
+
+
+# -- as_dtype -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("good", ["float32", "float64", np.float32, np.float64, np.dtype("float32")])
+def test_as_dtype_accepts_the_two_float_dtypes(good):
+    assert backend.as_dtype(good) == np.dtype(good)
+    assert isinstance(backend.as_dtype(good), np.dtype)
+
+
+@pytest.mark.parametrize("bad", ["float16", "int64", None, np.float16, "no-such-dtype", 3.5])
+def test_as_dtype_raises_argument_error(bad):
+    from mlplab.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=r"dtype must be one of \['float32', 'float64'\], got "):
+        backend.as_dtype(bad)

@@ -178,3 +178,77 @@ def test_layer_base_class():
     with pytest.raises(NotImplementedError):
         layer.backward(np.zeros((1, 1)))
     assert layer.output_size(5) == 5 and layer.n_params() == 0 and layer.get_config() == {}
+
+
+# -- bind / unbind ----------------------------------------------------------------------------
+def test_bind_makes_the_given_arrays_the_parameters(rng):
+    layer = ml.Dense(3, 2, seed=0, dtype="float64")
+    assert not layer._bound
+    theta, grad = np.arange(8.0), np.zeros(8)
+    params = {"W": theta[:6].reshape(3, 2), "b": theta[6:]}
+    grads = {"W": grad[:6].reshape(3, 2), "b": grad[6:]}
+    layer.bind(params, grads)
+    assert layer._bound
+    assert layer.W is params["W"] and layer.b is params["b"]
+    assert layer.dW is grads["W"] and layer.db is grads["b"]
+    for attr, buffer in (("W", theta), ("b", theta), ("dW", grad), ("db", grad)):
+        assert np.shares_memory(getattr(layer, attr), buffer), attr
+    # the layer computes with the bound values, and its backward pass fills the gradient buffer
+    X = rng.normal(size=(4, 3))
+    np.testing.assert_allclose(layer.forward(X), X @ theta[:6].reshape(3, 2) + theta[6:], rtol=1e-14)
+    dY = rng.normal(size=(4, 2))
+    layer.backward(dY)
+    np.testing.assert_allclose(grad[:6].reshape(3, 2), X.T @ dY, rtol=1e-13)
+    np.testing.assert_allclose(grad[6:], dY.sum(axis=0), rtol=1e-13)
+    # assigning to a bound parameter writes into the caller's buffer
+    layer.b = np.array([-1.0, -2.0])
+    np.testing.assert_array_equal(theta[6:], [-1.0, -2.0])
+
+
+def test_unbind_gives_the_parameters_copies_of_their_own(rng):
+    d1, d2 = ml.Dense(2, 3, dtype="float64", seed=0), ml.Dense(3, 1, dtype="float64", seed=1)
+    model = ml.Sequential([d1, ml.Tanh(), d2])
+    model.loss_and_grad(rng.normal(size=(5, 2)), rng.normal(size=5), "mse")  # non-zero gradients
+    theta, grad = model.flat_params(), model.flat_grads()
+    before = {(i, a): getattr(d, a).copy() for i, d in enumerate((d1, d2)) for a in ("W", "b", "dW", "db")}
+    for d in (d1, d2):
+        assert d._bound
+        assert np.shares_memory(d.W, theta) and np.shares_memory(d.b, theta)
+        assert np.shares_memory(d.dW, grad) and np.shares_memory(d.db, grad)
+    assert d1.dW.any() and d2.db.any()
+    for d in (d1, d2):
+        d.unbind()
+        assert not d._bound
+    for (i, a), value in before.items():
+        arr = getattr((d1, d2)[i], a)
+        np.testing.assert_array_equal(arr, value)
+        assert not np.shares_memory(arr, theta) and not np.shares_memory(arr, grad), (i, a)
+    # assignment now replaces the attribute instead of copying into a view of the buffer
+    theta0 = theta.copy()
+    new_W = np.full((2, 3), 9.0)
+    d1.W = new_W
+    assert d1.W is new_W
+    np.testing.assert_array_equal(theta, theta0)
+    d2.b = np.zeros(5)  # no shape check either: the array is the layer's own
+    assert d2.b.shape == (5,)
+
+
+def test_dense_dtype_is_the_dtype_of_W():
+    for dt in (np.float32, np.float64):
+        layer = ml.Dense(2, 3, dtype=dt)
+        assert layer.dtype == layer.W.dtype == dt
+    layer = ml.Dense(2, 3, dtype="float32")
+    layer.W = np.zeros((2, 3))  # unbound: the attribute is replaced, float64 now
+    assert layer.dtype == np.float64
+
+
+def test_dense_dtype_follows_the_model(rng):
+    d = ml.Dense(3, 2, seed=0, dtype="float32")
+    W32 = d.W.copy()
+    model = ml.Sequential([d, ml.ReLU()], dtype="float64")
+    assert d.dtype == np.float64 == model.dtype
+    assert d.W.dtype == d.b.dtype == d.dW.dtype == d.db.dtype == np.float64
+    np.testing.assert_array_equal(d.W, W32.astype(np.float64))  # converted exactly
+    assert np.shares_memory(d.W, model.flat_params())
+    X = rng.normal(size=(4, 3))
+    assert model.forward(X).dtype == np.float64

@@ -420,9 +420,9 @@ def test_bad_regression_targets(rng):
 @pytest.mark.parametrize("w, msg", [
     (np.ones(4), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(4,\)"),
     (np.ones((5, 1)), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(5, 1\)"),
-    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite and >= 0, and not all zero"),
-    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite and >= 0, and not all zero"),
-    (np.zeros(5), "sample_weight must be finite and >= 0, and not all zero"),
+    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+    (np.zeros(5), "sample_weight must be finite in float32 and >= 0, and not all zero"),
 ])
 def test_bad_sample_weight(w, msg, clf, rng):
     for call in (clf.loss_and_grad, clf.evaluate):
@@ -539,3 +539,134 @@ def test_check_X_accepts_finite_inputs_whose_squares_overflow(dtype):
     X[2, 1] = np.inf
     with pytest.raises(ValueError, match="X must be finite, got NaN or infinity"):
         check_X(X, 3, np.dtype(dtype))
+
+
+# -- astype -----------------------------------------------------------------------------------
+_DTYPE_PAIRS = [("float32", "float64"), ("float64", "float32"), ("float64", "float64"), ("float32", "float32")]
+
+
+def _with_random_biases(model, rng):
+    for layer in model.layers:
+        if isinstance(layer, ml.Dense):
+            layer.b = rng.normal(scale=0.5, size=layer.b.shape)
+    return model
+
+
+@pytest.mark.parametrize("src, dst", _DTYPE_PAIRS)
+def test_astype_is_a_new_model_of_the_same_class_in_the_new_dtype(src, dst, rng):
+    m = _with_random_biases(ml.MLP([3, 5, 4, 2], activation="tanh", output="softmax", dtype=src, seed=0), rng)
+    c = m.astype(dst)
+    assert type(c) is ml.MLP and c is not m
+    assert (c.sizes, c.activation, c.output, c.init, c.dropout) == (m.sizes, m.activation, m.output, m.init,
+                                                                     m.dropout)
+    assert [type(layer) for layer in c.layers] == [type(layer) for layer in m.layers]
+    assert all(a is not b for a, b in zip(c.layers, m.layers))
+    assert c.get_config() == {**m.get_config(), "dtype": dst}
+    assert c.dtype == dst and c.flat_params().dtype == dst and c.flat_grads().dtype == dst
+    dense = [layer for layer in c.layers if isinstance(layer, ml.Dense)]
+    assert len(dense) == 3
+    for layer in dense:
+        assert layer.W.dtype == layer.b.dtype == layer.dW.dtype == layer.db.dtype == dst and layer.dtype == dst
+        # bound into the copy's own buffers
+        assert np.shares_memory(layer.W, c.flat_params()) and np.shares_memory(layer.dW, c.flat_grads())
+    assert not np.shares_memory(c.flat_params(), m.flat_params())
+    assert not np.shares_memory(c.flat_grads(), m.flat_grads())
+    assert c.n_params == m.n_params and c.n_weights == m.n_weights
+    # the weights converted: float32 -> float64 is exact, float64 -> float32 rounds as numpy's astype
+    np.testing.assert_array_equal(c.flat_params(), m.flat_params().astype(dst))
+    for p, q in zip(c.params(), m.params()):
+        np.testing.assert_array_equal(p, q.astype(dst))
+    assert c.predict(rng.normal(size=(4, 3))).dtype == dst
+
+
+@pytest.mark.parametrize("src, dst", [("float32", "float64"), ("float64", "float32")])
+def test_astype_copy_computes_the_originals_network(src, dst, rng, torch_mirror, assert_rel):
+    m = _with_random_biases(ml.MLP([3, 6, 5, 2], activation="elu", output="softmax", dtype=src, seed=2), rng)
+    tm = torch_mirror(m)  # float64 torch network with the original's weights, before the copy is made
+    c = m.astype(dst)
+    X = rng.normal(size=(9, 3))
+    expected = tm(torch.tensor(X)).detach().numpy()
+    # a float64 copy of float32 weights is exact; a float32 copy rounds weights and arithmetic
+    assert_rel(c.forward(X), expected, 1e-12 if dst == "float64" else 1e-5, "astype forward")
+
+
+@pytest.mark.parametrize("src, dst", _DTYPE_PAIRS)
+def test_astype_leaves_the_original_untouched(src, dst, rng):
+    X, y = rng.normal(size=(40, 3)), rng.integers(0, 2, size=40)
+    m = ml.MLP([3, 6, 2], activation="relu", output="softmax", dtype=src, seed=0)
+    theta, grad = m.flat_params(), m.flat_grads()
+    w0 = m.get_weights()
+    P0 = m.predict(X)
+    c = m.astype(dst)
+    c.fit(X, y, optimizer=ml.optim.SGD(lr=0.5, momentum=0.9), epochs=3, batch_size=8, verbose=0, seed=0)
+    assert not np.allclose(c.flat_params(), w0.astype(dst))  # the copy did train
+    assert m.dtype == src and m.flat_params() is theta and m.flat_grads() is grad
+    assert m.flat_params().dtype == src
+    np.testing.assert_array_equal(m.flat_params(), w0)
+    for layer in m.layers:
+        if isinstance(layer, ml.Dense):
+            assert layer.W.dtype == src and np.shares_memory(layer.W, theta) and np.shares_memory(layer.b, theta)
+    np.testing.assert_array_equal(m.predict(X), P0)
+    # and the other way round: writing to the original does not reach the copy
+    cw = c.get_weights()
+    m.flat_params()[:] = 0.0
+    np.testing.assert_array_equal(c.flat_params(), cw)
+
+
+def test_astype_does_not_carry_the_training_state(rng):
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, size=30)
+    m = ml.MLP([3, 4, 2], output="softmax", seed=0)
+    fresh = ml.MLP([3, 4, 2], output="softmax", seed=0)
+    h = m.fit(X, y, optimizer=ml.optim.Adam(lr=0.01), epochs=2, verbose=0)
+    assert m.history is h and isinstance(m.optimizer, ml.optim.Adam) and m.optimizer.t > 0
+    c = m.astype("float64")
+    assert fresh.history is None and fresh.optimizer is None and fresh.stop_reason is None
+    assert c.history is None and c.optimizer is None and c.stop_reason is None  # as a freshly built model
+    # the original keeps its own
+    assert m.history is h and isinstance(m.optimizer, ml.optim.Adam)
+    # fitting the copy starts a History of its own
+    h2 = c.fit(X, y, epochs=1, verbose=0)
+    assert c.history is h2 and h2 is not h and len(h2) == 1 and len(h) == 2
+
+
+@pytest.mark.parametrize("src, dst", [("float32", "float64"), ("float64", "float64"), ("float64", "float32")])
+def test_astype_copies_the_dropout_generators(src, dst, rng):
+    m = ml.MLP([4, 8, 8, 3], activation="tanh", dropout=0.4, dtype=src, seed=5)
+    drops = [layer for layer in m.layers if isinstance(layer, ml.Dropout)]
+    assert len(drops) == 2
+    m.forward(rng.normal(size=(6, 4)), training=True)  # generators moved on from their seeds
+    c = m.astype(dst)
+    cdrops = [layer for layer in c.layers if isinstance(layer, ml.Dropout)]
+    assert [d.p for d in cdrops] == [d.p for d in drops]
+    for a, b in zip(cdrops, drops):
+        assert a.rng is not b.rng and a.rng.bit_generator.state == b.rng.bit_generator.state
+    X = rng.normal(size=(10, 4))
+    c.forward(X, training=True)
+    masks_c = [d.mask.copy() for d in cdrops]
+    # the copy's draws did not advance the original's generators: the original, given the copy's
+    # dtype, draws the same masks next (the draws of Generator.random depend on the dtype)
+    for d, M in zip(drops, masks_c):
+        assert M.dtype == dst
+        d.forward(np.ones(M.shape, dtype=dst), training=True)
+        np.testing.assert_array_equal(d.mask, M)
+    assert any((M == 0).any() for M in masks_c)  # some units dropped
+    if src == dst:  # the whole training-mode forward pass is then the same
+        m2 = ml.MLP([4, 8, 8, 3], activation="tanh", dropout=0.4, dtype=src, seed=5)
+        c2 = m2.astype(dst)
+        np.testing.assert_array_equal(c2.forward(X, training=True), m2.forward(X, training=True))
+
+
+def test_astype_keeps_the_arguments_of_custom_layers(rng, torch_mirror, assert_rel):
+    m = _with_random_biases(ml.Sequential([ml.Dense(3, 5, seed=0), ml.LeakyReLU(0.2), ml.Dropout(0.3, seed=1),
+                                           ml.Dense(5, 4, seed=2), ml.ELU(0.5), ml.Dense(4, 2, seed=3),
+                                           ml.Softmax()]), rng)
+    tm = torch_mirror(m).eval()  # eval: torch's Dropout is the identity, as mlplab's forward
+    c = m.astype("float64")
+    assert type(c) is ml.Sequential and c.dtype == np.float64
+    assert c.get_config() == {**m.get_config(), "dtype": "float64"}
+    assert c.layers[1].negative_slope == 0.2 and c.layers[2].p == 0.3 and c.layers[4].alpha == 0.5
+    # the arguments are used, not just kept: torch's LeakyReLU(0.2) and ELU(0.5) agree; X has
+    # negative pre-activations in both layers so both slopes matter
+    X = 3.0 * rng.normal(size=(12, 3))
+    assert (m.layers[0].forward(X.astype(np.float32)) < 0).any()
+    assert_rel(c.forward(X), tm(torch.tensor(X)).detach().numpy(), 1e-12)

@@ -189,9 +189,9 @@ def test_partial_fit_is_fit_one_epoch_at_a_time():
     for a, b in zip(whole.coefs_ + whole.intercepts_, parts.coefs_ + parts.intercepts_):
         np.testing.assert_array_equal(a, b)
     assert parts.n_iter_ == 1 and parts.t_ == whole.t_ == 4 * 300 and parts.loss_curve_ == whole.loss_curve_
-    with pytest.raises(ValueError, match="classes must be passed"):
+    with pytest.raises(ValueError, match=r"^classes must be passed on the first call to partial_fit"):
         MLPClassifier().partial_fit(X, y)
-    with pytest.raises(ValueError, match="not in"):
+    with pytest.raises(ValueError, match=r"^y must be labels among classes=\[0, 1, 2\], got .* with labels not in"):
         MLPClassifier().partial_fit(X, y, classes=[0, 1, 2])
     with pytest.raises(ValueError, match="early_stopping"):
         MLPClassifier(early_stopping=True).partial_fit(X, y, classes=np.arange(10))
@@ -217,7 +217,7 @@ def test_warm_start_continues():
     cold = MLPClassifier((16,), max_iter=3, random_state=0).fit(X, y)
     np.testing.assert_array_equal(cold.coefs_[0], first)  # the cold fit does not continue
     assert not np.array_equal(est.coefs_[0], first)
-    with pytest.raises(ValueError, match="same classes"):
+    with pytest.raises(ValueError, match="^y must be labels of the same classes as the previous fit for warm_start"):
         est.fit(X[y < 5], y[y < 5])
 
 

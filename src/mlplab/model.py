@@ -74,7 +74,7 @@ class Sequential:
         self.n_outputs = width
         self.stop_training = False
         self.stop_reason = None
-        self.optimizer = None
+        self.optimizer = self.history = None
         self._bufs: dict = {}
         self._bind()
 
@@ -126,6 +126,8 @@ class Sequential:
         state = {k: v for k, v in self.__getstate__().items() if k not in ("history", "optimizer")}
         clone = type(self).__new__(type(self))
         clone.__dict__.update(copy.deepcopy(state))  # layers arrive unbound, in the old dtype
+        clone.history = clone.optimizer = clone.stop_reason = None
+        clone.stop_training = False
         clone.dtype = as_dtype(dtype)
         clone._bufs = {}
         clone._bind()

@@ -411,37 +411,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y_type = type_of_target(y, input_name="y")
         if y_type not in ("binary", "multiclass", "multilabel-indicator"):
             check_classification_targets(y)  # raises scikit-learn's message for continuous targets
-            raise ValueError(f"{type(self).__name__} supports binary, multiclass and multi-label (indicator) "
-                             f"targets, got {y_type}")
+            raise fail("y", "binary, multiclass or multi-label (indicator) targets", got=f"{y_type} targets")
         if incremental and first:
             if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit.")
+                raise fail("classes", "passed on the first call to partial_fit (every label y may take)", None)
             lb = LabelBinarizer().fit(np.asarray(classes))
             if len(lb.classes_) < 2:
-                raise ValueError(f"classes must hold at least 2 classes, got {list(lb.classes_)}")
+                raise fail("classes", "at least 2 classes", lb.classes_.tolist())
             if y_type != "multilabel-indicator" and len(np.setdiff1d(unique_labels(y), lb.classes_)):
-                raise ValueError(f"`y` has classes not in `classes`={list(lb.classes_)}: {list(unique_labels(y))}")
+                raise fail("y", f"labels among classes={lb.classes_.tolist()}",
+                           got=f"{unique_labels(y).tolist()}, with labels not in classes")
         elif incremental and classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise ValueError(f"`classes={classes!r}` is not the same as on the last call to partial_fit, was: "
-                             f"{self.classes_!r}")
+            raise fail("classes", f"those of the first call to partial_fit, {self.classes_.tolist()}", classes)
         if first:
             if not incremental:
                 lb = LabelBinarizer().fit(y)
                 kept = unique_labels(y if sw is None or y.ndim > 1 else y[sw > 0])
                 if y.ndim == 1 and len(kept) < 2:
-                    raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes (with a positive "
-                                     f"sample_weight), got 1 class: {kept[0]!r}")
+                    raise fail("y", "labels of at least 2 classes (among the samples of positive sample_weight)",
+                               got=f"1 class: {kept.tolist()[0]!r}")
             self._label_binarizer = lb
             self.classes_ = lb.classes_
         else:
             seen = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(seen) != set(self.classes_):
-                    raise ValueError(f"warm_start can only be used where `y` has the same classes as in the previous "
-                                     f"call to fit. Previously got {self.classes_}, `y` has {seen}")
+                    raise fail("y", f"labels of the same classes as the previous fit for warm_start, "
+                                    f"{self.classes_.tolist()}", got=f"{seen.tolist()}")
             elif len(np.setdiff1d(seen, self.classes_)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. "
-                                 f"'y' has {seen}.")
+                raise fail("y", f"labels among classes_={self.classes_.tolist()}", got=f"{seen.tolist()}, with labels not in "
+                                                                                     f"classes_")
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def _make_loss(self):

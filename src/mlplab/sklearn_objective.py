@@ -127,6 +127,8 @@ def make_optimizer(est, name, n_train):
     elif "betas" in params:  # the Adam family shares scikit-learn's beta_1, beta_2, epsilon
         kw = {"betas": (float(est.beta_1), float(est.beta_2)), "eps": float(est.epsilon)}
     kw.update(est.optimizer_kwargs or {})
+    if is_sgd and "nesterov" not in (est.optimizer_kwargs or {}):  # momentum may come from optimizer_kwargs
+        kw["nesterov"] = bool(est.nesterovs_momentum and kw["momentum"] > 0)
     return optim.get(name, lr=lr, **kw)
 
 
