@@ -54,6 +54,16 @@ def test_matmul_writes_the_product_into_out(a_dtype, b_dtype, out_dtype, rng):
     np.testing.assert_allclose(out2, A.T @ C, rtol=1e-5)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
+def test_matmul_with_an_inner_dimension_of_one_is_the_outer_product(transposed, dtype, rng):
+    """dX = dY W^T of a one-unit layer: (n, 1) @ (1, k), each entry a single product, so exactly A @ B."""
+    A = rng.normal(size=(7, 1)).astype(dtype)
+    B = rng.normal(size=(5, 1)).astype(dtype).T if transposed else rng.normal(size=(1, 5)).astype(dtype)
+    out = np.empty((7, 5), dtype=dtype)
+    assert backend.matmul(A, B, out) is out
+    np.testing.assert_array_equal(out, A @ B)
+
+
 def test_zero_is_a_read_only_0d_zero_of_each_dtype(dtype):
     z = backend.ZERO[np.dtype(dtype)]
     assert z.shape == () and z.dtype == dtype and z == 0

@@ -106,9 +106,13 @@ vdot = getattr(xp.vdot, "_implementation", xp.vdot)
 def matmul(A, B, out):
     """The product A @ B of 2-D arrays (or 2-D by 1-D) written into ``out``.
 
-    ``numpy.dot`` reaches BLAS with about 0.5 us less overhead per call than ``numpy.matmul``
-    (a generalized ufunc), which on a small network is a tenth of a training step; it needs
-    ``out`` C-contiguous and of the product's dtype, so mixed dtypes go through matmul."""
+    Reference formula: ``out[...] = A @ B``. ``numpy.dot`` reaches BLAS with about 0.5 us less
+    overhead per call than ``numpy.matmul`` (a generalized ufunc), which on a small network is a
+    tenth of a training step; it needs ``out`` C-contiguous and of the product's dtype, so mixed
+    dtypes go through matmul. An inner dimension of 1 (a layer of one unit, back-propagated)
+    makes both skip BLAS for a slow loop: it is an outer product, a broadcast multiply."""
+    if A.ndim == 2 and A.shape[1] == 1 and B.ndim == 2:
+        return xp.multiply(A, B, out=out)
     if A.dtype is B.dtype is out.dtype:  # builtin dtypes are singletons
         return dot(A, B, out)
     return xp.matmul(A, B, out=out)

@@ -173,9 +173,6 @@ class Dense(Layer):
         if not self.need_dx:
             return None
         dX = self._buf("dX", (dY.shape[0], self.in_features), dY.dtype)
-        if self.out_features == 1:
-            # an inner dimension of 1 makes matmul skip BLAS for a slow loop; it is an outer product
-            return xp.multiply(dY, self.W.T, out=dX)
         return matmul(dY, self.W.T, dX)
 
     def output_size(self, n_in):
