@@ -177,20 +177,6 @@ def test_take_rows_into_a_reused_buffer(rng):
 
 
 # -- relu_grad ----------------------------------------------------------------------------------
-def _recording_buf():
-    """A layer's ``buf(key, shape, dtype)``: a dict of work arrays, and the calls it received."""
-    arrays, calls = {}, []
-
-    def buf(key, shape, dtype):
-        calls.append((key, shape, dtype))
-        b = arrays.get(key)
-        if b is None or b.shape != shape or b.dtype != dtype:
-            b = arrays[key] = np.empty(shape, dtype=dtype)
-        return b
-
-    return buf, calls
-
-
 def _shape_of(size):
     """A 2-D shape (rows, cols) of ``size`` entries, as square as size's divisors allow."""
     rows = max(d for d in range(1, int(np.sqrt(size)) + 1) if size % d == 0)
@@ -207,26 +193,29 @@ def test_relu_grad_is_the_reference_formula_on_both_paths(offset, dtype, rng):
     assert (Y == 0).any() and (Y > 0).any()
     dY = rng.normal(size=shape).astype(dtype)
     out = np.full(shape, np.nan, dtype=dtype)
-    buf, calls = _recording_buf()
-    assert backend.relu_grad(Y, dY, out, buf) is out
+    work = {}
+    assert backend.relu_grad(Y, dY, out, work) is out
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, dY * (Y > 0))  # exactly the reference formula
     if size <= backend.RELU_SIGN_MAX:  # sign(Y) * dY: no work array
-        assert calls == []
-    else:  # a boolean mask of dY's shape, kept by the layer
-        assert calls == [("mask", dY.shape, np.dtype(bool))]
+        assert work == {}
+    else:  # a boolean mask of dY's shape, kept in the work dict
+        assert list(work) == ["relu_mask"] and work["relu_mask"].shape == shape and work["relu_mask"].dtype == bool
 
 
 def test_relu_grad_reuses_the_mask_across_calls(rng):
     shape = _shape_of(backend.RELU_SIGN_MAX + 1)
-    buf, calls = _recording_buf()
+    work, masks = {}, []
     out = np.empty(shape)
     for _ in range(2):
         Y = np.maximum(rng.normal(size=shape), 0)
         dY = rng.normal(size=shape)
-        backend.relu_grad(Y, dY, out, buf)
+        backend.relu_grad(Y, dY, out, work)
         np.testing.assert_array_equal(out, dY * (Y > 0))
-    assert len(calls) == 2 and calls[0] == calls[1]
+        masks.append(work["relu_mask"])
+    assert masks[0] is masks[1]
+    backend.relu_grad(np.ones((5000, 1)), np.ones((5000, 1)), np.empty((5000, 1)), work)
+    assert work["relu_mask"].shape == (5000, 1)  # another shape gets an array of its own
 
 
 # -- all_finite ---------------------------------------------------------------------------------

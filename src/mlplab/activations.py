@@ -111,7 +111,7 @@ class ReLU(Activation):
         return xp.maximum(Z, ZERO.get(Z.dtype, 0.0), out=Y)
 
     def _df(self, dY, dZ):
-        return relu_grad(self.Y, dY, dZ, self._buf)  # dZ = dY * [Y > 0]
+        return relu_grad(self.Y, dY, dZ, self._bufs)  # dZ = dY * [Y > 0]
 
 
 class LeakyReLU(Activation):

@@ -350,7 +350,8 @@ class Trainer:
         self.callbacks = CallbackList(cbs)
         self.rng = as_rng(seed)
         self.history = History()
-        self._backup = xp.empty_like(model.flat_params())  # the weights before the last update
+        self._theta = model.flat_params()  # the model's one parameter buffer, for the guard
+        self._backup = xp.empty_like(self._theta)  # the weights before the last update
         self._stepped = False
         self._sig = _NO_SIGNAL
         self.callbacks.set_trainer(self)
@@ -371,20 +372,19 @@ class Trainer:
             raise fail("Y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
         w = check_sample_weight(w, X.shape[0], model.dtype, "w")
         with _quiet():
-            return self._train_step(X, Y, w)
-
-    def _train_step(self, X, Y, w):
-        """train_step on validated arrays: the hot path."""
-        model = self.model
-        J = model._loss_and_grad(X, Y, self.loss, self.regularizer, w)
-        if not math.isfinite(J):  # the guard: never step from a NaN
-            if self._stepped:
-                xp.copyto(model.flat_params(), self._backup)
-            raise DivergenceError(self._diverged(J, f"update {self.optimizer.t + 1}"), self.history, loss=J)
-        xp.copyto(self._backup, model.flat_params())
-        self.optimizer.step(model)
+            J = model._loss_and_grad(X, Y, self.loss, self.regularizer, w)  # 1. forward, 2. J, 3. backward
+            if not math.isfinite(J):  # the guard: never update from a NaN
+                self._undo_last_update()
+                raise DivergenceError(self._diverged(J, f"update {self.optimizer.t + 1}"), self.history, loss=J)
+            xp.copyto(self._backup, self._theta)
+            self.optimizer.step(model)  # 4. update
         self._stepped = True
         return J
+
+    def _undo_last_update(self):
+        """Give the model back the weights before the last update (whose J was finite)."""
+        if self._stepped:
+            xp.copyto(self._theta, self._backup)
 
     def _diverged(self, J, where) -> str:
         return (f"loss became {J} at {where}: training diverged; the model keeps the last weights with a finite "
@@ -403,7 +403,9 @@ class Trainer:
 
     def _run_epoch(self, batches, epoch):
         model, cb, metric_fns = self.model, self.callbacks, self.metrics
-        hooks, step = cb.batch_hooks, self._train_step
+        # train_step's four steps and guard, written out: one call level less a batch
+        loss_and_grad, loss, reg, update = model._loss_and_grad, self.loss, self.regularizer, self.optimizer.step
+        theta, backup, hooks = self._theta, self._backup, cb.batch_hooks
         tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
         seen = 0
         msum = dict.fromkeys(metric_fns, 0.0)
@@ -411,14 +413,17 @@ class Trainer:
             m = xb.shape[0]
             if hooks:
                 cb.on_batch_begin(b, {"size": m})
-            try:
-                J = step(xb, yb, wb)
-            except DivergenceError as e:
-                model.stop_reason = self._diverged(e.loss, f"epoch {epoch + 1}, batch {b + 1}")
-                cb.on_batch_end(b, {"loss": e.loss, "size": m})
+            J = loss_and_grad(xb, yb, loss, reg, wb)  # 1. forward, 2. J, 3. backward
+            if not math.isfinite(J):  # the guard: never update from a NaN
+                self._undo_last_update()
+                model.stop_reason = self._diverged(J, f"epoch {epoch + 1}, batch {b + 1}")
+                cb.on_batch_end(b, {"loss": J, "size": m})
                 if not model.stop_training:
-                    raise DivergenceError(model.stop_reason, self.history, loss=e.loss) from None
+                    raise DivergenceError(model.stop_reason, self.history, loss=J)
                 break
+            xp.copyto(backup, theta)
+            update(model)  # 4. update
+            self._stepped = True
             wm = m if wb is None else float(wb.sum())
             tot += J * wm
             tot_data += model._data_loss * wm
