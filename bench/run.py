@@ -46,8 +46,15 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from workloads import (LIBRARIES, WORKLOADS, adam_available, infer_flops_per_sample, make_data,  # noqa: E402
-                       make_trainer, train_flops_per_sample)
+from workloads import (  # noqa: E402
+    LIBRARIES,
+    WORKLOADS,
+    adam_available,
+    infer_flops_per_sample,
+    make_data,
+    make_trainer,
+    train_flops_per_sample,
+)
 
 #: the targets of issue 6, as (kind, library or None, threshold)
 TARGETS = {
@@ -154,7 +161,7 @@ def bench_workload(w, libs, reps, warmup, min_unit, log):
     X, y = make_data(w)
     n = X.shape[0]
     trainers = {lib: make_trainer(lib, w, X, y) for lib in libs}
-    for lib, tr in trainers.items():
+    for tr in trainers.values():
         for _ in range(warmup):
             tr.epoch()
         tr.predict(X)

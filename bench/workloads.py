@@ -38,7 +38,7 @@ class Workload:
     quick_samples: int
     momentum: float = 0.0
 
-    def shrink(self, n: int) -> "Workload":
+    def shrink(self, n: int) -> Workload:
         return dataclasses.replace(self, n_samples=n)
 
 

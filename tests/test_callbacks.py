@@ -18,8 +18,14 @@ import torch
 
 import mlplab as ml
 from mlplab import io as mio
-from mlplab.callbacks import (CSVLogger, EarlyStopping, LambdaCallback, LearningRateScheduler, ModelCheckpoint,
-                              ReduceLROnPlateau)
+from mlplab.callbacks import (
+    CSVLogger,
+    EarlyStopping,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ReduceLROnPlateau,
+)
 
 
 def _data(seed=0, n=40):

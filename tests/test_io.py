@@ -21,7 +21,6 @@ import mlplab as ml
 from mlplab import io
 
 
-
 def _models(dtype):
     return [
         ml.MLP([5, 7, 6, 3], activation="relu", output="softmax", dtype=dtype, seed=0),

@@ -22,8 +22,7 @@ from sklearn.neural_network._stochastic_optimizers import SGDOptimizer
 import mlplab as ml
 from mlplab import optim, schedules
 from mlplab.sklearn import MLPClassifier
-from mlplab.sklearn_objective import (BatchPenalty, HalfSquaredError, InvScaling, Monitor, SummedLogLoss,
-                                      make_optimizer)
+from mlplab.sklearn_objective import BatchPenalty, HalfSquaredError, InvScaling, Monitor, SummedLogLoss, make_optimizer
 
 RTOL = 1e-12  # float64 against float64: the same formulas, summed in another order
 

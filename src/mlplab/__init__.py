@@ -18,8 +18,20 @@ backend holds the array library and the measured kernels, _validation every argu
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
 ``to_onnx`` are facades that import theirs when called).
 """
-from . import (activations, augment, callbacks, datasets, history, initializers, losses, metrics, optim,
-               regularizers, schedules, training)
+from . import (
+               activations,
+               augment,
+               callbacks,
+               datasets,
+               history,
+               initializers,
+               losses,
+               metrics,
+               optim,
+               regularizers,
+               schedules,
+               training,
+)
 from ._version import __version__
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, TerminateOnNaN

@@ -12,7 +12,9 @@ import os
 import sys
 import time
 
-from . import activations, datasets, export as export_mod, io, lab as lab_mod, optim
+from . import activations, datasets, io, optim
+from . import export as export_mod
+from . import lab as lab_mod
 from ._version import __version__
 from .lab import POSITIVE_FLOAT, POSITIVE_INT
 from .model import MLP
@@ -110,7 +112,7 @@ def lab(args, extra) -> int:
     options = vars(p.parse_args(extra))
     result, written = lab_mod.run_and_save(args.name, out=args.out, seed=args.seed, quick=args.quick, **options)
     print(mod.table(result))
-    for kind, path in written.items():
+    for path in written.values():
         print(f"wrote {path}")
     if args.out and "png" not in written:
         print("(no figure: install matplotlib with pip install 'mlplab[plot]')")

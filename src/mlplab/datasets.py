@@ -71,7 +71,7 @@ __all__ = [
     "load_wine",
     "load_breast_cancer",
     "load_diabetes",
-    "train_test_split",
+    "train_test_split",  # noqa: F822 - scikit-learn's own, provided by the module's __getattr__
     "DATASETS",
     "load",
 ]

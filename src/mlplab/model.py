@@ -17,8 +17,9 @@ import copy
 
 import numpy as np
 
-from . import activations, initializers, losses, metrics as metrics_mod, regularizers
-from ._validation import as_rng, check_instance, check_int, check_sample_weight, check_X, fail
+from . import activations, initializers, losses, regularizers
+from . import metrics as metrics_mod
+from ._validation import as_rng, check_instance, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
 from .backend import as_dtype, xp
 from .errors import DivergenceError
@@ -463,7 +464,7 @@ class Sequential:
         }
 
     @staticmethod
-    def from_config(config: dict) -> "Sequential":
+    def from_config(config: dict) -> Sequential:
         """Rebuild an architecture (with fresh weights) from ``get_config()``."""
         return model_from_config(config)
 

@@ -31,8 +31,17 @@ import threading
 import numpy as np
 
 from . import io, optim, regularizers
-from ._validation import (as_rng, check_bool, check_callable, check_instance, check_int, check_real, check_X,
-                          check_sample_weight, fail)
+from ._validation import (
+    as_rng,
+    check_bool,
+    check_callable,
+    check_instance,
+    check_int,
+    check_real,
+    check_sample_weight,
+    check_X,
+    fail,
+)
 from .backend import blas_threads, take_rows, xp
 from .callbacks import Callback, CallbackList, ProgressBar
 from .errors import DivergenceError

@@ -32,7 +32,8 @@ import math
 
 import numpy as np
 
-from .. import activations as acts, datasets, optim
+from .. import activations as acts
+from .. import datasets, optim
 from .._validation import check_int, check_real, fail
 from ..errors import DivergenceError
 from ..layers import Dense

@@ -26,7 +26,7 @@ from .. import activations, datasets, optim
 from .._validation import check_choice, check_int, check_real, fail
 from ..model import MLP
 from ..plotting import colormap, pyplot, save
-from . import POSITIVE_INT, NONNEGATIVE_FLOAT
+from . import NONNEGATIVE_FLOAT, POSITIVE_INT
 
 __all__ = ["PROBLEMS", "ARCHITECTURES", "LR", "run", "plot", "table", "add_arguments"]
 

@@ -16,7 +16,8 @@ import math
 
 import numpy as np
 
-from .. import datasets, optim, regularizers as R
+from .. import datasets, optim
+from .. import regularizers as R
 from .._validation import check_int, check_real
 from ..model import MLP
 from ..plotting import pyplot, save
