@@ -11,6 +11,7 @@ backup, bookkeeping). The clocks cost
 about 0.1 us per wrapped call, which matters only on W2. A sampling profiler
 (``bench/run.py --profile``) gives the same split without the wrappers, with less detail.
 """
+
 from __future__ import annotations
 
 import argparse

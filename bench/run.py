@@ -29,6 +29,7 @@ Method (docs/benchmarks.md says more):
   is reported. For the NumPy libraries the tracemalloc peak (NumPy's own allocations) of
   a second, fresh model is reported too.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,13 +94,20 @@ def machine_info() -> dict:
 
     import mlplab
 
-    info["versions"] = {"numpy": np.__version__, "torch": torch.__version__, "sklearn": sklearn.__version__,
-                        "mlplab": mlplab.__version__}
+    info["versions"] = {
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "sklearn": sklearn.__version__,
+        "mlplab": mlplab.__version__,
+    }
     try:
         from threadpoolctl import threadpool_info
 
-        info["blas"] = [{k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "filepath")}
-                        for i in threadpool_info() if i.get("user_api") == "blas"]
+        info["blas"] = [
+            {k: i.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "filepath")}
+            for i in threadpool_info()
+            if i.get("user_api") == "blas"
+        ]
     except ImportError:
         info["blas"] = []
     info["numpy_blas_threads"] = blas_threads()
@@ -119,7 +127,7 @@ def matmul_peak(n: int, reps: int) -> float:
         t = time.perf_counter()
         np.matmul(A, B, out=C)
         best = min(best, time.perf_counter() - t)
-    return 2.0 * n ** 3 / best
+    return 2.0 * n**3 / best
 
 
 # -- timing -----------------------------------------------------------------------------
@@ -136,7 +144,7 @@ def _time_units(fns: dict, units: dict, reps: int):
     names = list(fns)
     out = {k: [] for k in names}
     for r in range(reps):
-        order = names[r % len(names):] + names[:r % len(names)]
+        order = names[r % len(names) :] + names[: r % len(names)]
         for k in order:
             f, u = fns[k], units[k]
             t = time.perf_counter()
@@ -175,11 +183,23 @@ def bench_workload(w, libs, reps, warmup, min_unit, log):
     iunits = _calibrate(infer_fns, min_unit / 4)
     infer_t = _time_units(infer_fns, iunits, reps)
 
-    res = {"workload": w.key, "name": w.name, "sizes": list(w.sizes), "activation": w.activation,
-           "batch_size": w.batch_size, "optimizer": w.optimizer, "n_samples": n,
-           "train_flops_per_sample": train_flops_per_sample(w), "infer_flops_per_sample": infer_flops_per_sample(w),
-           "notes": {lib: tr.note for lib, tr in trainers.items() if tr.note},
-           "epochs_per_unit": units, "train": {}, "infer": {}, "train_ratio": {}, "infer_ratio": {}}
+    res = {
+        "workload": w.key,
+        "name": w.name,
+        "sizes": list(w.sizes),
+        "activation": w.activation,
+        "batch_size": w.batch_size,
+        "optimizer": w.optimizer,
+        "n_samples": n,
+        "train_flops_per_sample": train_flops_per_sample(w),
+        "infer_flops_per_sample": infer_flops_per_sample(w),
+        "notes": {lib: tr.note for lib, tr in trainers.items() if tr.note},
+        "epochs_per_unit": units,
+        "train": {},
+        "infer": {},
+        "train_ratio": {},
+        "infer_ratio": {},
+    }
     for kind, times in (("train", train_t), ("infer", infer_t)):
         for lib, ts in times.items():
             q1, med, q3 = _quantiles([n / t for t in ts])
@@ -315,13 +335,17 @@ def targets_report(results):
 
 def print_report(info, results, peak, file=sys.stdout):
     p = lambda *a: print(*a, file=file)  # noqa: E731
-    p(f"machine: {info['cpu']}, {info.get('cpus_usable', info['cpu_count'])} usable cores, load average at start "
-      f"{info.get('loadavg_start')}, at end {info.get('loadavg_end')}")
+    p(
+        f"machine: {info['cpu']}, {info.get('cpus_usable', info['cpu_count'])} usable cores, load average at start "
+        f"{info.get('loadavg_start')}, at end {info.get('loadavg_end')}"
+    )
     v = info["versions"]
     blas = next((b for b in info["blas"] if "numpy" in (b.get("filepath") or "")), (info["blas"] or [{}])[0])
-    p(f"numpy {v['numpy']} ({blas.get('internal_api')} {blas.get('version')} {blas.get('architecture')}, "
-      f"{info['numpy_blas_threads']} threads), torch {v['torch']} ({info['torch_threads']} threads), "
-      f"scikit-learn {v['sklearn']}, mlplab {v['mlplab']}")
+    p(
+        f"numpy {v['numpy']} ({blas.get('internal_api')} {blas.get('version')} {blas.get('architecture')}, "
+        f"{info['numpy_blas_threads']} threads), torch {v['torch']} ({info['torch_threads']} threads), "
+        f"scikit-learn {v['sklearn']}, mlplab {v['mlplab']}"
+    )
     p(f"float32 matmul peak (NumPy): {peak / 1e9:.1f} GFLOP/s")
     p("")
     p("training, median samples/s (interleaved rounds); ratio = median of per-round mlplab/other [q1-q3]")
@@ -340,13 +364,17 @@ def print_report(info, results, peak, file=sys.stdout):
                 rat.append(f"{q['median']:.2f}x [{q['q1']:.2f}-{q['q3']:.2f}]" if q else "-")
             frac = r.get("peak_fraction" if kind == "train" else "infer_peak_fraction")
             label = f"{r['workload']} {r['name']}"[:25]
-            p(f"{label:<26}{cells[0]:>9}{cells[1]:>9}{cells[2]:>9}  {rat[0]:>20}  {rat[1]:>20}  "
-              f"{'' if frac is None else f'{frac:.1%}':>6}")
+            p(
+                f"{label:<26}{cells[0]:>9}{cells[1]:>9}{cells[2]:>9}  {rat[0]:>20}  {rat[1]:>20}  "
+                f"{'' if frac is None else f'{frac:.1%}':>6}"
+            )
     mems = [r for r in results if "memory" in r]
     if mems:
         p("")
-        p("peak memory of building the model and training 2 epochs: peak RSS - RSS before (MB); "
-          "tracemalloc peak (NumPy allocations) in ()")
+        p(
+            "peak memory of building the model and training 2 epochs: peak RSS - RSS before (MB); "
+            "tracemalloc peak (NumPy allocations) in ()"
+        )
         p(f"{'workload':<26}" + "".join(f"{lib:>16}" for lib in LIBRARIES))
         for r in mems:
             cells = []
@@ -372,8 +400,9 @@ def print_report(info, results, peak, file=sys.stdout):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--quick", action="store_true", help="smoke run: small data, 2 rounds, a few seconds")
     ap.add_argument("--json", metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset of " + ",".join(WORKLOADS))
@@ -383,8 +412,12 @@ def main(argv=None):
     ap.add_argument("--min-unit", type=float, help="a timed unit lasts at least this many seconds (default 0.1)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory child processes")
     ap.add_argument("--profile", metavar="DIR", help="instead of benchmarking, profile mlplab (pyinstrument) into DIR")
-    ap.add_argument("--threads", type=int, help="threads for every library (NumPy's BLAS via threadpoolctl and "
-                    "torch); default: as many as NumPy's BLAS uses")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        help="threads for every library (NumPy's BLAS via threadpoolctl and "
+        "torch); default: as many as NumPy's BLAS uses",
+    )
     ap.add_argument("--_memory-child", nargs=2, metavar=("W", "LIB"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
 
@@ -443,11 +476,25 @@ def main(argv=None):
     if a.json:
         os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
         with open(a.json, "w") as f:
-            json.dump({"machine": info, "matmul_peak_flops": peak, "matmul_peaks": peaks, "matmul_n": n_mm,
-                       "quick": a.quick, "reps": reps, "warmup": warmup, "min_unit_s": min_unit,
-                       "wall_s": time.perf_counter() - t0, "results": results,
-                       "targets": [dict(zip(("workload", "target", "value", "met"), row))
-                                   for row in targets_report(results)]}, f, indent=2)
+            json.dump(
+                {
+                    "machine": info,
+                    "matmul_peak_flops": peak,
+                    "matmul_peaks": peaks,
+                    "matmul_n": n_mm,
+                    "quick": a.quick,
+                    "reps": reps,
+                    "warmup": warmup,
+                    "min_unit_s": min_unit,
+                    "wall_s": time.perf_counter() - t0,
+                    "results": results,
+                    "targets": [
+                        dict(zip(("workload", "target", "value", "met"), row)) for row in targets_report(results)
+                    ],
+                },
+                f,
+                indent=2,
+            )
     return 0
 
 

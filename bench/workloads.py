@@ -10,6 +10,7 @@ optimizer state carries over as it would in a real training run.
 Libraries are imported lazily: the memory measurement runs each library in a process of
 its own that imports only that library.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -17,8 +18,16 @@ import warnings
 
 import numpy as np
 
-__all__ = ["Workload", "WORKLOADS", "LIBRARIES", "make_data", "make_trainer", "train_flops_per_sample",
-           "infer_flops_per_sample", "adam_available"]
+__all__ = [
+    "Workload",
+    "WORKLOADS",
+    "LIBRARIES",
+    "make_data",
+    "make_trainer",
+    "train_flops_per_sample",
+    "infer_flops_per_sample",
+    "adam_available",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,14 +54,55 @@ class Workload:
 WORKLOADS = {
     w.key: w
     for w in (
-        Workload("W1", "mnist-like", (784, 512, 256, 10), "relu", "classification", 256, "adam", 1e-3,
-                 n_samples=8192, quick_samples=1024),
-        Workload("W2", "playground", (2, 16, 16, 2), "relu", "classification", 32, "adam", 1e-2,
-                 n_samples=2048, quick_samples=512),
-        Workload("W3", "deep-narrow", (64,) + (128,) * 8 + (10,), "tanh", "classification", 64, "sgd_momentum",
-                 1e-2, momentum=0.9, n_samples=8192, quick_samples=512),
-        Workload("W4", "full-batch regression", (32, 64, 1), "relu", "regression", None, "gd", 1e-2,
-                 n_samples=100_000, quick_samples=5000),
+        Workload(
+            "W1",
+            "mnist-like",
+            (784, 512, 256, 10),
+            "relu",
+            "classification",
+            256,
+            "adam",
+            1e-3,
+            n_samples=8192,
+            quick_samples=1024,
+        ),
+        Workload(
+            "W2",
+            "playground",
+            (2, 16, 16, 2),
+            "relu",
+            "classification",
+            32,
+            "adam",
+            1e-2,
+            n_samples=2048,
+            quick_samples=512,
+        ),
+        Workload(
+            "W3",
+            "deep-narrow",
+            (64,) + (128,) * 8 + (10,),
+            "tanh",
+            "classification",
+            64,
+            "sgd_momentum",
+            1e-2,
+            momentum=0.9,
+            n_samples=8192,
+            quick_samples=512,
+        ),
+        Workload(
+            "W4",
+            "full-batch regression",
+            (32, 64, 1),
+            "relu",
+            "regression",
+            None,
+            "gd",
+            1e-2,
+            n_samples=100_000,
+            quick_samples=5000,
+        ),
     )
 }
 
@@ -82,7 +132,7 @@ def make_data(w: Workload, seed: int = 0):
     n, d, k = w.n_samples, w.sizes[0], w.sizes[-1]
     if w.key == "W2":
         X = rng.uniform(-2.0, 2.0, size=(n, d)).astype(np.float32)
-        y = ((X ** 2).sum(axis=1) < 2.0).astype(np.int64)
+        y = ((X**2).sum(axis=1) < 2.0).astype(np.int64)
         return X, y
     X = rng.standard_normal((n, d), dtype=np.float32)
     if w.task == "classification":
@@ -120,8 +170,17 @@ class _MlplabTrainer:
         self._epoch = 0
 
     def epoch(self):
-        self.model.fit(self.X, self.y, loss=self.loss, optimizer=self.opt, epochs=1, batch_size=self.w.batch_size,
-                       seed=self._epoch, verbose=0, metrics=())
+        self.model.fit(
+            self.X,
+            self.y,
+            loss=self.loss,
+            optimizer=self.opt,
+            epochs=1,
+            batch_size=self.w.batch_size,
+            seed=self._epoch,
+            verbose=0,
+            metrics=(),
+        )
         self._epoch += 1
 
     def predict(self, X):
@@ -163,7 +222,7 @@ class _TorchTrainer:
             batches = [(X, y)]
         else:
             perm = torch.randperm(n, generator=self.gen)
-            batches = ((X[perm[s:s + bs]], y[perm[s:s + bs]]) for s in range(0, n, bs))
+            batches = ((X[perm[s : s + bs]], y[perm[s : s + bs]]) for s in range(0, n, bs))
         for xb, yb in batches:
             self.opt.zero_grad(set_to_none=True)
             loss = self.crit(self.model(xb), yb)
@@ -188,8 +247,14 @@ class _SklearnTrainer:
 
         self.w, self.X, self.y = w, X, y
         self.note = "binary: 1 logistic output unit" if w.task == "classification" and w.sizes[-1] == 2 else ""
-        kw = dict(hidden_layer_sizes=w.sizes[1:-1], activation=w.activation, alpha=0.0, learning_rate_init=w.lr,
-                  shuffle=True, random_state=0)
+        kw = dict(
+            hidden_layer_sizes=w.sizes[1:-1],
+            activation=w.activation,
+            alpha=0.0,
+            learning_rate_init=w.lr,
+            shuffle=True,
+            random_state=0,
+        )
         if w.optimizer == "adam":
             kw.update(solver="adam")
         else:

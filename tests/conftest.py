@@ -11,6 +11,7 @@
   ``activations.ACTIVATIONS`` and ``losses.LOSSES``, so a new entry is tested automatically
   (and fails loudly until its torch counterpart is written down here).
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -173,22 +174,37 @@ def _long(y, torch_dtype):
 
 def _cases_for(name, cls):
     if cls is losses.MSE:
-        return [LossCase(name, "linear", None, _regression_y,
-                         _rows(lambda Z, P, Y, r: torch.nn.MSELoss(reduction=r)(P, Y)))]
+        return [
+            LossCase(name, "linear", None, _regression_y, _rows(lambda Z, P, Y, r: torch.nn.MSELoss(reduction=r)(P, Y)))
+        ]
     if cls is losses.MAE:
-        return [LossCase(name, "linear", None, _regression_y,
-                         _rows(lambda Z, P, Y, r: torch.nn.L1Loss(reduction=r)(P, Y)))]
+        return [
+            LossCase(name, "linear", None, _regression_y, _rows(lambda Z, P, Y, r: torch.nn.L1Loss(reduction=r)(P, Y)))
+        ]
     if cls is losses.Huber:
-        return [LossCase(name, "linear", None, lambda rng, n, k: 2.0 * rng.normal(size=(n, k)),
-                         _rows(lambda Z, P, Y, r: torch.nn.HuberLoss(reduction=r, delta=1.0)(P, Y)))]
+        return [
+            LossCase(
+                name,
+                "linear",
+                None,
+                lambda rng, n, k: 2.0 * rng.normal(size=(n, k)),
+                _rows(lambda Z, P, Y, r: torch.nn.HuberLoss(reduction=r, delta=1.0)(P, Y)),
+            )
+        ]
     if cls is losses.BCE:
         return [
             # fused with the sigmoid output: BCEWithLogitsLoss on the pre-sigmoid values
-            LossCase(name, "sigmoid", "sigmoid", _binary_y,
-                     _rows(lambda Z, P, Y, r: torch.nn.BCEWithLogitsLoss(reduction=r)(Z, Y))),
+            LossCase(
+                name,
+                "sigmoid",
+                "sigmoid",
+                _binary_y,
+                _rows(lambda Z, P, Y, r: torch.nn.BCEWithLogitsLoss(reduction=r)(Z, Y)),
+            ),
             # standalone (after a softmax, so no fusion): BCELoss on the outputs
-            LossCase(name, "standalone", "softmax", _prob_rows,
-                     _rows(lambda Z, P, Y, r: torch.nn.BCELoss(reduction=r)(P, Y))),
+            LossCase(
+                name, "standalone", "softmax", _prob_rows, _rows(lambda Z, P, Y, r: torch.nn.BCELoss(reduction=r)(P, Y))
+            ),
         ]
     if cls is losses.CrossEntropy:
         ce = lambda Z, P, Y, r: torch.nn.CrossEntropyLoss(reduction=r)(Z, Y)  # noqa: E731
@@ -197,8 +213,14 @@ def _cases_for(name, cls):
             LossCase(name, "onehot", "softmax", _onehot, ce),
             LossCase(name, "probs", "softmax", _prob_rows, ce),
             # standalone (after a sigmoid, so no fusion): NLLLoss on log p
-            LossCase(name, "standalone", "sigmoid", _labels,
-                     lambda Z, P, Y, r: torch.nn.NLLLoss(reduction=r)(torch.log(P), Y), torch_target=_long),
+            LossCase(
+                name,
+                "standalone",
+                "sigmoid",
+                _labels,
+                lambda Z, P, Y, r: torch.nn.NLLLoss(reduction=r)(torch.log(P), Y),
+                torch_target=_long,
+            ),
         ]
     raise KeyError(f"no torch oracle for loss {name!r} ({cls.__name__}): add its LossCase in conftest.py")
 

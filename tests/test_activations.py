@@ -80,12 +80,15 @@ def test_every_activation_is_stable_at_extremes(activation_name, dtype, rng, tor
     assert_rel(dZ, dZt, TOL[dtype], "backward")
 
 
-@pytest.mark.parametrize("act, torch_act", [
-    (ml.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
-    (ml.LeakyReLU(0.0), torch.nn.LeakyReLU(0.0)),
-    (ml.ELU(0.5), torch.nn.ELU(0.5)),
-    (ml.ELU(2.0), torch.nn.ELU(2.0)),
-])
+@pytest.mark.parametrize(
+    "act, torch_act",
+    [
+        (ml.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)),
+        (ml.LeakyReLU(0.0), torch.nn.LeakyReLU(0.0)),
+        (ml.ELU(0.5), torch.nn.ELU(0.5)),
+        (ml.ELU(2.0), torch.nn.ELU(2.0)),
+    ],
+)
 def test_parameters_match_torch(act, torch_act, rng, assert_rel):
     Z = np.concatenate([4.0 * rng.normal(size=20), [0.0, -1e4, 1e4]]).reshape(1, -1)
     dY = rng.normal(size=Z.shape)

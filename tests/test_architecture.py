@@ -4,6 +4,7 @@ an mlplab module except a short allowlist of facades; no module holds more than 
 code (docstrings, comments and blank lines not counted); matplotlib is imported only by
 plotting.py, and only when a plot is drawn.
 """
+
 from __future__ import annotations
 
 import ast
@@ -60,7 +61,7 @@ def _mlplab_targets(node, module: str) -> list[str]:
             return []
         base = node.module.split(".")
     else:
-        base = package[:len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
+        base = package[: len(package) - (node.level - 1)] + (node.module.split(".") if node.module else [])
     if len(base) > 1:
         return [_unit(".".join(base[1:]))]
     # "from . import a, b" at the package's top: each name is a module
@@ -106,19 +107,21 @@ def test_module_level_imports_follow_the_order(module):
             assert target != "mlplab", f"{module} imports the package mlplab itself"
             continue  # lab's modules use the helpers of lab/__init__.py
         assert rank[target] < rank[_unit(module)], (
-            f"{module} imports {target} at module level, but {target} comes after it in the order")
+            f"{module} imports {target} at module level, but {target} comes after it in the order"
+        )
 
 
 def test_the_module_level_import_graph_is_acyclic():
     graph = {}
     for module in MODULES:
         graph.setdefault(_unit(module), set()).update(
-            t for _, t in _imports(module)[0] if t not in (_unit(module), "mlplab"))
+            t for _, t in _imports(module)[0] if t not in (_unit(module), "mlplab")
+        )
     done, stack = set(), []
 
     def visit(node):
         if node in stack:
-            raise AssertionError(f"import cycle: {' -> '.join(stack[stack.index(node):] + [node])}")
+            raise AssertionError(f"import cycle: {' -> '.join(stack[stack.index(node) :] + [node])}")
         if node in done:
             return
         stack.append(node)
@@ -151,8 +154,12 @@ def _code_lines(path: Path) -> int:
     for node in ast.walk(ast.parse(src)):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
             body = node.body
-            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                    and isinstance(body[0].value.value, str):
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
                 docs.update(range(body[0].lineno, body[0].end_lineno + 1))
     lines = set()
     skip = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
@@ -164,8 +171,10 @@ def _code_lines(path: Path) -> int:
 
 def test_code_lines_counts_code_only(tmp_path):
     sample = tmp_path / "sample.py"
-    sample.write_text('"""Doc\nstring."""\n\n# a comment\nx = 1  # code\n\n\ndef f():\n    """Doc."""\n'
-                      '    return (x +\n            1)\n')
+    sample.write_text(
+        '"""Doc\nstring."""\n\n# a comment\nx = 1  # code\n\n\ndef f():\n    """Doc."""\n'
+        "    return (x +\n            1)\n"
+    )
     assert _code_lines(sample) == 4  # x = 1, def f():, and the two lines of the return
 
 

@@ -208,9 +208,11 @@ def test_image_augmenters_accept_flat_and_3d(digits_like):
 
 def test_non_square_image_shape(rng):
     X = rng.uniform(size=(5, 12))
-    for aug in (RandomShift(1, seed=0, image_shape=(3, 4)),
-                RandomRotation(30, seed=0, image_shape=(3, 4)),
-                RandomFlip(seed=0, image_shape=(3, 4))):
+    for aug in (
+        RandomShift(1, seed=0, image_shape=(3, 4)),
+        RandomRotation(30, seed=0, image_shape=(3, 4)),
+        RandomFlip(seed=0, image_shape=(3, 4)),
+    ):
         assert aug(X).shape == (5, 12)
 
 

@@ -37,10 +37,15 @@ def test_col_sum_is_numpys_sum(n, dtype, rng):
     np.testing.assert_allclose(out, A.sum(axis=0), rtol=1e-4 if dtype == np.float32 else 1e-12, atol=1e-5)
 
 
-@pytest.mark.parametrize("a_dtype, b_dtype, out_dtype", [
-    (np.float32, np.float32, np.float32), (np.float64, np.float64, np.float64),
-    (np.float64, np.float32, np.float32), (np.float32, np.float64, np.float64),
-])
+@pytest.mark.parametrize(
+    "a_dtype, b_dtype, out_dtype",
+    [
+        (np.float32, np.float32, np.float32),
+        (np.float64, np.float64, np.float64),
+        (np.float64, np.float32, np.float32),
+        (np.float32, np.float64, np.float64),
+    ],
+)
 def test_matmul_writes_the_product_into_out(a_dtype, b_dtype, out_dtype, rng):
     A, B = rng.normal(size=(5, 4)), rng.normal(size=(4, 3))
     out = np.empty((5, 3), dtype=out_dtype)
@@ -97,11 +102,14 @@ def test_axpy_may_use_x_as_its_work_buffer(rng):
     np.testing.assert_allclose(y, expected, rtol=1e-14)
 
 
-@pytest.mark.parametrize("make_y", [
-    lambda rng: rng.normal(size=(3, 4)),  # 2-D
-    lambda rng: rng.normal(size=12)[::2],  # strided
-    lambda rng: rng.normal(size=6).astype(np.float16),  # a dtype BLAS lacks
-])
+@pytest.mark.parametrize(
+    "make_y",
+    [
+        lambda rng: rng.normal(size=(3, 4)),  # 2-D
+        lambda rng: rng.normal(size=12)[::2],  # strided
+        lambda rng: rng.normal(size=6).astype(np.float16),  # a dtype BLAS lacks
+    ],
+)
 def test_axpy_takes_the_numpy_route_elsewhere(make_y, rng):
     y = make_y(rng)
     x = rng.normal(size=y.shape).astype(y.dtype)
@@ -157,8 +165,12 @@ def test_take_rows_is_fancy_indexing(which, k, dtype, rng):
     A = rng.normal(size=(37, k)).astype(dtype)
     assert A.flags.c_contiguous
     perm = rng.permutation(37)
-    idx = {"permutation": perm, "first half": perm[:18], "scattered": np.sort(perm[:9]),
-           "repeated": np.array([5, 5, 0, 36, 5])}[which]
+    idx = {
+        "permutation": perm,
+        "first half": perm[:18],
+        "scattered": np.sort(perm[:9]),
+        "repeated": np.array([5, 5, 0, 36, 5]),
+    }[which]
     out = np.full((len(idx), k), np.nan, dtype=dtype)  # NaN: every entry must be written
     A0 = A.copy()
     assert backend.take_rows(A, idx, out) is out

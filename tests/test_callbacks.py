@@ -6,6 +6,7 @@ LambdaCallback and argument checks.
 Scripted metric sequences are injected into the epoch logs by a callback placed before the
 one under test, so the expected epochs can be worked out by hand (each case says how).
 """
+
 from __future__ import annotations
 
 import csv
@@ -75,13 +76,20 @@ def test_hooks_are_called_in_protocol_order():
         on_batch_begin=lambda b, logs: calls.append(f"batch_begin {b}"),
         on_batch_end=lambda b, logs: calls.append(f"batch_end {b} {logs['size']}"),
         on_epoch_end=lambda e, logs: calls.append(f"epoch_end {e} {sorted(logs)}"),
-        on_train_end=lambda logs: calls.append("train_end"))
+        on_train_end=lambda logs: calls.append("train_end"),
+    )
     X, y = _data(n=30)
     _model().fit(X, y, epochs=2, batch_size=20, shuffle=False, verbose=0, callbacks=[cb])
     keys = ["accuracy", "loss", "lr"]
     # 30 samples in batches of 20: two batches per epoch, of sizes 20 and 10
-    epoch = lambda e: [f"epoch_begin {e}", "batch_begin 0", "batch_end 0 20", "batch_begin 1",  # noqa: E731
-                       "batch_end 1 10", f"epoch_end {e} {keys}"]
+    epoch = lambda e: [
+        f"epoch_begin {e}",
+        "batch_begin 0",
+        "batch_end 0 20",
+        "batch_begin 1",  # noqa: E731
+        "batch_end 1 10",
+        f"epoch_end {e} {keys}",
+    ]
     assert calls == ["train_begin", *epoch(0), *epoch(1), "train_end"]
 
 
@@ -117,14 +125,17 @@ def test_fit_rejects_non_callbacks():
 SEQ = [1.0, 0.8, 0.79, 0.85, 0.7, 0.69, 0.695, 0.71, 0.72, 0.5, 0.4, 0.3]
 
 
-@pytest.mark.parametrize("min_delta,stop,best", [
-    # min_delta 0.05, patience 3: improvements need v < best - 0.05. e0 best 1.0; e1 0.8 < 0.95
-    # improves; e2 0.79, e3 0.85 do not (wait 1, 2); e4 0.7 < 0.75 improves; e5 0.69, e6 0.695,
-    # e7 0.71 do not (wait 1, 2, 3): stop at epoch 7, best epoch 4.
-    (0.05, 7, 4),
-    # min_delta 0: e2 0.79 and e4 0.7 and e5 0.69 improve; e6, e7, e8 do not: stop at 8, best 5.
-    (0.0, 8, 5),
-])
+@pytest.mark.parametrize(
+    "min_delta,stop,best",
+    [
+        # min_delta 0.05, patience 3: improvements need v < best - 0.05. e0 best 1.0; e1 0.8 < 0.95
+        # improves; e2 0.79, e3 0.85 do not (wait 1, 2); e4 0.7 < 0.75 improves; e5 0.69, e6 0.695,
+        # e7 0.71 do not (wait 1, 2, 3): stop at epoch 7, best epoch 4.
+        (0.05, 7, 4),
+        # min_delta 0: e2 0.79 and e4 0.7 and e5 0.69 improve; e6, e7, e8 do not: stop at 8, best 5.
+        (0.0, 8, 5),
+    ],
+)
 @pytest.mark.parametrize("mode", ["min", "max"])
 def test_early_stopping_epochs_worked_by_hand(min_delta, stop, best, mode):
     seq = SEQ if mode == "min" else [-v for v in SEQ]  # "max" on the negated sequence: same epochs
@@ -147,8 +158,17 @@ def test_early_stopping_restores_exactly_the_best_weights_of_a_real_run():
     m = ml.MLP([3, 64, 64, 2], output="softmax", dtype="float64", seed=0)
     snaps = Snapshots()
     es = EarlyStopping(patience=5)
-    h = m.fit(X, y, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=300, batch_size=8, seed=0,
-              verbose=0, validation_data=(Xv, yv), callbacks=[es, snaps])
+    h = m.fit(
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=0.1, momentum=0.9),
+        epochs=300,
+        batch_size=8,
+        seed=0,
+        verbose=0,
+        validation_data=(Xv, yv),
+        callbacks=[es, snaps],
+    )
     val = np.array(h["val_loss"])
     assert len(h) < 300, "the setup must overfit so that early stopping triggers"
     assert h.best_epoch == int(np.argmin(val))
@@ -198,10 +218,17 @@ def test_early_stopping_auto_mode_and_missing_monitor():
         _fit(_model(), [EarlyStopping()], 2)  # no validation data: no val_loss
 
 
-@pytest.mark.parametrize("kw,match", [
-    ({"min_delta": -0.1}, "min_delta"), ({"min_delta": math.nan}, "min_delta"), ({"patience": -1}, "patience"),
-    ({"patience": 2.5}, "patience"), ({"mode": "minimum"}, "mode"), ({"start_from_epoch": -3}, "start_from_epoch"),
-])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"min_delta": -0.1}, "min_delta"),
+        ({"min_delta": math.nan}, "min_delta"),
+        ({"patience": -1}, "patience"),
+        ({"patience": 2.5}, "patience"),
+        ({"mode": "minimum"}, "mode"),
+        ({"start_from_epoch": -3}, "start_from_epoch"),
+    ],
+)
 def test_early_stopping_bad_arguments(kw, match):
     with pytest.raises(ValueError, match=match):
         EarlyStopping(**kw)
@@ -227,8 +254,13 @@ def test_model_checkpoint_formats_the_path_and_saves_only_improvements(tmp_path)
     mc = ModelCheckpoint(os.fspath(tmp_path / "ck-{epoch:02d}-{score:.2f}.mlp"), monitor="score")
     _fit(_model(), [Inject(SEQ[:6]), mc, snaps], 6)
     # improvements at epochs 0, 1, 2, 4, 5 (see above); the name holds the 1-based epoch
-    assert sorted(os.listdir(tmp_path)) == ["ck-01-1.00.mlp", "ck-02-0.80.mlp", "ck-03-0.79.mlp",
-                                            "ck-05-0.70.mlp", "ck-06-0.69.mlp"]
+    assert sorted(os.listdir(tmp_path)) == [
+        "ck-01-1.00.mlp",
+        "ck-02-0.80.mlp",
+        "ck-03-0.79.mlp",
+        "ck-05-0.70.mlp",
+        "ck-06-0.69.mlp",
+    ]
     np.testing.assert_array_equal(mio.load(tmp_path / "ck-03-0.79.mlp").get_weights(), snaps.weights[2])
 
 
@@ -262,11 +294,13 @@ def test_model_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     def crash_on(epoch):
         def hook(e, logs):
             if e == epoch:
+
                 def broken(f, **arrays):
                     f.write(b"PK\x03\x04 half a zip")
                     raise OSError("disk full")
 
                 monkeypatch.setattr(mio.np, "savez", broken)
+
         return LambdaCallback(on_epoch_end=hook)
 
     m = _model()
@@ -286,20 +320,51 @@ def test_model_checkpoint_bad_arguments(tmp_path):
 
 
 # -- ReduceLROnPlateau --------------------------------------------------------------------------
-PLATEAU = [1.0, 0.9, 0.9, 0.9, 0.95, 0.89995, 0.8, 0.8, 0.8, 0.8, 0.8, 0.79999, 0.8, 0.5, 0.5, 0.5, 0.5, 0.5,
-           0.5, math.nan, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.49, 0.5]
+PLATEAU = [
+    1.0,
+    0.9,
+    0.9,
+    0.9,
+    0.95,
+    0.89995,
+    0.8,
+    0.8,
+    0.8,
+    0.8,
+    0.8,
+    0.79999,
+    0.8,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    math.nan,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.5,
+    0.49,
+    0.5,
+]
 
 
-@pytest.mark.parametrize("kw", [
-    dict(),
-    dict(patience=0),
-    dict(patience=2, factor=0.5),
-    dict(patience=1, factor=0.5, cooldown=2),
-    dict(patience=1, factor=0.1, min_lr=2e-4),
-    dict(patience=1, factor=0.5, min_delta=0.1, threshold_mode="abs"),
-    dict(patience=2, factor=0.3, min_delta=0.0),
-    dict(patience=1, factor=0.5, mode="max"),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(),
+        dict(patience=0),
+        dict(patience=2, factor=0.5),
+        dict(patience=1, factor=0.5, cooldown=2),
+        dict(patience=1, factor=0.1, min_lr=2e-4),
+        dict(patience=1, factor=0.5, min_delta=0.1, threshold_mode="abs"),
+        dict(patience=2, factor=0.3, min_delta=0.0),
+        dict(patience=1, factor=0.5, mode="max"),
+    ],
+)
 def test_reduce_lr_on_plateau_matches_torch(kw):
     kw = {"patience": 10, **kw}
     # for "max", 2 - v: the same plateaus, kept positive (torch's relative threshold
@@ -309,8 +374,12 @@ def test_reduce_lr_on_plateau_matches_torch(kw):
     rl = ReduceLROnPlateau("score", **kw)
     lrs = []
     m = _model()
-    _fit(m, [Inject(seq), rl, LambdaCallback(on_epoch_end=lambda e, logs: lrs.append(m.optimizer.lr))], len(seq),
-         optimizer=ml.optim.SGD(lr=lr0))
+    _fit(
+        m,
+        [Inject(seq), rl, LambdaCallback(on_epoch_end=lambda e, logs: lrs.append(m.optimizer.lr))],
+        len(seq),
+        optimizer=ml.optim.SGD(lr=lr0),
+    )
 
     tkw = dict(kw)
     tkw["threshold"] = tkw.pop("min_delta", 1e-4)  # torch's name for min_delta
@@ -327,8 +396,12 @@ def test_reduce_lr_on_plateau_matches_torch(kw):
 
 def test_reduce_lr_on_plateau_shows_in_history():
     m = _model()
-    h = _fit(m, [Inject([1.0, 1.0, 1.0, 1.0]), ReduceLROnPlateau("score", patience=1, factor=0.5)], 4,
-             optimizer=ml.optim.SGD(lr=0.2))
+    h = _fit(
+        m,
+        [Inject([1.0, 1.0, 1.0, 1.0]), ReduceLROnPlateau("score", patience=1, factor=0.5)],
+        4,
+        optimizer=ml.optim.SGD(lr=0.2),
+    )
     # torch rule: epoch 0 improves (from +inf); epochs 1, 2 are bad; 2 > patience at epoch 2 -> 0.1
     # from epoch 3 on; history's lr is the lr each epoch trained with
     assert h["lr"] == [0.2, 0.2, 0.2, 0.1]
@@ -340,9 +413,16 @@ def test_reduce_lr_on_plateau_refuses_a_schedule():
         _fit(_model(), [ReduceLROnPlateau("loss")], 2, optimizer=ml.optim.SGD(lr=sched))
 
 
-@pytest.mark.parametrize("kw,match", [({"factor": 1.0}, "factor"), ({"factor": 0.0}, "factor"),
-                                      ({"cooldown": -1}, "cooldown"), ({"min_lr": -1e-3}, "min_lr"),
-                                      ({"threshold_mode": "relative"}, "threshold_mode")])
+@pytest.mark.parametrize(
+    "kw,match",
+    [
+        ({"factor": 1.0}, "factor"),
+        ({"factor": 0.0}, "factor"),
+        ({"cooldown": -1}, "cooldown"),
+        ({"min_lr": -1e-3}, "min_lr"),
+        ({"threshold_mode": "relative"}, "threshold_mode"),
+    ],
+)
 def test_reduce_lr_on_plateau_bad_arguments(kw, match):
     with pytest.raises(ValueError, match=match):
         ReduceLROnPlateau(**kw)
@@ -369,8 +449,12 @@ def test_learning_rate_scheduler_errors():
     with pytest.raises(ValueError, match="epoch 2"):
         _fit(_model(), [LearningRateScheduler(lambda e: 0.1 if e < 2 else math.nan)], 4)
     with pytest.raises(ValueError, match="float lr"):
-        _fit(_model(), [LearningRateScheduler(lambda e: 0.1)], 2,
-             optimizer=ml.optim.SGD(lr=ml.schedules.StepLR(0.1, step_size=5)))
+        _fit(
+            _model(),
+            [LearningRateScheduler(lambda e: 0.1)],
+            2,
+            optimizer=ml.optim.SGD(lr=ml.schedules.StepLR(0.1, step_size=5)),
+        )
 
 
 # -- CSVLogger --------------------------------------------------------------------------------------
@@ -382,8 +466,7 @@ def _read_csv(path, sep=","):
 def test_csv_logger_writes_the_history(tmp_path):
     path = tmp_path / "log.csv"
     X, y = _data()
-    h = _model().fit(X, y, epochs=3, batch_size=None, verbose=0, validation_split=0.25,
-                     callbacks=[CSVLogger(path)])
+    h = _model().fit(X, y, epochs=3, batch_size=None, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)])
     rows = _read_csv(path)
     keys = list(h.history)
     assert rows[0] == ["epoch", *keys] and len(rows) == 4

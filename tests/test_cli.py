@@ -23,8 +23,9 @@ def test_train_json_prints_one_object(capsys):
 
 def test_train_small_problem_and_out_writes_the_loss_curve(tmp_path, capsys):
     out = tmp_path / "run"
-    assert cli.main(["train", "--dataset", "circle", "--layers", "8", "--epochs", "2", "--json",
-                     "--out", str(out)]) == 0
+    assert (
+        cli.main(["train", "--dataset", "circle", "--layers", "8", "--epochs", "2", "--json", "--out", str(out)]) == 0
+    )
     result = json.loads(capsys.readouterr().out)
     png = out / "loss.png"
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -55,13 +56,16 @@ def test_bad_layers_is_an_argparse_error(layers, capsys):
     assert "--layers" in err and layers in err
 
 
-@pytest.mark.parametrize("argv, msg", [
-    (["train", "--epochs", "0"], "expected a value > 0, got '0'"),
-    (["train", "--lr", "fast"], "expected a float, got 'fast'"),
-    (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
-    (["train", "--activation", "swish"], "--activation must be one of"),
-    (["train", "--bogus"], "unrecognized arguments: --bogus"),
-])
+@pytest.mark.parametrize(
+    "argv, msg",
+    [
+        (["train", "--epochs", "0"], "expected a value > 0, got '0'"),
+        (["train", "--lr", "fast"], "expected a float, got 'fast'"),
+        (["train", "--dataset", "mnist"], "invalid choice: 'mnist'"),
+        (["train", "--activation", "swish"], "--activation must be one of"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+    ],
+)
 def test_other_argument_errors(argv, msg, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(argv)

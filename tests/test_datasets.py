@@ -199,8 +199,16 @@ def test_train_test_split_is_sklearns():
 
 def test_registry_names_and_load():
     assert set(DATASETS) == {
-        "circle", "xor", "gaussian", "spiral", "moons",
-        "digits", "iris", "wine", "breast_cancer", "diabetes",
+        "circle",
+        "xor",
+        "gaussian",
+        "spiral",
+        "moons",
+        "digits",
+        "iris",
+        "wine",
+        "breast_cancer",
+        "diabetes",
     }
     X1, y1 = load("spiral", n=50, noise=0.1, seed=3)
     X2, y2 = spiral(n=50, noise=0.1, seed=3)

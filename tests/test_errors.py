@@ -8,6 +8,7 @@ ModelFileError a ValueError), checked with ``issubclass`` and with plain ``try/e
 written against the builtin exceptions; for the real raises, the circumstances the library
 documents (a negative learning rate, a loss that overflows, a file that is not a model).
 """
+
 from __future__ import annotations
 
 import math
@@ -27,11 +28,15 @@ def test_public_names():
     assert errors.__all__ == ["ArgumentError", "DivergenceError", "ModelFileError"]
 
 
-@pytest.mark.parametrize("cls,bases,not_bases", [
-    (errors.ArgumentError, [ValueError, TypeError, Exception], [ArithmeticError]),
-    (errors.DivergenceError, [FloatingPointError, ArithmeticError, Exception], [ValueError, TypeError]),
-    (errors.ModelFileError, [ValueError, Exception], [TypeError, ArithmeticError, OSError]),
-], ids=lambda x: getattr(x, "__name__", None))
+@pytest.mark.parametrize(
+    "cls,bases,not_bases",
+    [
+        (errors.ArgumentError, [ValueError, TypeError, Exception], [ArithmeticError]),
+        (errors.DivergenceError, [FloatingPointError, ArithmeticError, Exception], [ValueError, TypeError]),
+        (errors.ModelFileError, [ValueError, Exception], [TypeError, ArithmeticError, OSError]),
+    ],
+    ids=lambda x: getattr(x, "__name__", None),
+)
 def test_hierarchy(cls, bases, not_bases):
     for b in bases:
         assert issubclass(cls, b), b
@@ -137,9 +142,11 @@ def test_divergence_on_unscaled_targets_raises_divergence_error(rng):
     assert np.isfinite(model.get_weights()).all()
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, not a model\n", pickle.dumps({"W": [1.0, 2.0]}),
-                                     b"PK\x03\x04 truncated zip header"],
-                         ids=["empty", "text", "pickle", "broken-zip"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"hello, not a model\n", pickle.dumps({"W": [1.0, 2.0]}), b"PK\x03\x04 truncated zip header"],
+    ids=["empty", "text", "pickle", "broken-zip"],
+)
 def test_load_of_a_non_model_file_raises_model_file_error(content, tmp_path):
     path = tmp_path / "not_a_model.mlp"
     path.write_bytes(content)

@@ -4,6 +4,7 @@ Oracle: ``model.predict`` (itself checked against PyTorch in test_activations / 
 and, for the scikit-learn estimators, their ``predict_proba`` / ``predict``. Agreement is
 asked within 1e-5 (absolute, outputs are O(1)) for float32 and 1e-12 for float64.
 """
+
 from __future__ import annotations
 
 import sys
@@ -47,9 +48,18 @@ def test_every_hidden_activation(activation_name, dtype, rng):
 
 
 def test_layer_arguments_and_dropout(tmp_path, dtype, rng):
-    model = ml.Sequential([ml.Dense(3, 6, seed=0, dtype=dtype.name), ml.LeakyReLU(0.3), ml.Dropout(0.5),
-                           ml.Dense(6, 5, seed=1, dtype=dtype.name), ml.ELU(0.4), ml.Dense(5, 2, seed=2, dtype=dtype.name),
-                           ml.Softplus()], dtype=dtype.name)
+    model = ml.Sequential(
+        [
+            ml.Dense(3, 6, seed=0, dtype=dtype.name),
+            ml.LeakyReLU(0.3),
+            ml.Dropout(0.5),
+            ml.Dense(6, 5, seed=1, dtype=dtype.name),
+            ml.ELU(0.4),
+            ml.Dense(5, 2, seed=2, dtype=dtype.name),
+            ml.Softplus(),
+        ],
+        dtype=dtype.name,
+    )
     X = _inputs(rng, 3)
     path = model.to_onnx(tmp_path / "m.onnx")
     np.testing.assert_allclose(_run(path, X, dtype), model.predict(X), rtol=0, atol=TOL[dtype])
@@ -67,8 +77,10 @@ def test_sklearn_estimators_export(tmp_path, rng):
     cases = [
         (MLPClassifier((8,), max_iter=5, random_state=0).fit(X, np.array(["a", "b"])[y3 % 2]), "predict_proba"),
         (MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y3), "predict_proba"),
-        (MLPClassifier((8,), max_iter=5, random_state=0).fit(X, np.eye(3)[y3] + np.eye(3)[(y3 + 1) % 3]),
-         "predict_proba"),
+        (
+            MLPClassifier((8,), max_iter=5, random_state=0).fit(X, np.eye(3)[y3] + np.eye(3)[(y3 + 1) % 3]),
+            "predict_proba",
+        ),
         (MLPRegressor((8,), max_iter=5, random_state=0).fit(X, X[:, :2]), "predict"),
         (MLPRegressor((8,), max_iter=5, random_state=0, dtype="float64").fit(X, X[:, 0]), "predict"),
     ]

@@ -1,5 +1,6 @@
 """Tests of the training loop's behaviour (Sequential.fit): dropout, augmentation, sample and
 class weights against torch, divergence (NaN), Ctrl-C, validation_split."""
+
 from __future__ import annotations
 
 import os
@@ -134,13 +135,23 @@ def test_augmentation_touches_training_batches_only(how, rng):
     grab = LambdaCallback(on_train_begin=lambda logs: trainers.append(grab.trainer))
     m = ml.MLP([4, 8, 3], output="softmax", dtype="float64", seed=0)
     if how == "validation_data":
-        h = m.fit(X, y, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_data=(Xv, yv),
-                  callbacks=[grab])
+        h = m.fit(
+            X, y, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_data=(Xv, yv), callbacks=[grab]
+        )
         Xtr = X
     else:
         X_all, y_all = np.vstack([X, Xv]), np.concatenate([y, yv])
-        h = m.fit(X_all, y_all, epochs=3, batch_size=16, seed=0, verbose=0, augment=spy, validation_split=16 / 56,
-                  callbacks=[grab])
+        h = m.fit(
+            X_all,
+            y_all,
+            epochs=3,
+            batch_size=16,
+            seed=0,
+            verbose=0,
+            augment=spy,
+            validation_split=16 / 56,
+            callbacks=[grab],
+        )
         Xtr = X
     seen = np.vstack(spy.batches)
     assert seen.shape[0] == 3 * 40  # every training row once per epoch, nothing else
@@ -168,7 +179,10 @@ def test_augmentation_changes_what_is_trained_on(rng):
     assert not np.array_equal(run(None), run(SpyAugmenter()))
     with pytest.raises(TypeError, match="augment"):
         ml.MLP([4, 3]).fit(X, y, augment="shift", verbose=0)
-    with pytest.raises(ValueError, match=r"augment must be a function returning an array of the batch's shape \(32, 4\), got an array of shape \(32, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"augment must be a function returning an array of the batch's shape \(32, 4\), got an array of shape \(32, 2\)",
+    ):
         ml.MLP([4, 3], output="softmax").fit(X, y, augment=lambda Xb, rng: Xb[:, :2], verbose=0)
 
 
@@ -222,7 +236,8 @@ def test_class_weight_full_batch_step_matches_torch(rng, torch_mirror, assert_re
     tm = torch_mirror(model)
     # torch's weighted cross entropy: sum_i c_{y_i} loss_i / sum_i c_{y_i}
     Jt = torch.nn.CrossEntropyLoss(weight=torch.tensor([cw[0], cw[1], cw[2]], dtype=torch.float64))(
-        tm[:-1](torch.tensor(X)), torch.tensor(y))
+        tm[:-1](torch.tensor(X)), torch.tensor(y)
+    )
     _torch_step(tm, Jt, 0.5)
     J = _one_full_batch_step(model, X, y, 0.5, class_weight=cw)
     assert J == pytest.approx(Jt.item(), rel=1e-12)
@@ -237,7 +252,8 @@ def test_class_and_sample_weight_multiply_binary(rng, torch_mirror, assert_rel):
     cw = {0: 3.0, 1: 0.5}
     tm = torch_mirror(model)
     per = torch.nn.functional.binary_cross_entropy_with_logits(
-        tm[:-1](torch.tensor(X))[:, 0], torch.tensor(y, dtype=torch.float64), reduction="none")
+        tm[:-1](torch.tensor(X))[:, 0], torch.tensor(y, dtype=torch.float64), reduction="none"
+    )
     total = w * np.where(y == 1, cw[1], cw[0])
     Jt = (torch.tensor(total) * per).sum() / total.sum()
     _torch_step(tm, Jt, 0.3)
@@ -305,8 +321,9 @@ def test_nan_loss_raises_and_keeps_the_last_finite_weights(rng):
 def test_terminate_on_nan_stops_without_raising(rng):
     model, X, y = _diverging(rng)
     spy = BatchBegin()
-    h = model.fit(X, y, "mse", ml.optim.SGD(lr=0.5), epochs=50, batch_size=16, verbose=0,
-                  callbacks=[ml.TerminateOnNaN(), spy])
+    h = model.fit(
+        X, y, "mse", ml.optim.SGD(lr=0.5), epochs=50, batch_size=16, verbose=0, callbacks=[ml.TerminateOnNaN(), spy]
+    )
     assert "diverged" in h.stop_reason and h.stop_reason == model.stop_reason
     np.testing.assert_array_equal(model.get_weights(), spy.weights[-2])
     assert len(h) >= 1 and np.isfinite(h["loss"]).all()
@@ -348,8 +365,16 @@ def test_ctrl_c_keeps_the_best_weights_with_early_stopping(rng):
     m = ml.MLP([4, 32, 2], output="softmax", dtype="float64", seed=0)
     cb, state = _interrupt_at(epoch=12, batch=2)
     snaps = Snapshots()
-    h = m.fit(X, y, optimizer=ml.optim.SGD(lr=0.05, momentum=0.9), epochs=100, batch_size=10, verbose=0,
-              validation_data=(Xv, yv), callbacks=[cb, EarlyStopping(patience=50), snaps])
+    h = m.fit(
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=0.05, momentum=0.9),
+        epochs=100,
+        batch_size=10,
+        verbose=0,
+        validation_data=(Xv, yv),
+        callbacks=[cb, EarlyStopping(patience=50), snaps],
+    )
     assert len(h) == 13 and "interrupted" in h.stop_reason
     assert 0 < h.best_epoch == int(np.argmin(h["val_loss"])) < 12
     np.testing.assert_array_equal(m.get_weights(), snaps.weights[h.best_epoch])

@@ -131,5 +131,7 @@ def test_gradcheck_validates_its_arguments(rng):
     with pytest.raises(ValueError, match=r"model must be deterministic for gradcheck \(set Dropout p to 0"):
         ml.gradcheck(dropped, X, y)
     assert ml.gradcheck(ml.Sequential([ml.Dense(2, 3, seed=0), ml.Dropout(0.0), ml.Dense(3, 1, seed=1)]), X, y) < 1e-6
-    with pytest.raises(ValueError, match=r"X must be of shape \(n_samples, 2\) \(the model has 2 inputs\), got shape \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"X must be of shape \(n_samples, 2\) \(the model has 2 inputs\), got shape \(4, 3\)"
+    ):
         ml.gradcheck(model, rng.normal(size=(4, 3)), y)

@@ -10,6 +10,7 @@ epoch e's "val_loss"/"val_accuracy" on the training data are epoch e+1's "loss"/
 same weights, measured after epoch e's single update), and the last "val_accuracy" is that of
 the trained model's predictions.
 """
+
 from __future__ import annotations
 
 import json
@@ -81,8 +82,12 @@ def test_to_dict_is_json_serialisable_and_round_trips():
     h.best_epoch = 1
     h.stop_reason = "early stopping at epoch 3"
     d = h.to_dict()
-    assert d == {"history": {k: list(v) for k, v in h.history.items()}, "epoch": [0, 1, 2], "best_epoch": 1,
-                 "stop_reason": "early stopping at epoch 3"}
+    assert d == {
+        "history": {k: list(v) for k, v in h.history.items()},
+        "epoch": [0, 1, 2],
+        "best_epoch": 1,
+        "stop_reason": "early stopping at epoch 3",
+    }
     assert json.loads(json.dumps(d)) == d
     back = History.from_dict(json.loads(json.dumps(d)))
     assert type(back) is History and _fields(back) == _fields(h)
@@ -116,8 +121,10 @@ def test_repr():
     h = _filled()
     h.stop_reason = "completed 3 epochs"
     # floats are rounded to 5 decimals; other values shown as they are
-    assert repr(h) == "History(epochs=3, last={'loss': 0.61235, 'accuracy': 0.75, 'lr': 0.05}, " \
-                      "stop_reason='completed 3 epochs')"
+    assert (
+        repr(h) == "History(epochs=3, last={'loss': 0.61235, 'accuracy': 0.75, 'lr': 0.05}, "
+        "stop_reason='completed 3 epochs')"
+    )
     h2 = History()
     h2.record(0, {"n": 7})
     assert repr(h2) == "History(epochs=1, last={'n': 7}, stop_reason=None)"
@@ -170,8 +177,9 @@ def test_fit_history_of_a_classifier(epochs, rng, dtype):
 def test_fit_history_with_validation_data(epochs, rng, dtype):
     X, y = _classification(rng)
     model = ml.MLP([2, 8, 1], activation="tanh", output="sigmoid", dtype=dtype, seed=0)
-    h = model.fit(X, y, "bce", ml.optim.SGD(lr=0.5), epochs=epochs, batch_size=len(X), verbose=0,
-                  validation_data=(X, y))
+    h = model.fit(
+        X, y, "bce", ml.optim.SGD(lr=0.5), epochs=epochs, batch_size=len(X), verbose=0, validation_data=(X, y)
+    )
     assert set(h.history) == {"loss", "accuracy", "lr", "val_loss", "val_accuracy"}
     assert len(h) == epochs and all(len(h[k]) == epochs for k in h.history)
     tol = 1e-12 if dtype == np.float64 else 1e-5

@@ -5,6 +5,7 @@ float bits); a resumed run must reproduce the uninterrupted run's weights and Hi
 exactly. A refused file must raise ModelFileError and run nothing: the pickle payloads below
 would create a marker file if anything unpickled them, and a control shows they do.
 """
+
 from __future__ import annotations
 
 import io as pyio
@@ -26,10 +27,23 @@ def _models(dtype):
         ml.MLP([5, 7, 6, 3], activation="relu", output="softmax", dtype=dtype, seed=0),
         ml.MLP([5, 7, 2], activation=ml.LeakyReLU(0.2), output="sigmoid", dtype=dtype, seed=1, dropout=0.3),
         ml.MLP([5, 4, 1], activation="elu", dtype=dtype, seed=2),
-        ml.Sequential([ml.Dense(5, 6, seed=3, dtype=dtype), ml.ELU(0.5), ml.Dropout(0.1),
-                       ml.Dense(6, 6, seed=4, dtype=dtype), ml.GELU(), ml.Dense(6, 4, seed=5, dtype=dtype),
-                       ml.Softplus(), ml.Dense(4, 2, seed=6, dtype=dtype), ml.Tanh(), ml.LeakyReLU(0.05),
-                       ml.Identity(), ml.Sigmoid()], dtype=dtype),
+        ml.Sequential(
+            [
+                ml.Dense(5, 6, seed=3, dtype=dtype),
+                ml.ELU(0.5),
+                ml.Dropout(0.1),
+                ml.Dense(6, 6, seed=4, dtype=dtype),
+                ml.GELU(),
+                ml.Dense(6, 4, seed=5, dtype=dtype),
+                ml.Softplus(),
+                ml.Dense(4, 2, seed=6, dtype=dtype),
+                ml.Tanh(),
+                ml.LeakyReLU(0.05),
+                ml.Identity(),
+                ml.Sigmoid(),
+            ],
+            dtype=dtype,
+        ),
     ]
 
 
@@ -122,7 +136,7 @@ class _Payload:
 def test_truncated_file_is_refused(saved, tmp_path, cut):
     data = saved.read_bytes()
     bad = tmp_path / "cut.mlp"
-    bad.write_bytes(data[:int(len(data) * cut)])
+    bad.write_bytes(data[: int(len(data) * cut)])
     with pytest.raises(ml.ModelFileError):
         ml.load(bad)
 
@@ -159,8 +173,10 @@ def test_tampered_architecture_is_refused(saved, tmp_path):
         ml.load(bad)
 
 
-@pytest.mark.parametrize("change", ["unknown_layer", "newer_version", "not_mlplab", "bad_json", "missing_array",
-                                    "extra_array", "wrong_dtype"])
+@pytest.mark.parametrize(
+    "change",
+    ["unknown_layer", "newer_version", "not_mlplab", "bad_json", "missing_array", "extra_array", "wrong_dtype"],
+)
 def test_foreign_or_inconsistent_files_are_refused(saved, tmp_path, change):
     meta = _meta(saved)
     members = {}
@@ -213,10 +229,16 @@ def test_pickle_payloads_are_never_executed(saved, tmp_path):
 
     raw = tmp_path / "raw.mlp"
     raw.write_bytes(payload)
-    objects = _rewrite(saved, tmp_path / "objects.mlp",
-                       lambda n, d: _npy(np.array([_Payload(marker)], dtype=object)) if n == "layers.0.W.npy" else d)
-    meta_obj = _rewrite(saved, tmp_path / "meta.mlp",
-                        lambda n, d: _npy(np.array([_Payload(marker)], dtype=object)) if n == "__mlplab__.npy" else d)
+    objects = _rewrite(
+        saved,
+        tmp_path / "objects.mlp",
+        lambda n, d: _npy(np.array([_Payload(marker)], dtype=object)) if n == "layers.0.W.npy" else d,
+    )
+    meta_obj = _rewrite(
+        saved,
+        tmp_path / "meta.mlp",
+        lambda n, d: _npy(np.array([_Payload(marker)], dtype=object)) if n == "__mlplab__.npy" else d,
+    )
     for bad, match in [(raw, "not an .npz"), (objects, "Python objects"), (meta_obj, "Python objects")]:
         with pytest.raises(ml.ModelFileError, match=match):
             ml.load(bad)
@@ -305,12 +327,22 @@ def test_model_checkpoint_callback_files_resume_bit_identically(tmp_path, rng):
 
     def run(**kw):
         m = ml.MLP([4, 8, 1], output="sigmoid", dtype="float64", seed=0, dropout=0.1)
-        m.fit(X, y, optimizer=ml.optim.get("adam", lr=0.01) if "resume_from" not in kw else None, epochs=5,
-              batch_size=8, seed=1, verbose=0, **kw)
+        m.fit(
+            X,
+            y,
+            optimizer=ml.optim.get("adam", lr=0.01) if "resume_from" not in kw else None,
+            epochs=5,
+            batch_size=8,
+            seed=1,
+            verbose=0,
+            **kw,
+        )
         return m
 
     straight = run()
-    run(callbacks=[ml.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch}.mlp"), save_best_only=False, save_full=True)])
+    run(
+        callbacks=[ml.callbacks.ModelCheckpoint(str(tmp_path / "ck-{epoch}.mlp"), save_best_only=False, save_full=True)]
+    )
     assert sorted(os.listdir(tmp_path)) == [f"ck-{e}.mlp" for e in range(1, 6)]
     resumed = run(resume_from=tmp_path / "ck-3.mlp")  # written after the third epoch
     np.testing.assert_array_equal(resumed.get_weights(), straight.get_weights())

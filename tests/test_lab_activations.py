@@ -1,4 +1,5 @@
 """The activations lab: sigmoid's vanishing gradient vs ReLU, its data, oracles, table, figure and CLI."""
+
 import json
 import math
 
@@ -56,8 +57,9 @@ def test_gradient_norms_match_torch_autograd(quick, name, torch_mirror, torch_gr
     in float32, each layer on its own scale (sigmoid's first layer is 1e5 times smaller)."""
     r = by_name(quick, name)
     X, y = datasets.load_digits()
-    Xtr, _, ytr, _ = datasets.train_test_split(X, y, test_size=quick["test_size"], random_state=quick["seed"],
-                                               stratify=y)
+    Xtr, _, ytr, _ = datasets.train_test_split(
+        X, y, test_size=quick["test_size"], random_state=quick["seed"], stratify=y
+    )
     assert len(ytr) == quick["n_train"]
     model = MLP(quick["sizes"], activation=name, output="softmax", seed=quick["seed"], dtype=quick["dtype"])
     net = torch_mirror(model, torch.float32)
@@ -108,12 +110,19 @@ def test_table_and_plot(quick, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("kwargs, arg", [({"depth": 0}, "depth"), ({"width": 1.5}, "width"),
-                                         ({"activations": []}, "activations"),
-                                         ({"activations": ["softmax"]}, "activations"),
-                                         ({"activations": ["relu", "relu"]}, "activations"),
-                                         ({"activations": "relu"}, "activations"),
-                                         ({"lr": float("nan")}, "lr"), ({"epochs": 0}, "epochs")])
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [
+        ({"depth": 0}, "depth"),
+        ({"width": 1.5}, "width"),
+        ({"activations": []}, "activations"),
+        ({"activations": ["softmax"]}, "activations"),
+        ({"activations": ["relu", "relu"]}, "activations"),
+        ({"activations": "relu"}, "activations"),
+        ({"lr": float("nan")}, "lr"),
+        ({"epochs": 0}, "epochs"),
+    ],
+)
 def test_bad_options(kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         lab.run(quick=True, **kwargs)
@@ -130,8 +139,28 @@ def test_cli_writes_json_and_png(tmp_path, capsys):
 
 
 def test_cli_options(tmp_path, capsys):
-    assert main(["lab", "activations", "--quick", "--activations", "sigmoid,relu", "--depth", "3", "--width", "16",
-                 "--lr", "0.1", "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "lab",
+                "activations",
+                "--quick",
+                "--activations",
+                "sigmoid,relu",
+                "--depth",
+                "3",
+                "--width",
+                "16",
+                "--lr",
+                "0.1",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     with open(tmp_path / "activations.json") as f:
         data = json.load(f)
     assert [r["activation"] for r in data["runs"]] == ["sigmoid", "relu"]

@@ -1,4 +1,5 @@
 """The optimizer lab: the lecture's "SGD vs. Adam" figure, its data, table, figure and CLI."""
+
 import json
 import math
 import os
@@ -77,8 +78,10 @@ def test_table_and_plot(quick, tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.mark.parametrize("kwargs, arg", [({"dataset": "mnist"}, "dataset"), ({"lrs": [0.1, -1]}, "lrs"),
-                                         ({"lrs": []}, "lrs"), ({"epochs": 0}, "epochs")])
+@pytest.mark.parametrize(
+    "kwargs, arg",
+    [({"dataset": "mnist"}, "dataset"), ({"lrs": [0.1, -1]}, "lrs"), ({"lrs": []}, "lrs"), ({"epochs": 0}, "epochs")],
+)
 def test_bad_options(kwargs, arg):
     with pytest.raises(ValueError, match=arg):
         lab.run(quick=True, **kwargs)
@@ -95,8 +98,24 @@ def test_cli_writes_json_and_png(tmp_path, capsys):
 
 
 def test_cli_options(tmp_path, capsys):
-    assert main(["lab", "optimizers", "--quick", "--dataset", "digits", "--lrs", "0.01", "--epochs", "1",
-                 "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "lab",
+                "optimizers",
+                "--quick",
+                "--dataset",
+                "digits",
+                "--lrs",
+                "0.01",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     with open(tmp_path / "optimizers.json") as f:
         data = json.load(f)
     assert data["dataset"] == "digits" and data["lrs"] == [0.01] and data["epochs"] == 1

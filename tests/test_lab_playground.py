@@ -7,6 +7,7 @@ grid of probabilities and the accuracies; the generators' definitions (mlplab.da
 the true boundaries of circle (radius 0.6 between the disk <= 0.5 and the ring >= 0.7) and
 xor (the axes).
 """
+
 from __future__ import annotations
 
 import json
@@ -64,7 +65,8 @@ def test_cli_writes_json_png_and_table(quick):
     assert result["problems"] == list(lab.PROBLEMS)
     assert result["architectures"] == [[2, 1], [2, 4, 1], [2, 8, 8, 1], [2, 16, 16, 16, 1]]
     assert [(r["problem"], r["sizes"]) for r in result["runs"]] == [
-        (p, s) for p in result["problems"] for s in result["architectures"]]
+        (p, s) for p in result["problems"] for s in result["architectures"]
+    ]
     text = lab.table(result)
     assert text.count("\n") == 2 + len(result["problems"])
     for r in result["runs"]:
@@ -176,8 +178,24 @@ def test_grid_boundary_follows_the_true_one_on_circle_and_xor(quick):
 
 
 def test_options_reach_the_run(capsys):
-    assert main(["lab", "playground", "--quick", "--problems", "xor", "--epochs", "3", "--activation", "relu",
-                 "--noise", "0"]) == 0
+    assert (
+        main(
+            [
+                "lab",
+                "playground",
+                "--quick",
+                "--problems",
+                "xor",
+                "--epochs",
+                "3",
+                "--activation",
+                "relu",
+                "--noise",
+                "0",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "relu hidden units" in out and "3 epochs" in out and "noise 0" in out
     assert "xor" in out and "circle" not in out
@@ -189,17 +207,20 @@ def test_run_returns_what_was_asked():
     assert [len(run["loss"]) for run in r["runs"]] == [2] * 8
 
 
-@pytest.mark.parametrize("kwargs, word", [
-    ({"problems": "moons"}, "problems"),
-    ({"problems": ["xor", "xor"]}, "problems"),
-    ({"problems": []}, "problems"),
-    ({"noise": -0.1}, "noise"),
-    ({"noise": float("nan")}, "noise"),
-    ({"activation": "softmax"}, "activation"),
-    ({"activation": "swish"}, "activation"),
-    ({"epochs": 0}, "epochs"),
-    ({"epochs": 2.5}, "epochs"),
-])
+@pytest.mark.parametrize(
+    "kwargs, word",
+    [
+        ({"problems": "moons"}, "problems"),
+        ({"problems": ["xor", "xor"]}, "problems"),
+        ({"problems": []}, "problems"),
+        ({"noise": -0.1}, "noise"),
+        ({"noise": float("nan")}, "noise"),
+        ({"activation": "softmax"}, "activation"),
+        ({"activation": "swish"}, "activation"),
+        ({"epochs": 0}, "epochs"),
+        ({"epochs": 2.5}, "epochs"),
+    ],
+)
 def test_bad_options_are_rejected(kwargs, word):
     with pytest.raises(ValueError, match=word):
         lab.run(quick=True, **kwargs)

@@ -4,6 +4,7 @@ through the command line with --quick, its JSON and PNG, and the lecture's claim
 Each experiment is seeded, so its quick run is deterministic; the settings were chosen so
 that each claim holds by a clear margin (the figures in the comments come from those runs).
 """
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,12 @@ import pytest
 from mlplab.cli import main
 from mlplab.lab import augmentation, dropout, early_stopping, weight_decay
 
-LABS = {"early-stopping": early_stopping, "weight-decay": weight_decay, "augmentation": augmentation,
-        "dropout": dropout}
+LABS = {
+    "early-stopping": early_stopping,
+    "weight-decay": weight_decay,
+    "augmentation": augmentation,
+    "dropout": dropout,
+}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +62,7 @@ def test_early_stopping_restores_the_best_epoch(results):
     assert r["restored_val_loss"] == r["best_val_loss"] == v[best]  # exactly the best epoch's weights
     # the run without stopping trains on: same first epochs (same weights and batches), then
     # a validation loss well above the best one
-    assert r["full"]["val_loss"][:len(v)] == v
+    assert r["full"]["val_loss"][: len(v)] == v
     assert len(r["full"]["loss"]) == r["max_epochs"] and r["full"]["val_loss"][-1] > 1.2 * r["best_val_loss"]
 
 
@@ -95,10 +100,15 @@ def test_quick_runs_are_deterministic(results):
     assert weight_decay.run(quick=True) == results["weight-decay"][0]
 
 
-@pytest.mark.parametrize("name,kw,match", [
-    ("early-stopping", {"patience": 0}, "patience"), ("weight-decay", {"lam": -1.0}, "lam"),
-    ("augmentation", {"n_train": 55}, "n_train"), ("dropout", {"p": 1.0}, "p must"),
-])
+@pytest.mark.parametrize(
+    "name,kw,match",
+    [
+        ("early-stopping", {"patience": 0}, "patience"),
+        ("weight-decay", {"lam": -1.0}, "lam"),
+        ("augmentation", {"n_train": 55}, "n_train"),
+        ("dropout", {"p": 1.0}, "p must"),
+    ],
+)
 def test_bad_options(name, kw, match):
     with pytest.raises(ValueError, match=match):
         LABS[name].run(quick=True, **kw)

@@ -96,7 +96,9 @@ def test_dense_rejects_bad_init_dtype_and_seed():
 
 
 def test_dense_output_size_checks_the_input_width():
-    with pytest.raises(ValueError, match="Dense in_features must be 3, the width of the previous layer's output, got 4"):
+    with pytest.raises(
+        ValueError, match="Dense in_features must be 3, the width of the previous layer's output, got 4"
+    ):
         ml.Dense(4, 2).output_size(3)
 
 

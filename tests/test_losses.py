@@ -303,8 +303,13 @@ def test_cross_entropy_targets():
 def test_prepare_targets_errors_are_argument_errors_naming_y(name):
     """Every refusal of y is an ArgumentError (a ValueError and a TypeError) whose message names y."""
     loss, k = losses.get(name), 2 if name == "cross_entropy" else 1
-    bad = [[[0, 1], [1]],  # ragged
-           np.zeros((2, 2, 1)), np.zeros((3, 3)), np.array(["a", "b"]), np.array([0.0, np.nan])]
+    bad = [
+        [[0, 1], [1]],  # ragged
+        np.zeros((2, 2, 1)),
+        np.zeros((3, 3)),
+        np.array(["a", "b"]),
+        np.array([0.0, np.nan]),
+    ]
     for y in bad:
         with pytest.raises(ArgumentError, match="^y "):
             loss.prepare_targets(y, k, np.float64)

@@ -62,8 +62,9 @@ def _check_against_torch(model, case, X, y, tol, torch_mirror, torch_grads, asse
         assert_rel(g, gt, tol, f"{'dW' if i % 2 == 0 else 'db'}{i // 2 + 1}")
 
 
-def test_every_activation_and_loss_match_torch(activation_name, loss_case, dtype, rng,
-                                               torch_mirror, torch_grads, assert_rel):
+def test_every_activation_and_loss_match_torch(
+    activation_name, loss_case, dtype, rng, torch_mirror, torch_grads, assert_rel
+):
     for depth in (1, 2, 3, 4):
         model = _random_mlp(rng, depth, activation_name, loss_case.output, dtype)
         X = rng.normal(size=(6, 3)).astype(dtype)
@@ -187,8 +188,11 @@ def test_evaluate_loss_equals_loss_and_grad(output, loss, rng):
     w = rng.uniform(0.5, 2.0, size=12)
     res = model.evaluate(X, y, loss)
     np.testing.assert_allclose(res["loss"], model.loss_and_grad(X, y, loss), rtol=1e-12)
-    np.testing.assert_allclose(model.evaluate(X, y, loss, sample_weight=w)["loss"],
-                               model.loss_and_grad(X, y, loss, sample_weight=w), rtol=1e-12)
+    np.testing.assert_allclose(
+        model.evaluate(X, y, loss, sample_weight=w)["loss"],
+        model.loss_and_grad(X, y, loss, sample_weight=w),
+        rtol=1e-12,
+    )
     if loss == "mse":
         assert set(res) == {"loss"}  # accuracy means nothing for regression
     else:
@@ -203,7 +207,10 @@ def test_evaluate_regression_metrics_match_sklearn(rng):
     np.testing.assert_allclose(res["mse"], sklearn.metrics.mean_squared_error(y, P), rtol=1e-12)
     np.testing.assert_allclose(res["mae"], sklearn.metrics.mean_absolute_error(y, P), rtol=1e-12)
     np.testing.assert_allclose(res["r2"], sklearn.metrics.r2_score(y, P), rtol=1e-12)
-    with pytest.raises(ValueError, match="metrics must be metrics that apply to the loss 'mse' \\('accuracy' needs a classification loss"):
+    with pytest.raises(
+        ValueError,
+        match="metrics must be metrics that apply to the loss 'mse' \\('accuracy' needs a classification loss",
+    ):
         model.evaluate(X, y, "mse", metrics=["accuracy"])
 
 
@@ -298,15 +305,22 @@ def test_mlp_config_round_trip():
 
 
 def test_sequential_config_round_trip():
-    m = ml.Sequential([ml.Dense(3, 5), ml.LeakyReLU(0.2), ml.Dropout(0.3), ml.Dense(5, 4), ml.ELU(0.5),
-                       ml.Dense(4, 2), ml.Softmax()], dtype="float64")
+    m = ml.Sequential(
+        [ml.Dense(3, 5), ml.LeakyReLU(0.2), ml.Dropout(0.3), ml.Dense(5, 4), ml.ELU(0.5), ml.Dense(4, 2), ml.Softmax()],
+        dtype="float64",
+    )
     cfg = json.loads(json.dumps(m.get_config()))
     m2 = ml.Sequential.from_config(cfg)
     assert type(m2) is ml.Sequential and m2.get_config() == cfg and m2.n_params == m.n_params
     assert m2.layers[1].negative_slope == 0.2 and m2.layers[2].p == 0.3 and m2.layers[4].alpha == 0.5
-    with pytest.raises(ValueError, match="a layer's class must be Dense, Dropout or an activation \\(unknown layer class\\), got 'Conv2d'"):
+    with pytest.raises(
+        ValueError,
+        match="a layer's class must be Dense, Dropout or an activation \\(unknown layer class\\), got 'Conv2d'",
+    ):
         ml.Sequential.from_config({"class": "Sequential", "layers": [{"class": "Conv2d", "config": {}}]})
-    with pytest.raises(ValueError, match="config\\['class'\\] must be 'MLP' or 'Sequential' \\(unknown model class\\), got 'Pipeline'"):
+    with pytest.raises(
+        ValueError, match="config\\['class'\\] must be 'MLP' or 'Sequential' \\(unknown model class\\), got 'Pipeline'"
+    ):
         ml.Sequential.from_config({"class": "Pipeline"})
 
 
@@ -331,7 +345,9 @@ def test_sequential_rejects_bad_layers():
         ml.Sequential([ml.Dense(2, 3), "relu"])
     with pytest.raises(ValueError, match="layers must be a list whose first layer with parameters is a Dense layer"):
         ml.Sequential([ml.ReLU()])
-    with pytest.raises(ValueError, match="Dense in_features must be 3, the width of the previous layer's output, got 4"):
+    with pytest.raises(
+        ValueError, match="Dense in_features must be 3, the width of the previous layer's output, got 4"
+    ):
         ml.Sequential([ml.Dense(2, 3), ml.Dense(4, 1)])
 
 
@@ -359,12 +375,19 @@ def _X(rng, n=5, d=3):
 BAD_X = {
     "nan": (lambda X: np.where(X > 1, np.nan, X), ValueError, "X must be finite, got NaN or infinity"),
     "inf": (lambda X: np.where(X > 1, -np.inf, X), ValueError, "X must be finite, got NaN or infinity"),
-    "1-D": (lambda X: X[:, 0], ValueError, r"X must be 2-D \(n_samples, n_features\) \(for a single feature use "
-                                           r"X.reshape\(-1, 1\)\), got shape \(5,\)"),
+    "1-D": (
+        lambda X: X[:, 0],
+        ValueError,
+        r"X must be 2-D \(n_samples, n_features\) \(for a single feature use "
+        r"X.reshape\(-1, 1\)\), got shape \(5,\)",
+    ),
     "3-D": (lambda X: X[:, :, None], ValueError, r"X must be 2-D \(n_samples, n_features\), got shape \(5, 3, 1\)"),
     "empty": (lambda X: X[:0], ValueError, r"X must be non-empty \(at least one sample\), got shape \(0, 3\)"),
-    "features": (lambda X: np.hstack([X, X[:, :1]]), ValueError,
-                 r"X must be of shape \(n_samples, 3\) \(the model has 3 inputs\), got shape \(5, 4\)"),
+    "features": (
+        lambda X: np.hstack([X, X[:, :1]]),
+        ValueError,
+        r"X must be of shape \(n_samples, 3\) \(the model has 3 inputs\), got shape \(5, 4\)",
+    ),
     "strings": (lambda X: X.astype(str), TypeError, "X must be an array of real numbers, got dtype <U"),
     "objects": (lambda X: X.astype(object), TypeError, "X must be an array of real numbers, got dtype object"),
     "complex": (lambda X: X + 1j, TypeError, "X must be an array of real numbers, got dtype complex128"),
@@ -388,13 +411,24 @@ BAD_Y = {
     "nan": (np.array([0, 1, np.nan, 1, 0]), ValueError, "y must be finite, got NaN or infinity"),
     "inf": (np.array([0, 1, np.inf, 1, 0]), ValueError, "y must be finite, got NaN or infinity"),
     "count": (np.array([0, 1, 1, 0]), ValueError, "y must be of 5 samples, as many as X, got 4 samples"),
-    "label": (np.array([0, 1, 2, 1, 0]), ValueError, r"y must be class labels 0..1 \(the model has 2 classes\), "
-                                                     "got label 2"),
-    "negative": (np.array([0, -1, 1, 1, 0]), ValueError, r"y must be class labels 0..1 \(the model has 2 classes\), "
-                                                         "got label -1"),
+    "label": (
+        np.array([0, 1, 2, 1, 0]),
+        ValueError,
+        r"y must be class labels 0..1 \(the model has 2 classes\), "
+        "got label 2",
+    ),
+    "negative": (
+        np.array([0, -1, 1, 1, 0]),
+        ValueError,
+        r"y must be class labels 0..1 \(the model has 2 classes\), "
+        "got label -1",
+    ),
     "3-D": (np.zeros((5, 2, 1)), ValueError, r"y must be 1-D or 2-D, got shape \(5, 2, 1\)"),
-    "columns": (np.zeros((5, 3)), ValueError,
-                r"y must be of shape \(n, 2\) to match the model output, got shape \(5, 3\)"),
+    "columns": (
+        np.zeros((5, 3)),
+        ValueError,
+        r"y must be of shape \(n, 2\) to match the model output, got shape \(5, 3\)",
+    ),
     "strings": (np.array(list("abcab")), TypeError, "y must be integer class labels, got dtype <U1"),
 }
 
@@ -417,13 +451,16 @@ def test_bad_regression_targets(rng):
         reg.loss_and_grad(_X(rng), np.array([0, 1, 3, 1, 0]), "bce")
 
 
-@pytest.mark.parametrize("w, msg", [
-    (np.ones(4), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(4,\)"),
-    (np.ones((5, 1)), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(5, 1\)"),
-    (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
-    (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
-    (np.zeros(5), "sample_weight must be finite in float32 and >= 0, and not all zero"),
-])
+@pytest.mark.parametrize(
+    "w, msg",
+    [
+        (np.ones(4), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(4,\)"),
+        (np.ones((5, 1)), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(5, 1\)"),
+        (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+        (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+        (np.zeros(5), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+    ],
+)
 def test_bad_sample_weight(w, msg, clf, rng):
     for call in (clf.loss_and_grad, clf.evaluate):
         with pytest.raises(ValueError, match=msg):
@@ -460,8 +497,9 @@ def test_terminate_on_nan_stops_without_raising(rng):
     X = rng.normal(size=(64, 3))
     y = X.sum(axis=1)
     model = ml.MLP([3, 8, 1], activation="relu", seed=0)
-    h = model.fit(X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0,
-                  callbacks=[ml.TerminateOnNaN()])
+    h = model.fit(
+        X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0, callbacks=[ml.TerminateOnNaN()]
+    )
     assert "diverged" in h.stop_reason and np.isfinite(model.get_weights()).all()
 
 
@@ -487,8 +525,16 @@ def test_fit_history_has_per_epoch_loss_val_loss_and_metrics(rng):
         def on_epoch_begin(self, epoch, logs=None):
             rec_losses.append(self.model.loss_and_grad(X, y))
 
-    h = model.fit(X, y, optimizer=ml.optim.SGD(lr=0.5), epochs=3, batch_size=None, verbose=0,
-                  validation_data=(Xv, yv), callbacks=[EpochLoss()])
+    h = model.fit(
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=0.5),
+        epochs=3,
+        batch_size=None,
+        verbose=0,
+        validation_data=(Xv, yv),
+        callbacks=[EpochLoss()],
+    )
     assert isinstance(h, ml.History) and h is model.history
     assert h.epoch == [0, 1, 2] and len(h) == 3
     assert set(h.history) == {"loss", "accuracy", "val_loss", "val_accuracy", "lr"}
@@ -557,8 +603,7 @@ def test_astype_is_a_new_model_of_the_same_class_in_the_new_dtype(src, dst, rng)
     m = _with_random_biases(ml.MLP([3, 5, 4, 2], activation="tanh", output="softmax", dtype=src, seed=0), rng)
     c = m.astype(dst)
     assert type(c) is ml.MLP and c is not m
-    assert (c.sizes, c.activation, c.output, c.init, c.dropout) == (m.sizes, m.activation, m.output, m.init,
-                                                                     m.dropout)
+    assert (c.sizes, c.activation, c.output, c.init, c.dropout) == (m.sizes, m.activation, m.output, m.init, m.dropout)
     assert [type(layer) for layer in c.layers] == [type(layer) for layer in m.layers]
     assert all(a is not b for a, b in zip(c.layers, m.layers))
     assert c.get_config() == {**m.get_config(), "dtype": dst}
@@ -657,9 +702,20 @@ def test_astype_copies_the_dropout_generators(src, dst, rng):
 
 
 def test_astype_keeps_the_arguments_of_custom_layers(rng, torch_mirror, assert_rel):
-    m = _with_random_biases(ml.Sequential([ml.Dense(3, 5, seed=0), ml.LeakyReLU(0.2), ml.Dropout(0.3, seed=1),
-                                           ml.Dense(5, 4, seed=2), ml.ELU(0.5), ml.Dense(4, 2, seed=3),
-                                           ml.Softmax()]), rng)
+    m = _with_random_biases(
+        ml.Sequential(
+            [
+                ml.Dense(3, 5, seed=0),
+                ml.LeakyReLU(0.2),
+                ml.Dropout(0.3, seed=1),
+                ml.Dense(5, 4, seed=2),
+                ml.ELU(0.5),
+                ml.Dense(4, 2, seed=3),
+                ml.Softmax(),
+            ]
+        ),
+        rng,
+    )
     tm = torch_mirror(m).eval()  # eval: torch's Dropout is the identity, as mlplab's forward
     c = m.astype("float64")
     assert type(c) is ml.Sequential and c.dtype == np.float64

@@ -1,5 +1,6 @@
 """Every optimizer and option against torch.optim step for step; clipping against torch's
 utilities; schedules against torch's lr_scheduler; state_dict; call counts; validation."""
+
 import json
 
 import numpy as np
@@ -95,54 +96,106 @@ CASES = [
     ("sgd", lambda: optim.SGD(lr=0.1), lambda p: torch.optim.SGD(p, lr=0.1)),
     ("sgd-wd", lambda: optim.SGD(lr=0.1, weight_decay=0.05), lambda p: torch.optim.SGD(p, lr=0.1, weight_decay=0.05)),
     ("sgd-momentum", lambda: optim.SGD(lr=0.05, momentum=0.9), lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9)),
-    ("sgd-momentum-dampening", lambda: optim.SGD(lr=0.05, momentum=0.8, dampening=0.3),
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, dampening=0.3)),
-    ("sgd-nesterov", lambda: optim.SGD(lr=0.05, momentum=0.9, nesterov=True),
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True)),
-    ("sgd-nesterov-wd", lambda: optim.SGD(lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.01),
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.01)),
-    ("sgd-momentum-dampening-wd", lambda: optim.SGD(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.02),
-     lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.02)),
+    (
+        "sgd-momentum-dampening",
+        lambda: optim.SGD(lr=0.05, momentum=0.8, dampening=0.3),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.8, dampening=0.3),
+    ),
+    (
+        "sgd-nesterov",
+        lambda: optim.SGD(lr=0.05, momentum=0.9, nesterov=True),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, nesterov=True),
+    ),
+    (
+        "sgd-nesterov-wd",
+        lambda: optim.SGD(lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.01),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.7, nesterov=True, weight_decay=0.01),
+    ),
+    (
+        "sgd-momentum-dampening-wd",
+        lambda: optim.SGD(lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.02),
+        lambda p: torch.optim.SGD(p, lr=0.05, momentum=0.9, dampening=0.5, weight_decay=0.02),
+    ),
     ("adagrad", lambda: optim.Adagrad(lr=0.05), lambda p: torch.optim.Adagrad(p, lr=0.05)),
-    ("adagrad-lr_decay", lambda: optim.Adagrad(lr=0.1, lr_decay=0.01),
-     lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.01)),
-    ("adagrad-init-acc", lambda: optim.Adagrad(lr=0.1, initial_accumulator_value=0.3),
-     lambda p: torch.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.3)),
-    ("adagrad-all", lambda: optim.Adagrad(lr=0.1, lr_decay=0.02, weight_decay=0.01, initial_accumulator_value=0.1,
-                                          eps=1e-6),
-     lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.02, weight_decay=0.01, initial_accumulator_value=0.1,
-                                   eps=1e-6)),
+    (
+        "adagrad-lr_decay",
+        lambda: optim.Adagrad(lr=0.1, lr_decay=0.01),
+        lambda p: torch.optim.Adagrad(p, lr=0.1, lr_decay=0.01),
+    ),
+    (
+        "adagrad-init-acc",
+        lambda: optim.Adagrad(lr=0.1, initial_accumulator_value=0.3),
+        lambda p: torch.optim.Adagrad(p, lr=0.1, initial_accumulator_value=0.3),
+    ),
+    (
+        "adagrad-all",
+        lambda: optim.Adagrad(lr=0.1, lr_decay=0.02, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-6),
+        lambda p: torch.optim.Adagrad(
+            p, lr=0.1, lr_decay=0.02, weight_decay=0.01, initial_accumulator_value=0.1, eps=1e-6
+        ),
+    ),
     ("rmsprop", lambda: optim.RMSprop(lr=1e-3), lambda p: torch.optim.RMSprop(p, lr=1e-3)),
-    ("rmsprop-centered", lambda: optim.RMSprop(lr=1e-3, centered=True),
-     lambda p: torch.optim.RMSprop(p, lr=1e-3, centered=True)),
-    ("rmsprop-momentum", lambda: optim.RMSprop(lr=1e-3, momentum=0.9),
-     lambda p: torch.optim.RMSprop(p, lr=1e-3, momentum=0.9)),
-    ("rmsprop-wd", lambda: optim.RMSprop(lr=5e-4, alpha=0.9, weight_decay=0.02),
-     lambda p: torch.optim.RMSprop(p, lr=5e-4, alpha=0.9, weight_decay=0.02)),
-    ("rmsprop-all", lambda: optim.RMSprop(lr=1e-3, alpha=0.99, eps=1e-6, weight_decay=0.01, momentum=0.5,
-                                          centered=True),
-     lambda p: torch.optim.RMSprop(p, lr=1e-3, alpha=0.99, eps=1e-6, weight_decay=0.01, momentum=0.5,
-                                   centered=True)),
+    (
+        "rmsprop-centered",
+        lambda: optim.RMSprop(lr=1e-3, centered=True),
+        lambda p: torch.optim.RMSprop(p, lr=1e-3, centered=True),
+    ),
+    (
+        "rmsprop-momentum",
+        lambda: optim.RMSprop(lr=1e-3, momentum=0.9),
+        lambda p: torch.optim.RMSprop(p, lr=1e-3, momentum=0.9),
+    ),
+    (
+        "rmsprop-wd",
+        lambda: optim.RMSprop(lr=5e-4, alpha=0.9, weight_decay=0.02),
+        lambda p: torch.optim.RMSprop(p, lr=5e-4, alpha=0.9, weight_decay=0.02),
+    ),
+    (
+        "rmsprop-all",
+        lambda: optim.RMSprop(lr=1e-3, alpha=0.99, eps=1e-6, weight_decay=0.01, momentum=0.5, centered=True),
+        lambda p: torch.optim.RMSprop(p, lr=1e-3, alpha=0.99, eps=1e-6, weight_decay=0.01, momentum=0.5, centered=True),
+    ),
     ("adam", lambda: optim.Adam(lr=1e-2), lambda p: torch.optim.Adam(p, lr=1e-2)),
     ("adam-amsgrad", lambda: optim.Adam(lr=1e-2, amsgrad=True), lambda p: torch.optim.Adam(p, lr=1e-2, amsgrad=True)),
-    ("adam-wd", lambda: optim.Adam(lr=1e-2, betas=(0.8, 0.99), weight_decay=0.05),
-     lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=0.05)),
-    ("adam-wd-amsgrad-eps", lambda: optim.Adam(lr=1e-2, eps=1e-4, weight_decay=0.05, amsgrad=True),
-     lambda p: torch.optim.Adam(p, lr=1e-2, eps=1e-4, weight_decay=0.05, amsgrad=True)),
+    (
+        "adam-wd",
+        lambda: optim.Adam(lr=1e-2, betas=(0.8, 0.99), weight_decay=0.05),
+        lambda p: torch.optim.Adam(p, lr=1e-2, betas=(0.8, 0.99), weight_decay=0.05),
+    ),
+    (
+        "adam-wd-amsgrad-eps",
+        lambda: optim.Adam(lr=1e-2, eps=1e-4, weight_decay=0.05, amsgrad=True),
+        lambda p: torch.optim.Adam(p, lr=1e-2, eps=1e-4, weight_decay=0.05, amsgrad=True),
+    ),
     ("adamw", lambda: optim.AdamW(lr=1e-2), lambda p: torch.optim.AdamW(p, lr=1e-2)),
-    ("adamw-wd-amsgrad", lambda: optim.AdamW(lr=1e-2, weight_decay=0.2, amsgrad=True),
-     lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.2, amsgrad=True)),
-    ("adamw-no-wd", lambda: optim.AdamW(lr=1e-2, weight_decay=0.0),
-     lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.0)),
+    (
+        "adamw-wd-amsgrad",
+        lambda: optim.AdamW(lr=1e-2, weight_decay=0.2, amsgrad=True),
+        lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.2, amsgrad=True),
+    ),
+    (
+        "adamw-no-wd",
+        lambda: optim.AdamW(lr=1e-2, weight_decay=0.0),
+        lambda p: torch.optim.AdamW(p, lr=1e-2, weight_decay=0.0),
+    ),
     ("nadam", lambda: optim.NAdam(lr=1e-2), lambda p: torch.optim.NAdam(p, lr=1e-2)),
     ("nadam-wd", lambda: optim.NAdam(weight_decay=0.05), lambda p: torch.optim.NAdam(p, weight_decay=0.05)),
-    ("nadam-decoupled", lambda: optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True),
-     lambda p: torch.optim.NAdam(p, weight_decay=0.1, decoupled_weight_decay=True)),
-    ("nadam-momentum_decay", lambda: optim.NAdam(lr=1e-2, betas=(0.85, 0.99), momentum_decay=0.05),
-     lambda p: torch.optim.NAdam(p, lr=1e-2, betas=(0.85, 0.99), momentum_decay=0.05)),
+    (
+        "nadam-decoupled",
+        lambda: optim.NAdam(weight_decay=0.1, decoupled_weight_decay=True),
+        lambda p: torch.optim.NAdam(p, weight_decay=0.1, decoupled_weight_decay=True),
+    ),
+    (
+        "nadam-momentum_decay",
+        lambda: optim.NAdam(lr=1e-2, betas=(0.85, 0.99), momentum_decay=0.05),
+        lambda p: torch.optim.NAdam(p, lr=1e-2, betas=(0.85, 0.99), momentum_decay=0.05),
+    ),
     ("adamax", lambda: optim.Adamax(lr=1e-2), lambda p: torch.optim.Adamax(p, lr=1e-2)),
-    ("adamax-wd", lambda: optim.Adamax(lr=5e-3, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.01),
-     lambda p: torch.optim.Adamax(p, lr=5e-3, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.01)),
+    (
+        "adamax-wd",
+        lambda: optim.Adamax(lr=5e-3, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.01),
+        lambda p: torch.optim.Adamax(p, lr=5e-3, betas=(0.8, 0.99), eps=1e-5, weight_decay=0.01),
+    ),
 ]
 
 
@@ -165,9 +218,12 @@ def test_every_registered_optimizer_has_a_torch_case():
 @pytest.mark.parametrize("name", sorted(optim.OPTIMIZERS))
 def test_float32_state_and_params_stay_float32_and_match_torch(name, torch_f64):
     lr = 0.05 if name in ("sgd", "adagrad") else 5e-3
-    model, net, opt = run_pair(lambda: optim.get(name, lr=lr),
-                               lambda p: getattr(torch.optim, type(optim.get(name)).__name__)(p, lr=lr),
-                               30, dtype="float32")
+    model, net, opt = run_pair(
+        lambda: optim.get(name, lr=lr),
+        lambda p: getattr(torch.optim, type(optim.get(name)).__name__)(p, lr=lr),
+        30,
+        dtype="float32",
+    )
     assert model.flat_params().dtype == np.float32
     for k, v in opt.state.items():
         if v.ndim:  # NAdam's scalar mu_product is float64, as torch's with a float64 default
@@ -176,8 +232,11 @@ def test_float32_state_and_params_stay_float32_and_match_torch(name, torch_f64):
 
 
 # -- clipping against torch.nn.utils ------------------------------------------------------
-@pytest.mark.parametrize("clip", [{"clip_norm": 0.05}, {"clip_value": 0.01}, {"clip_value": 0.02, "clip_norm": 0.03}],
-                         ids=["norm", "value", "value-then-norm"])
+@pytest.mark.parametrize(
+    "clip",
+    [{"clip_norm": 0.05}, {"clip_value": 0.01}, {"clip_value": 0.02, "clip_norm": 0.03}],
+    ids=["norm", "value", "value-then-norm"],
+)
 @pytest.mark.parametrize("name", ["sgd", "adam"])
 def test_clipping_matches_torch_utilities(name, clip, torch_f64):
     def hook(net):
@@ -188,12 +247,15 @@ def test_clipping_matches_torch_utilities(name, clip, torch_f64):
 
     cls = type(optim.get(name))
     kw = {"lr": 0.1, "momentum": 0.9} if name == "sgd" else {"lr": 1e-2}
-    model, net, _ = run_pair(lambda: cls(**kw, **clip), lambda p: getattr(torch.optim, cls.__name__)(p, **kw), 50,
-                             torch_step_hook=hook)
+    model, net, _ = run_pair(
+        lambda: cls(**kw, **clip), lambda p: getattr(torch.optim, cls.__name__)(p, **kw), 50, torch_step_hook=hook
+    )
     assert_params_close(model, net, 1e-8)
     # the clipped gradients left in flat_grads are torch's p.grad after its utilities
-    tg = np.concatenate([np.ravel(m.weight.grad.numpy().T) for m in net if isinstance(m, torch.nn.Linear)]
-                        + [m.bias.grad.numpy() for m in net if isinstance(m, torch.nn.Linear)])
+    tg = np.concatenate(
+        [np.ravel(m.weight.grad.numpy().T) for m in net if isinstance(m, torch.nn.Linear)]
+        + [m.bias.grad.numpy() for m in net if isinstance(m, torch.nn.Linear)]
+    )
     np.testing.assert_allclose(model.flat_grads(), tg, rtol=1e-7, atol=1e-12)
     # clipping was active: the unclipped gradient is larger
     X, y = data()
@@ -218,6 +280,7 @@ def test_clipping_off_changes_nothing():
 def test_adam_with_cosine_schedule_matches_torch_per_batch(torch_f64):
     """Adam + CosineAnnealingLR(T_max=40) stepped after every batch, for 120 batches
     (three half-periods: the lr goes down, up and down again)."""
+
     def torch_side(p):
         o = torch.optim.Adam(p, lr=0.02)
         torch_side.sched = torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=40, eta_min=1e-4)
@@ -252,8 +315,16 @@ def test_schedule_in_fit_matches_torch_and_history_records_lr(interval, torch_f6
     step_size = 1 if interval == "epoch" else 2
     model, net = make_pair()
     sched = S.StepLR(0.2, step_size=step_size, gamma=0.5, interval=interval)
-    h = model.fit(X, y, optimizer=optim.SGD(lr=sched, momentum=0.9), epochs=epochs, batch_size=bs, shuffle=False,
-                  metrics=None, verbose=0)
+    h = model.fit(
+        X,
+        y,
+        optimizer=optim.SGD(lr=sched, momentum=0.9),
+        epochs=epochs,
+        batch_size=bs,
+        shuffle=False,
+        metrics=None,
+        verbose=0,
+    )
     topt = torch.optim.SGD(net.parameters(), lr=0.2, momentum=0.9)
     tsched = torch.optim.lr_scheduler.StepLR(topt, step_size=step_size, gamma=0.5)
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
@@ -261,7 +332,7 @@ def test_schedule_in_fit_matches_torch_and_history_records_lr(interval, torch_f6
     for _ in range(epochs):
         for s in range(0, len(X), bs):
             topt.zero_grad()
-            torch.nn.CrossEntropyLoss()(net(Xt[s:s + bs]), yt[s:s + bs]).backward()
+            torch.nn.CrossEntropyLoss()(net(Xt[s : s + bs]), yt[s : s + bs]).backward()
             lr_used = topt.param_groups[0]["lr"]
             topt.step()
             if interval == "batch":
@@ -275,14 +346,29 @@ def test_schedule_in_fit_matches_torch_and_history_records_lr(interval, torch_f6
 
 
 # -- state_dict ------------------------------------------------------------------------------
-SD_CASES = [c for c in CASES if c[0] in ("sgd-momentum-dampening-wd", "sgd-nesterov", "adagrad-all", "rmsprop-all",
-                                         "adam-wd-amsgrad-eps", "adamw-wd-amsgrad", "nadam-decoupled", "nadam",
-                                         "adamax-wd")]
+SD_CASES = [
+    c
+    for c in CASES
+    if c[0]
+    in (
+        "sgd-momentum-dampening-wd",
+        "sgd-nesterov",
+        "adagrad-all",
+        "rmsprop-all",
+        "adam-wd-amsgrad-eps",
+        "adamw-wd-amsgrad",
+        "nadam-decoupled",
+        "nadam",
+        "adamax-wd",
+    )
+]
 
 
-@pytest.mark.parametrize("case", SD_CASES + [
-    ("adam-cosine", lambda: optim.Adam(lr=S.CosineAnnealingLR(0.01, T_max=30), clip_norm=0.5), None)],
-    ids=[c[0] for c in SD_CASES] + ["adam-cosine"])
+@pytest.mark.parametrize(
+    "case",
+    SD_CASES + [("adam-cosine", lambda: optim.Adam(lr=S.CosineAnnealingLR(0.01, T_max=30), clip_norm=0.5), None)],
+    ids=[c[0] for c in SD_CASES] + ["adam-cosine"],
+)
 def test_state_dict_round_trip_continues_exactly(case):
     _, mine, _ = case
     X, y = data()
@@ -408,9 +494,10 @@ def count_calls(make, sizes, monkeypatch):
     return per_step, model.n_params
 
 
-CALL_CASES = CASES + [("sgd-clip", lambda: optim.SGD(lr=0.1, momentum=0.9, clip_norm=0.1, clip_value=0.05), None),
-                      ("adam-schedule", lambda: optim.Adam(lr=S.CosineAnnealingLR(0.01, T_max=5), clip_norm=0.1),
-                       None)]
+CALL_CASES = CASES + [
+    ("sgd-clip", lambda: optim.SGD(lr=0.1, momentum=0.9, clip_norm=0.1, clip_value=0.05), None),
+    ("adam-schedule", lambda: optim.Adam(lr=S.CosineAnnealingLR(0.01, T_max=5), clip_norm=0.1), None),
+]
 
 
 @pytest.mark.parametrize("case", CALL_CASES, ids=[c[0] for c in CALL_CASES])
@@ -425,10 +512,11 @@ def test_numpy_calls_per_step_do_not_grow_with_depth(case, monkeypatch):
 
 def test_a_hidden_per_layer_loop_would_be_counted(monkeypatch):
     """The counter is sensitive: an update that loops over the layers' arrays fails the test."""
+
     class PerLayer(optim.SGD):
         def _update(self, theta, g, lr):
             for k in range(0, theta.size, 50):
-                theta[k:k + 50] -= lr * g[k:k + 50]
+                theta[k : k + 50] -= lr * g[k : k + 50]
 
     shallow, _ = count_calls(lambda: PerLayer(lr=0.1), [4, 8, 3], monkeypatch)
     deep, _ = count_calls(lambda: PerLayer(lr=0.1), [4] + [8] * 9 + [3], monkeypatch)
@@ -467,44 +555,59 @@ def test_registry_and_get():
     with pytest.raises(ValueError, match="adamax"):
         optim.get("adamm")
     cfg = optim.RMSprop(lr=0.1, centered=True, clip_norm=1.0).get_config()
-    assert cfg == {"name": "RMSprop", "lr": 0.1, "alpha": 0.99, "eps": 1e-8, "weight_decay": 0.0, "momentum": 0.0,
-                   "centered": True, "clip_norm": 1.0, "clip_value": None}
+    assert cfg == {
+        "name": "RMSprop",
+        "lr": 0.1,
+        "alpha": 0.99,
+        "eps": 1e-8,
+        "weight_decay": 0.0,
+        "momentum": 0.0,
+        "centered": True,
+        "clip_norm": 1.0,
+        "clip_value": None,
+    }
     json.dumps(optim.Adam(lr=S.StepLR(0.1, 5)).get_config())
     assert "betas=[0.9, 0.999]" in repr(optim.Adam())
 
 
-@pytest.mark.parametrize("bad, arg", [
-    (lambda: optim.SGD(lr=-1), "lr"),
-    (lambda: optim.SGD(lr=float("nan")), "lr"),
-    (lambda: optim.SGD(momentum=-0.1), "momentum"),
-    (lambda: optim.SGD(nesterov=True), "nesterov"),
-    (lambda: optim.SGD(momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
-    (lambda: optim.SGD(clip_norm=float("inf")), "clip_norm"),
-    (lambda: optim.SGD(clip_value=-1), "clip_value"),
-    (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
-    (lambda: optim.Adagrad(initial_accumulator_value=-1), "initial_accumulator_value"),
-    (lambda: optim.Adagrad(eps=-1), "eps"),
-    (lambda: optim.RMSprop(alpha=-0.5), "alpha"),
-    (lambda: optim.RMSprop(alpha=1.5), "alpha"),
-    (lambda: optim.RMSprop(weight_decay="0.1"), "weight_decay"),
-    (lambda: optim.Adam(betas=(1.0, 0.999)), r"betas\[0\]"),
-    (lambda: optim.Adam(betas=(0.9, -0.1)), r"betas\[1\]"),
-    (lambda: optim.Adam(betas=0.9), "betas"),
-    (lambda: optim.AdamW(weight_decay=-1e-2), "weight_decay"),
-    (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
-    (lambda: optim.Adamax(eps=float("nan")), "eps"),
-])
+@pytest.mark.parametrize(
+    "bad, arg",
+    [
+        (lambda: optim.SGD(lr=-1), "lr"),
+        (lambda: optim.SGD(lr=float("nan")), "lr"),
+        (lambda: optim.SGD(momentum=-0.1), "momentum"),
+        (lambda: optim.SGD(nesterov=True), "nesterov"),
+        (lambda: optim.SGD(momentum=0.9, dampening=0.1, nesterov=True), "nesterov"),
+        (lambda: optim.SGD(clip_norm=float("inf")), "clip_norm"),
+        (lambda: optim.SGD(clip_value=-1), "clip_value"),
+        (lambda: optim.Adagrad(lr_decay=-1), "lr_decay"),
+        (lambda: optim.Adagrad(initial_accumulator_value=-1), "initial_accumulator_value"),
+        (lambda: optim.Adagrad(eps=-1), "eps"),
+        (lambda: optim.RMSprop(alpha=-0.5), "alpha"),
+        (lambda: optim.RMSprop(alpha=1.5), "alpha"),
+        (lambda: optim.RMSprop(weight_decay="0.1"), "weight_decay"),
+        (lambda: optim.Adam(betas=(1.0, 0.999)), r"betas\[0\]"),
+        (lambda: optim.Adam(betas=(0.9, -0.1)), r"betas\[1\]"),
+        (lambda: optim.Adam(betas=0.9), "betas"),
+        (lambda: optim.AdamW(weight_decay=-1e-2), "weight_decay"),
+        (lambda: optim.NAdam(momentum_decay=-1), "momentum_decay"),
+        (lambda: optim.Adamax(eps=float("nan")), "eps"),
+    ],
+)
 def test_bad_arguments_raise_value_error_naming_them(bad, arg):
     with pytest.raises(ValueError, match=arg):
         bad()
 
 
-@pytest.mark.parametrize("bad, arg", [
-    (lambda: optim.Adam(amsgrad="yes"), "amsgrad"),
-    (lambda: optim.RMSprop(centered=1), "centered"),
-    (lambda: optim.NAdam(decoupled_weight_decay=None), "decoupled_weight_decay"),
-    (lambda: optim.SGD(momentum=0.9, nesterov="True"), "nesterov"),
-])
+@pytest.mark.parametrize(
+    "bad, arg",
+    [
+        (lambda: optim.Adam(amsgrad="yes"), "amsgrad"),
+        (lambda: optim.RMSprop(centered=1), "centered"),
+        (lambda: optim.NAdam(decoupled_weight_decay=None), "decoupled_weight_decay"),
+        (lambda: optim.SGD(momentum=0.9, nesterov="True"), "nesterov"),
+    ],
+)
 def test_flags_must_be_bools(bad, arg):
     with pytest.raises(TypeError, match=arg):
         bad()
@@ -517,8 +620,12 @@ BAD_ARGUMENTS = [
     (lambda: optim.SGD(momentum=np.bool_(True)), "momentum", "a finite number >= 0", ""),
     (lambda: optim.SGD(clip_norm=False), "clip_norm", "a finite number >= 0", "False"),
     (lambda: optim.SGD(clip_value=float("nan")), "clip_value", "a finite number >= 0", "nan"),
-    (lambda: optim.SGD(nesterov=True), "nesterov", "False unless momentum > 0 and dampening = 0",
-     "True with momentum=0.0 and dampening=0.0"),
+    (
+        lambda: optim.SGD(nesterov=True),
+        "nesterov",
+        "False unless momentum > 0 and dampening = 0",
+        "True with momentum=0.0 and dampening=0.0",
+    ),
     (lambda: optim.SGD(nesterov=1), "nesterov", "True or False", "1"),
     (lambda: optim.Adagrad(eps=None), "eps", "a finite number >= 0", "None"),
     (lambda: optim.RMSprop(alpha=1.5), "alpha", r"a number in \[0, 1\]", "1.5"),
@@ -546,8 +653,14 @@ def test_bad_arguments_raise_argument_error_in_the_one_message_shape(bad, arg, w
 
 
 def test_numpy_scalars_are_numbers_and_edges_follow_torch():
-    o = optim.Adam(lr=np.float32(0.5), betas=(np.float32(0.5), np.float64(0.0)), eps=np.float64(1e-6),
-                   weight_decay=np.int64(0), clip_norm=np.float32(2.0), clip_value=np.int32(1))
+    o = optim.Adam(
+        lr=np.float32(0.5),
+        betas=(np.float32(0.5), np.float64(0.0)),
+        eps=np.float64(1e-6),
+        weight_decay=np.int64(0),
+        clip_norm=np.float32(2.0),
+        clip_value=np.int32(1),
+    )
     assert (o.lr, o.betas, o.eps, o.weight_decay, o.clip_norm, o.clip_value) == (0.5, (0.5, 0.0), 1e-6, 0.0, 2.0, 1.0)
     assert all(type(v) is float for v in (o.lr, *o.betas, o.eps, o.weight_decay, o.clip_norm, o.clip_value))
     assert optim.Adam(amsgrad=np.bool_(True)).amsgrad is True
@@ -604,8 +717,25 @@ def test_gradients_survive_the_update_except_for_clipping():
 def test_cli_train_with_adam(capsys):
     from mlplab.cli import main
 
-    assert main(["train", "--dataset", "iris", "--optimizer", "adam", "--lr", "0.01", "--epochs", "3",
-                 "--layers", "8", "--json"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "iris",
+                "--optimizer",
+                "adam",
+                "--lr",
+                "0.01",
+                "--epochs",
+                "3",
+                "--layers",
+                "8",
+                "--json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["optimizer"] == "adam" and out["epochs"] == 3
 

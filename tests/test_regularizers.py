@@ -1,6 +1,7 @@
 """Tests of mlplab.regularizers: penalties and gradients against torch and finite differences,
 the bias option, what fit reports, the coupled-decay identity with torch's SGD weight_decay,
 and argument checks."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,9 +25,11 @@ def _torch_penalty(name, params, lam, r=None):
     return r * lam * l1 + (1 - r) * lam * 0.5 * l2
 
 
-PENALTIES = [("l2", lambda b: ml.L2(LAM, include_bias=b), None),
-             ("l1", lambda b: ml.L1(LAM, include_bias=b), None),
-             ("elastic_net", lambda b: ml.ElasticNet(LAM, r=0.3, include_bias=b), 0.3)]
+PENALTIES = [
+    ("l2", lambda b: ml.L2(LAM, include_bias=b), None),
+    ("l1", lambda b: ml.L1(LAM, include_bias=b), None),
+    ("elastic_net", lambda b: ml.ElasticNet(LAM, r=0.3, include_bias=b), 0.3),
+]
 
 
 def _problem(rng):
@@ -72,13 +75,13 @@ def test_penalty_acts_on_weights_only_unless_include_bias(rng):
     theta = model.flat_params()
     W = np.concatenate([layer.W.ravel() for layer in model.layers if isinstance(layer, ml.Dense)])
     # oracle: the formulas evaluated directly on the arrays, in float64
-    assert ml.L2(LAM).penalty(theta[:model.n_weights]) == pytest.approx(0.5 * LAM * (W ** 2).sum(), rel=1e-12)
+    assert ml.L2(LAM).penalty(theta[: model.n_weights]) == pytest.approx(0.5 * LAM * (W**2).sum(), rel=1e-12)
     J0 = model.loss_and_grad(X, y, "cross_entropy")
     g0 = model.flat_grads().copy()
     J = model.loss_and_grad(X, y, "cross_entropy", ml.L1(LAM))
     assert J - J0 == pytest.approx(LAM * np.abs(W).sum(), rel=1e-10)
     g = model.flat_grads()
-    np.testing.assert_array_equal(g[model.n_weights:], g0[model.n_weights:])  # biases untouched
+    np.testing.assert_array_equal(g[model.n_weights :], g0[model.n_weights :])  # biases untouched
     Jb = model.loss_and_grad(X, y, "cross_entropy", ml.L1(LAM, include_bias=True))
     assert Jb - J0 == pytest.approx(LAM * np.abs(theta).sum(), rel=1e-10)
 
@@ -111,8 +114,18 @@ def test_fit_reports_penalised_loss_and_keeps_data_loss(name, make, r, rng, torc
     with torch.no_grad():
         data = torch.nn.CrossEntropyLoss()(tm[:-1](torch.tensor(X)), torch.tensor(y))
         Jt = data + _torch_penalty(name, [m.weight for m in tm if isinstance(m, torch.nn.Linear)], LAM, r)
-    h = model.fit(X, y, "cross_entropy", ml.optim.SGD(lr=0.1), epochs=1, batch_size=None, shuffle=False,
-                  verbose=0, regularizer=make(False), validation_data=(Xv, yv))
+    h = model.fit(
+        X,
+        y,
+        "cross_entropy",
+        ml.optim.SGD(lr=0.1),
+        epochs=1,
+        batch_size=None,
+        shuffle=False,
+        verbose=0,
+        regularizer=make(False),
+        validation_data=(Xv, yv),
+    )
     assert h["loss"][0] == pytest.approx(Jt.item(), rel=1e-9)
     assert h["data_loss"][0] == pytest.approx(data.item(), rel=1e-9)
     # validation is judged on the data term alone, with the weights after the step
@@ -133,8 +146,17 @@ def test_l2_with_sgd_is_torch_sgd_weight_decay(rng, torch_mirror, assert_rel):
         opt_t.zero_grad()
         torch.nn.CrossEntropyLoss()(tm[:-1](torch.tensor(X)), torch.tensor(y)).backward()
         opt_t.step()
-    model.fit(X, y, "cross_entropy", ml.optim.SGD(lr=0.2, momentum=0.9), epochs=4, batch_size=None,
-              shuffle=False, verbose=0, regularizer=ml.L2(LAM, include_bias=True))
+    model.fit(
+        X,
+        y,
+        "cross_entropy",
+        ml.optim.SGD(lr=0.2, momentum=0.9),
+        epochs=4,
+        batch_size=None,
+        shuffle=False,
+        verbose=0,
+        regularizer=ml.L2(LAM, include_bias=True),
+    )
     linears = [m for m in tm if isinstance(m, torch.nn.Linear)]
     dense = [layer for layer in model.layers if isinstance(layer, ml.Dense)]
     for layer, lin in zip(dense, linears):
@@ -181,5 +203,8 @@ def test_get_goes_through_the_one_lookup():
     with pytest.raises(TypeError, match="regularizer must be .*, got 0.1"):
         regularizers.get(0.1)
     # NumPy scalars are numbers and bools
-    assert ml.ElasticNet(np.float32(0.5), r=np.int64(1), include_bias=np.bool_(True)).get_config() == \
-        {"lam": 0.5, "r": 1.0, "include_bias": True}
+    assert ml.ElasticNet(np.float32(0.5), r=np.int64(1), include_bias=np.bool_(True)).get_config() == {
+        "lam": 0.5,
+        "r": 1.0,
+        "include_bias": True,
+    }

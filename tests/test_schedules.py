@@ -1,4 +1,5 @@
 """Every schedule against torch.optim.lr_scheduler, plus validation, registry and config."""
+
 import json
 import math
 
@@ -27,91 +28,154 @@ def torch_lrs(make, base_lr, n=N_STEPS):
 # (id, torch factory, mlplab schedule); the torch optimizer is built with lr = sched.base_lr
 CASES = [
     ("constant-default", lambda o: tls.ConstantLR(o), S.ConstantLR(0.1)),
-    ("constant-half-40", lambda o: tls.ConstantLR(o, factor=0.5, total_iters=40),
-     S.ConstantLR(0.1, factor=0.5, total_iters=40)),
+    (
+        "constant-half-40",
+        lambda o: tls.ConstantLR(o, factor=0.5, total_iters=40),
+        S.ConstantLR(0.1, factor=0.5, total_iters=40),
+    ),
     ("linear-default", lambda o: tls.LinearLR(o), S.LinearLR(0.1)),
-    ("linear-warmup", lambda o: tls.LinearLR(o, start_factor=0.01, total_iters=50),
-     S.LinearLR(0.3, start_factor=0.01, total_iters=50)),
-    ("linear-decay-to-0", lambda o: tls.LinearLR(o, 1.0, 0.0, total_iters=200),
-     S.LinearLR(0.05, 1.0, 0.0, total_iters=200)),
+    (
+        "linear-warmup",
+        lambda o: tls.LinearLR(o, start_factor=0.01, total_iters=50),
+        S.LinearLR(0.3, start_factor=0.01, total_iters=50),
+    ),
+    (
+        "linear-decay-to-0",
+        lambda o: tls.LinearLR(o, 1.0, 0.0, total_iters=200),
+        S.LinearLR(0.05, 1.0, 0.0, total_iters=200),
+    ),
     ("step-30", lambda o: tls.StepLR(o, step_size=30), S.StepLR(0.1, step_size=30)),
     ("step-7-gamma0.5", lambda o: tls.StepLR(o, 7, gamma=0.5), S.StepLR(1.0, 7, gamma=0.5)),
-    ("multistep", lambda o: tls.MultiStepLR(o, [30, 80, 250]),
-     S.MultiStepLR(0.1, [30, 80, 250])),
-    ("multistep-0-gamma0.3", lambda o: tls.MultiStepLR(o, [0, 10, 11], gamma=0.3),
-     S.MultiStepLR(0.1, [0, 10, 11], gamma=0.3)),
+    ("multistep", lambda o: tls.MultiStepLR(o, [30, 80, 250]), S.MultiStepLR(0.1, [30, 80, 250])),
+    (
+        "multistep-0-gamma0.3",
+        lambda o: tls.MultiStepLR(o, [0, 10, 11], gamma=0.3),
+        S.MultiStepLR(0.1, [0, 10, 11], gamma=0.3),
+    ),
     ("exponential-0.98", lambda o: tls.ExponentialLR(o, 0.98), S.ExponentialLR(0.1, 0.98)),
     ("exponential-1.001", lambda o: tls.ExponentialLR(o, 1.001), S.ExponentialLR(0.01, 1.001)),
-    ("cosine-100", lambda o: tls.CosineAnnealingLR(o, T_max=100),
-     S.CosineAnnealingLR(0.1, T_max=100)),
-    ("cosine-7-etamin", lambda o: tls.CosineAnnealingLR(o, T_max=7, eta_min=1e-3),
-     S.CosineAnnealingLR(0.1, T_max=7, eta_min=1e-3)),
+    ("cosine-100", lambda o: tls.CosineAnnealingLR(o, T_max=100), S.CosineAnnealingLR(0.1, T_max=100)),
+    (
+        "cosine-7-etamin",
+        lambda o: tls.CosineAnnealingLR(o, T_max=7, eta_min=1e-3),
+        S.CosineAnnealingLR(0.1, T_max=7, eta_min=1e-3),
+    ),
     ("cosine-1", lambda o: tls.CosineAnnealingLR(o, T_max=1), S.CosineAnnealingLR(0.1, T_max=1)),
-    ("restarts-mult1", lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=25),
-     S.CosineAnnealingWarmRestarts(0.1, T_0=25)),
-    ("restarts-mult2", lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2, eta_min=1e-4),
-     S.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2, eta_min=1e-4)),
-    ("restarts-mult3-T1", lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3),
-     S.CosineAnnealingWarmRestarts(0.1, T_0=1, T_mult=3)),
-    ("cyclic-triangular",
-     lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=20, cycle_momentum=False),
-     S.CyclicLR(0.001, 0.1, step_size_up=20)),
-    ("cyclic-triangular-down",
-     lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=10, step_size_down=37,
-                            cycle_momentum=False),
-     S.CyclicLR(0.001, 0.1, step_size_up=10, step_size_down=37)),
-    ("cyclic-triangular2",
-     lambda o: tls.CyclicLR(o, 0.01, 0.5, step_size_up=15, step_size_down=5,
-                            mode="triangular2", cycle_momentum=False),
-     S.CyclicLR(0.01, 0.5, step_size_up=15, step_size_down=5, mode="triangular2")),
-    ("cyclic-exp_range",
-     lambda o: tls.CyclicLR(o, 0.01, 0.2, step_size_up=13, mode="exp_range", gamma=0.99,
-                            cycle_momentum=False),
-     S.CyclicLR(0.01, 0.2, step_size_up=13, mode="exp_range", gamma=0.99)),
-    ("cyclic-scale_fn-cycle",
-     lambda o: tls.CyclicLR(o, 0.01, 0.2, step_size_up=9, scale_fn=lambda x: 1 / x,
-                            cycle_momentum=False),
-     S.CyclicLR(0.01, 0.2, step_size_up=9, scale_fn=lambda x: 1 / x)),
-    ("cyclic-scale_fn-iterations",
-     lambda o: tls.CyclicLR(o, 0.01, 0.2, step_size_up=9, scale_fn=lambda x: 0.995 ** x,
-                            scale_mode="iterations", cycle_momentum=False),
-     S.CyclicLR(0.01, 0.2, step_size_up=9, scale_fn=lambda x: 0.995 ** x,
-                scale_mode="iterations")),
-    ("onecycle-cos",
-     lambda o: tls.OneCycleLR(o, max_lr=0.1, total_steps=N_STEPS, cycle_momentum=False),
-     S.OneCycleLR(0.1, total_steps=N_STEPS)),
-    ("onecycle-linear",
-     lambda o: tls.OneCycleLR(o, max_lr=0.5, total_steps=N_STEPS + 20, pct_start=0.25,
-                              anneal_strategy="linear", div_factor=10.0,
-                              final_div_factor=100.0, cycle_momentum=False),
-     S.OneCycleLR(0.5, N_STEPS + 20, pct_start=0.25, anneal_strategy="linear",
-                  div_factor=10.0, final_div_factor=100.0)),
-    ("onecycle-cos-three_phase",
-     lambda o: tls.OneCycleLR(o, max_lr=0.1, total_steps=N_STEPS, pct_start=0.4,
-                              three_phase=True, cycle_momentum=False),
-     S.OneCycleLR(0.1, N_STEPS, pct_start=0.4, three_phase=True)),
-    ("onecycle-linear-three_phase",
-     lambda o: tls.OneCycleLR(o, max_lr=0.1, total_steps=N_STEPS, anneal_strategy="linear",
-                              three_phase=True, cycle_momentum=False),
-     S.OneCycleLR(0.1, N_STEPS, anneal_strategy="linear", three_phase=True)),
-    ("sequential-linear-cosine",
-     lambda o: tls.SequentialLR(o, [tls.LinearLR(o, 0.01, total_iters=20),
-                                    tls.CosineAnnealingLR(o, T_max=200, eta_min=1e-4)], [20]),
-     S.SequentialLR([S.LinearLR(0.1, 0.01, total_iters=20),
-                     S.CosineAnnealingLR(0.1, T_max=200, eta_min=1e-4)], [20])),
-    ("sequential-constant-exp-step",
-     lambda o: tls.SequentialLR(o, [tls.ConstantLR(o, 0.1, total_iters=50),
-                                    tls.ExponentialLR(o, 0.99),
-                                    tls.StepLR(o, 25, gamma=0.5)], [30, 120]),
-     S.SequentialLR([S.ConstantLR(0.1, 0.1, total_iters=50), S.ExponentialLR(0.1, 0.99),
-                     S.StepLR(0.1, 25, gamma=0.5)], [30, 120])),
-    ("sequential-linear-restarts",
-     lambda o: tls.SequentialLR(o, [tls.LinearLR(o, 0.1, total_iters=10),
-                                    tls.CosineAnnealingWarmRestarts(o, T_0=15, T_mult=2)], [10]),
-     S.SequentialLR([S.LinearLR(0.1, 0.1, total_iters=10),
-                     S.CosineAnnealingWarmRestarts(0.1, T_0=15, T_mult=2)], [10])),
-    ("lambda", lambda o: tls.LambdaLR(o, lambda t: 1 / (1 + 0.05 * t)),
-     S.LambdaLR(0.1, lambda t: 1 / (1 + 0.05 * t))),
+    (
+        "restarts-mult1",
+        lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=25),
+        S.CosineAnnealingWarmRestarts(0.1, T_0=25),
+    ),
+    (
+        "restarts-mult2",
+        lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=10, T_mult=2, eta_min=1e-4),
+        S.CosineAnnealingWarmRestarts(0.1, T_0=10, T_mult=2, eta_min=1e-4),
+    ),
+    (
+        "restarts-mult3-T1",
+        lambda o: tls.CosineAnnealingWarmRestarts(o, T_0=1, T_mult=3),
+        S.CosineAnnealingWarmRestarts(0.1, T_0=1, T_mult=3),
+    ),
+    (
+        "cyclic-triangular",
+        lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=20, cycle_momentum=False),
+        S.CyclicLR(0.001, 0.1, step_size_up=20),
+    ),
+    (
+        "cyclic-triangular-down",
+        lambda o: tls.CyclicLR(o, 0.001, 0.1, step_size_up=10, step_size_down=37, cycle_momentum=False),
+        S.CyclicLR(0.001, 0.1, step_size_up=10, step_size_down=37),
+    ),
+    (
+        "cyclic-triangular2",
+        lambda o: tls.CyclicLR(
+            o, 0.01, 0.5, step_size_up=15, step_size_down=5, mode="triangular2", cycle_momentum=False
+        ),
+        S.CyclicLR(0.01, 0.5, step_size_up=15, step_size_down=5, mode="triangular2"),
+    ),
+    (
+        "cyclic-exp_range",
+        lambda o: tls.CyclicLR(o, 0.01, 0.2, step_size_up=13, mode="exp_range", gamma=0.99, cycle_momentum=False),
+        S.CyclicLR(0.01, 0.2, step_size_up=13, mode="exp_range", gamma=0.99),
+    ),
+    (
+        "cyclic-scale_fn-cycle",
+        lambda o: tls.CyclicLR(o, 0.01, 0.2, step_size_up=9, scale_fn=lambda x: 1 / x, cycle_momentum=False),
+        S.CyclicLR(0.01, 0.2, step_size_up=9, scale_fn=lambda x: 1 / x),
+    ),
+    (
+        "cyclic-scale_fn-iterations",
+        lambda o: tls.CyclicLR(
+            o, 0.01, 0.2, step_size_up=9, scale_fn=lambda x: 0.995**x, scale_mode="iterations", cycle_momentum=False
+        ),
+        S.CyclicLR(0.01, 0.2, step_size_up=9, scale_fn=lambda x: 0.995**x, scale_mode="iterations"),
+    ),
+    (
+        "onecycle-cos",
+        lambda o: tls.OneCycleLR(o, max_lr=0.1, total_steps=N_STEPS, cycle_momentum=False),
+        S.OneCycleLR(0.1, total_steps=N_STEPS),
+    ),
+    (
+        "onecycle-linear",
+        lambda o: tls.OneCycleLR(
+            o,
+            max_lr=0.5,
+            total_steps=N_STEPS + 20,
+            pct_start=0.25,
+            anneal_strategy="linear",
+            div_factor=10.0,
+            final_div_factor=100.0,
+            cycle_momentum=False,
+        ),
+        S.OneCycleLR(
+            0.5, N_STEPS + 20, pct_start=0.25, anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0
+        ),
+    ),
+    (
+        "onecycle-cos-three_phase",
+        lambda o: tls.OneCycleLR(
+            o, max_lr=0.1, total_steps=N_STEPS, pct_start=0.4, three_phase=True, cycle_momentum=False
+        ),
+        S.OneCycleLR(0.1, N_STEPS, pct_start=0.4, three_phase=True),
+    ),
+    (
+        "onecycle-linear-three_phase",
+        lambda o: tls.OneCycleLR(
+            o, max_lr=0.1, total_steps=N_STEPS, anneal_strategy="linear", three_phase=True, cycle_momentum=False
+        ),
+        S.OneCycleLR(0.1, N_STEPS, anneal_strategy="linear", three_phase=True),
+    ),
+    (
+        "sequential-linear-cosine",
+        lambda o: tls.SequentialLR(
+            o, [tls.LinearLR(o, 0.01, total_iters=20), tls.CosineAnnealingLR(o, T_max=200, eta_min=1e-4)], [20]
+        ),
+        S.SequentialLR(
+            [S.LinearLR(0.1, 0.01, total_iters=20), S.CosineAnnealingLR(0.1, T_max=200, eta_min=1e-4)], [20]
+        ),
+    ),
+    (
+        "sequential-constant-exp-step",
+        lambda o: tls.SequentialLR(
+            o,
+            [tls.ConstantLR(o, 0.1, total_iters=50), tls.ExponentialLR(o, 0.99), tls.StepLR(o, 25, gamma=0.5)],
+            [30, 120],
+        ),
+        S.SequentialLR(
+            [S.ConstantLR(0.1, 0.1, total_iters=50), S.ExponentialLR(0.1, 0.99), S.StepLR(0.1, 25, gamma=0.5)],
+            [30, 120],
+        ),
+    ),
+    (
+        "sequential-linear-restarts",
+        lambda o: tls.SequentialLR(
+            o, [tls.LinearLR(o, 0.1, total_iters=10), tls.CosineAnnealingWarmRestarts(o, T_0=15, T_mult=2)], [10]
+        ),
+        S.SequentialLR(
+            [S.LinearLR(0.1, 0.1, total_iters=10), S.CosineAnnealingWarmRestarts(0.1, T_0=15, T_mult=2)], [10]
+        ),
+    ),
+    ("lambda", lambda o: tls.LambdaLR(o, lambda t: 1 / (1 + 0.05 * t)), S.LambdaLR(0.1, lambda t: 1 / (1 + 0.05 * t))),
 ]
 
 
@@ -158,8 +222,7 @@ def test_onecycle_past_total_steps_raises_like_torch():
         sched(11)
 
 
-@pytest.mark.parametrize("t, exc", [(-1, ValueError), (1.0, TypeError), (True, TypeError),
-                                    ("3", TypeError)])
+@pytest.mark.parametrize("t, exc", [(-1, ValueError), (1.0, TypeError), (True, TypeError), ("3", TypeError)])
 def test_call_validates_t(t, exc):
     with pytest.raises(exc, match="t must"):
         S.StepLR(0.1, 10)(t)
@@ -219,14 +282,17 @@ def test_bad_argument_values_raise_value_error(build, arg):
         build()
 
 
-@pytest.mark.parametrize("build, arg", [
-    (lambda: S.StepLR(0.1, 2.5), "step_size"),
-    (lambda: S.StepLR("0.1", 10), "base_lr"),
-    (lambda: S.CosineAnnealingLR(0.1, True), "T_max"),
-    (lambda: S.LambdaLR(0.1, 0.5), "lr_lambda"),
-    (lambda: S.CyclicLR(0.1, 1.0, scale_fn=2.0), "scale_fn"),
-    (lambda: S.SequentialLR([0.1], []), "schedulers"),
-])
+@pytest.mark.parametrize(
+    "build, arg",
+    [
+        (lambda: S.StepLR(0.1, 2.5), "step_size"),
+        (lambda: S.StepLR("0.1", 10), "base_lr"),
+        (lambda: S.CosineAnnealingLR(0.1, True), "T_max"),
+        (lambda: S.LambdaLR(0.1, 0.5), "lr_lambda"),
+        (lambda: S.CyclicLR(0.1, 1.0, scale_fn=2.0), "scale_fn"),
+        (lambda: S.SequentialLR([0.1], []), "schedulers"),
+    ],
+)
 def test_bad_argument_types_raise_type_error(build, arg):
     with pytest.raises(TypeError, match=arg):
         build()
@@ -259,8 +325,7 @@ def test_config_round_trip(sched):
 
 
 def test_from_config_accepts_registry_key_and_rejects_unknown():
-    assert S.from_config({"class_name": "step", "config": {"base_lr": 0.1, "step_size": 3}})(3) \
-        == pytest.approx(0.01)
+    assert S.from_config({"class_name": "step", "config": {"base_lr": 0.1, "step_size": 3}})(3) == pytest.approx(0.01)
     with pytest.raises(ValueError, match="StepLR"):
         S.from_config({"class_name": "Nope", "config": {}})
 
@@ -282,11 +347,15 @@ def test_registry_errors_name_the_argument_and_get_builds_a_class():
     assert S.OneCycleLR(0.1, 100, three_phase=np.bool_(True)).three_phase is True
 
 
-@pytest.mark.parametrize("sched", [
-    S.LambdaLR(0.1, lambda t: 1.0),
-    S.CyclicLR(0.1, 1.0, scale_fn=lambda x: 1.0),
-    S.SequentialLR([S.StepLR(0.1, 5), S.LambdaLR(0.1, lambda t: 1.0)], [10]),
-], ids=["lambda", "cyclic-scale_fn", "sequential-with-lambda"])
+@pytest.mark.parametrize(
+    "sched",
+    [
+        S.LambdaLR(0.1, lambda t: 1.0),
+        S.CyclicLR(0.1, 1.0, scale_fn=lambda x: 1.0),
+        S.SequentialLR([S.StepLR(0.1, 5), S.LambdaLR(0.1, lambda t: 1.0)], [10]),
+    ],
+    ids=["lambda", "cyclic-scale_fn", "sequential-with-lambda"],
+)
 def test_callables_are_not_serialisable(sched):
     with pytest.raises(TypeError, match="callable"):
         sched.get_config()
@@ -294,12 +363,19 @@ def test_callables_are_not_serialisable(sched):
 
 def test_interval():
     assert S.StepLR(0.1, 10).interval == "batch"
-    for cls, args in [(S.ConstantLR, (0.1,)), (S.LinearLR, (0.1,)), (S.StepLR, (0.1, 3)),
-                      (S.MultiStepLR, (0.1, [3])), (S.ExponentialLR, (0.1, 0.9)),
-                      (S.CosineAnnealingLR, (0.1, 10)), (S.CosineAnnealingWarmRestarts, (0.1, 10)),
-                      (S.CyclicLR, (0.1, 1.0)), (S.OneCycleLR, (0.1, 100)),
-                      (S.SequentialLR, ([S.StepLR(0.1, 3)], [])),
-                      (S.LambdaLR, (0.1, lambda t: 1.0))]:
+    for cls, args in [
+        (S.ConstantLR, (0.1,)),
+        (S.LinearLR, (0.1,)),
+        (S.StepLR, (0.1, 3)),
+        (S.MultiStepLR, (0.1, [3])),
+        (S.ExponentialLR, (0.1, 0.9)),
+        (S.CosineAnnealingLR, (0.1, 10)),
+        (S.CosineAnnealingWarmRestarts, (0.1, 10)),
+        (S.CyclicLR, (0.1, 1.0)),
+        (S.OneCycleLR, (0.1, 100)),
+        (S.SequentialLR, ([S.StepLR(0.1, 3)], [])),
+        (S.LambdaLR, (0.1, lambda t: 1.0)),
+    ]:
         sched = cls(*args, interval="epoch")
         assert sched.interval == "epoch"
         assert "interval='epoch'" in repr(sched)

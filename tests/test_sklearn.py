@@ -5,6 +5,7 @@ accuracy and for the stopping rules (same n_iter_); PyTorch for the objective (l
 gradient of one full batch, penalty included); ``fit`` itself for ``partial_fit`` and
 pickling (bit-identical weights); GridSearchCV with n_jobs=1 for n_jobs=2.
 """
+
 from __future__ import annotations
 
 import pickle
@@ -90,8 +91,20 @@ def test_objective_and_alpha_match_scikit_learn(case, penalty, r, rng):
     w = rng.uniform(0.5, 2.0, size=n)
     Est = MLPClassifier if case in ("binary", "multiclass", "multilabel") else MLPRegressor
     # plain full-batch gradient descent with lr = 1: one epoch is theta <- theta - dJ/dtheta
-    est = Est((5,), activation="tanh", solver="sgd", momentum=0.0, learning_rate_init=1.0, alpha=alpha,
-              penalty=penalty, l1_ratio=0.3, shuffle=False, max_iter=1, dtype="float64", random_state=0)
+    est = Est(
+        (5,),
+        activation="tanh",
+        solver="sgd",
+        momentum=0.0,
+        learning_rate_init=1.0,
+        alpha=alpha,
+        penalty=penalty,
+        l1_ratio=0.3,
+        shuffle=False,
+        max_iter=1,
+        dtype="float64",
+        random_state=0,
+    )
     est.fit(X, y, sample_weight=w)
     est.set_params(warm_start=True)
     theta0 = 0.3 * rng.normal(size=est.model_.n_params)
@@ -99,7 +112,9 @@ def test_objective_and_alpha_match_scikit_learn(case, penalty, r, rng):
     params0 = [p.copy() for p in est.model_.params()]
     est.fit(X, y, sample_weight=w)
     J, grads = _torch_objective(params0, X, Y, w, case, alpha, r)
-    assert est.out_activation_ == {"binary": "logistic", "multilabel": "logistic", "multiclass": "softmax"}.get(case, "identity")
+    assert est.out_activation_ == {"binary": "logistic", "multilabel": "logistic", "multiclass": "softmax"}.get(
+        case, "identity"
+    )
     np.testing.assert_allclose(est.loss_curve_[-1], J, rtol=1e-12)
     for p0, p1, g in zip(params0, est.model_.params(), grads):
         np.testing.assert_allclose(p0 - p1, g, rtol=1e-9, atol=1e-12)
@@ -120,11 +135,14 @@ def test_digits_accuracy_as_good_as_scikit_learn():
     assert np.mean(ours) >= np.mean(theirs) - 0.005, (ours, theirs)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(tol=1e9, n_iter_no_change=2),  # the loss never improves "by tol": stop after 2 + 2 epochs
-    dict(tol=0.0, n_iter_no_change=3, early_stopping=True),
-    dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.1, tol=1e9, n_iter_no_change=1),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(tol=1e9, n_iter_no_change=2),  # the loss never improves "by tol": stop after 2 + 2 epochs
+        dict(tol=0.0, n_iter_no_change=3, early_stopping=True),
+        dict(solver="sgd", learning_rate="adaptive", learning_rate_init=0.1, tol=1e9, n_iter_no_change=1),
+    ],
+)
 def test_stopping_rules_stop_when_scikit_learns_do(kw):
     X, y = load_digits(return_X_y=True)
     X, y = X[:400] / 16.0, y[:400]
@@ -134,7 +152,7 @@ def test_stopping_rules_stop_when_scikit_learns_do(kw):
         s = np.array(ours.validation_scores_)
         assert len(s) == ours.n_iter_ < 300 and ours.best_validation_score_ == s.max()
         best = int(np.argmax(s))
-        assert (s[best + 1:] < s[best] + 1e-12).all() and len(s) - best - 1 == kw["n_iter_no_change"] + 1
+        assert (s[best + 1 :] < s[best] + 1e-12).all() and len(s) - best - 1 == kw["n_iter_no_change"] + 1
         assert ours.best_loss_ is None
     else:
         assert ours.n_iter_ == theirs.n_iter_ < 300
@@ -145,8 +163,9 @@ def test_stopping_rules_stop_when_scikit_learns_do(kw):
 def test_early_stopping_keeps_the_best_weights():
     X, y = load_digits(return_X_y=True)
     X, y = X[:500] / 16.0, y[:500]
-    est = MLPClassifier((32,), early_stopping=True, n_iter_no_change=2, learning_rate_init=0.02,
-                        random_state=0).fit(X, y)
+    est = MLPClassifier((32,), early_stopping=True, n_iter_no_change=2, learning_rate_init=0.02, random_state=0).fit(
+        X, y
+    )
     assert est.n_iter_ < 200  # it stopped early, so the last weights are not the best ones
     # the split fit makes: random_state's first draw seeds the weights, the split comes next
     rs = np.random.RandomState(0)
@@ -167,8 +186,9 @@ def test_convergence_warning_only_without_convergence():
 def test_invscaling_rate():
     X, y = load_digits(return_X_y=True)
     X, y = X[:150] / 16.0, y[:150]
-    est = MLPClassifier((8,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.2, power_t=0.5,
-                        max_iter=4, random_state=0).fit(X, y)
+    est = MLPClassifier(
+        (8,), solver="sgd", learning_rate="invscaling", learning_rate_init=0.2, power_t=0.5, max_iter=4, random_state=0
+    ).fit(X, y)
     # scikit-learn's SGDOptimizer.iteration_ends: lr = lr_init / (t + 1)^power_t, t samples seen
     np.testing.assert_allclose(est.model_.history["lr"], [0.2 / (e * 150 + 1) ** 0.5 for e in range(4)], rtol=1e-12)
 
@@ -223,7 +243,9 @@ def test_warm_start_continues():
 
 def test_grid_search_over_a_pipeline_with_two_jobs():
     X, y = _digits(450)
-    pipe = Pipeline([("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=20, learning_rate_init=0.01, random_state=0))])
+    pipe = Pipeline(
+        [("scale", StandardScaler()), ("mlp", MLPClassifier(max_iter=20, learning_rate_init=0.01, random_state=0))]
+    )
     grid = {"mlp__alpha": [1e-4, 1e-1], "mlp__hidden_layer_sizes": [(8,), (24,)]}
     par = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
     seq = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X, y)
@@ -267,26 +289,42 @@ def test_mlplab_options():
 
     sched = ml.schedules.get("step", base_lr=0.01, step_size=1, gamma=0.5, interval="epoch")
     opt = ml.optim.AdamW(lr=0.01)
-    est = MLPClassifier((8,), optimizer=opt, dropout=0.3, augment=augment, batch_size=50, max_iter=3,
-                        random_state=0).fit(X, y)
+    est = MLPClassifier(
+        (8,), optimizer=opt, dropout=0.3, augment=augment, batch_size=50, max_iter=3, random_state=0
+    ).fit(X, y)
     assert calls == [50] * 12 and any(isinstance(la, ml.Dropout) for la in est.model_.layers)
     assert opt.t == 0 and est.model_.optimizer.t == 12  # a copy trains, not the estimator's parameter
     with pytest.raises(ValueError, match="optimizer_kwargs"):
         MLPClassifier(optimizer=opt, optimizer_kwargs={"weight_decay": 0.1}).fit(X, y)
-    est = MLPClassifier((8,), optimizer="adamw", optimizer_kwargs={"weight_decay": 0.1}, schedule=sched,
-                        max_iter=3, random_state=0).fit(X, y)
+    est = MLPClassifier(
+        (8,), optimizer="adamw", optimizer_kwargs={"weight_decay": 0.1}, schedule=sched, max_iter=3, random_state=0
+    ).fit(X, y)
     assert est.model_.optimizer.weight_decay == 0.1
     np.testing.assert_allclose(est.model_.history["lr"], [0.01, 0.005, 0.0025])
 
 
-@pytest.mark.parametrize("param,value,match", [
-    ("solver", "lbfgs", "lbfgs"), ("solver", "newton", "solver"), ("activation", "swish", "activation"),
-    ("alpha", -1.0, "alpha"), ("batch_size", 0, "batch_size"), ("learning_rate", "fast", "learning_rate"),
-    ("max_iter", 0, "max_iter"), ("validation_fraction", 1.0, "validation_fraction"), ("beta_1", 1.0, "beta_1"),
-    ("n_iter_no_change", 0, "n_iter_no_change"), ("optimizer", "lion", "optimizer"), ("penalty", "l3", "penalty"),
-    ("l1_ratio", 2.0, "l1_ratio"), ("dropout", 1.0, "dropout"), ("dtype", "float16", "dtype"),
-    ("hidden_layer_sizes", (4, 0), "hidden_layer_sizes"), ("momentum", np.nan, "momentum"),
-])
+@pytest.mark.parametrize(
+    "param,value,match",
+    [
+        ("solver", "lbfgs", "lbfgs"),
+        ("solver", "newton", "solver"),
+        ("activation", "swish", "activation"),
+        ("alpha", -1.0, "alpha"),
+        ("batch_size", 0, "batch_size"),
+        ("learning_rate", "fast", "learning_rate"),
+        ("max_iter", 0, "max_iter"),
+        ("validation_fraction", 1.0, "validation_fraction"),
+        ("beta_1", 1.0, "beta_1"),
+        ("n_iter_no_change", 0, "n_iter_no_change"),
+        ("optimizer", "lion", "optimizer"),
+        ("penalty", "l3", "penalty"),
+        ("l1_ratio", 2.0, "l1_ratio"),
+        ("dropout", 1.0, "dropout"),
+        ("dtype", "float16", "dtype"),
+        ("hidden_layer_sizes", (4, 0), "hidden_layer_sizes"),
+        ("momentum", np.nan, "momentum"),
+    ],
+)
 def test_bad_parameters_name_themselves(param, value, match):
     X, y = _digits(50)
     with pytest.raises(ValueError, match=match):

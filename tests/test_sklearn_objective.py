@@ -7,6 +7,7 @@ the stopping rule (sklearn/neural_network/_multilayer_perceptron.py,
 _update_no_improvement_count); mlplab's optimizers, built directly, for make_optimizer.
 The whole objective through a fitted estimator is tests/test_sklearn.py's.
 """
+
 from __future__ import annotations
 
 import copy
@@ -238,7 +239,11 @@ def test_make_optimizer_sgd_with_momentum(momentum, nesterovs, nesterov):
     # everything else is SGD's default
     default = optim.SGD()
     assert (opt.dampening, opt.weight_decay, opt.clip_norm, opt.clip_value) == (
-        default.dampening, default.weight_decay, default.clip_norm, default.clip_value)
+        default.dampening,
+        default.weight_decay,
+        default.clip_norm,
+        default.clip_value,
+    )
 
 
 @pytest.mark.parametrize("rate", ["constant", "adaptive"])
@@ -248,11 +253,18 @@ def test_make_optimizer_sgd_constant_and_adaptive_rates_are_a_number(rate):
     assert opt.lr == 0.3 and not callable(opt.lr)
 
 
-@pytest.mark.parametrize("name, cls", [("adam", optim.Adam), ("adamw", optim.AdamW), ("nadam", optim.NAdam),
-                                       ("adamax", optim.Adamax)])
+@pytest.mark.parametrize(
+    "name, cls", [("adam", optim.Adam), ("adamw", optim.AdamW), ("nadam", optim.NAdam), ("adamax", optim.Adamax)]
+)
 def test_make_optimizer_adam_family_takes_betas_and_eps(name, cls):
-    est = MLPClassifier(solver="adam", learning_rate_init=0.02, beta_1=0.8, beta_2=0.99, epsilon=1e-6,
-                        optimizer=None if name == "adam" else name)
+    est = MLPClassifier(
+        solver="adam",
+        learning_rate_init=0.02,
+        beta_1=0.8,
+        beta_2=0.99,
+        epsilon=1e-6,
+        optimizer=None if name == "adam" else name,
+    )
     opt = make_optimizer(est, name, 50)
     assert type(opt) is cls
     assert opt.lr == 0.02 and opt.betas == (0.8, 0.99) and opt.eps == 1e-6

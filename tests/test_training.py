@@ -5,6 +5,7 @@ hand (a loop written from ``loss_and_grad`` and ``optimizer.step``, ``train_step
 ``run_epoch`` must give its weights bit for bit with the same seed); tracemalloc for the
 memory of training on a ``numpy.memmap`` through ``ChunkSource``.
 """
+
 from __future__ import annotations
 
 import math
@@ -110,7 +111,7 @@ def test_hand_written_loop_equals_fit(opt, batch_size, rng):
     for _ in range(epochs):
         order = rng_fit.permutation(len(X)) if batch_size < len(X) else np.arange(len(X))
         for s in range(0, len(X), batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             model.loss_and_grad(X[idx], y[idx])  # 1. forward, 2. J, 3. backward
             optimizer.step(model)  # 4. update
     np.testing.assert_array_equal(model.get_weights(), expected)
@@ -120,7 +121,7 @@ def test_hand_written_loop_equals_fit(opt, batch_size, rng):
     for _ in range(epochs):
         order = trainer.rng.permutation(len(X)) if batch_size < len(X) else np.arange(len(X))
         for s in range(0, len(X), batch_size):
-            idx = order[s:s + batch_size]
+            idx = order[s : s + batch_size]
             trainer.train_step(X[idx], y[idx])
     np.testing.assert_array_equal(model.get_weights(), expected)
 
@@ -155,11 +156,19 @@ def test_run_epoch_equals_an_epoch_of_fit(rng):
 def test_fit_facade_equals_trainer_fit(rng):
     X, y = _data(rng, n=60)
     w = rng.uniform(0.5, 2.0, size=60)
-    kw = dict(regularizer=ml.L2(1e-3), augment=lambda Xb, r: Xb + 0.01 * r.standard_normal(Xb.shape),
-              seed=1, verbose=0)
+    kw = dict(regularizer=ml.L2(1e-3), augment=lambda Xb, r: Xb + 0.01 * r.standard_normal(Xb.shape), seed=1, verbose=0)
     a = _model(dropout=0.2)
-    h1 = a.fit(X, y, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=4, batch_size=16, sample_weight=w,
-               class_weight="balanced", validation_split=0.25, **kw)
+    h1 = a.fit(
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=0.1, momentum=0.9),
+        epochs=4,
+        batch_size=16,
+        sample_weight=w,
+        class_weight="balanced",
+        validation_split=0.25,
+        **kw,
+    )
     b = _model(dropout=0.2)
     trainer = Trainer(b, optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), **kw)
     h2 = trainer.fit(ArraySource(X, y, 16, sample_weight=w, class_weight="balanced", validation_split=0.25), 4)
@@ -184,9 +193,16 @@ def test_callbacks_see_the_trainer(rng):
 
 def test_trainer_checks_its_arguments():
     model = _model()
-    for kwargs, name in [({"model": "mlp"}, "model"), ({"verbose": 3}, "verbose"), ({"callbacks": [print]}, "callbacks"),
-                         ({"augment": "shift"}, "augment"), ({"seed": "0"}, "seed"), ({"loss": "hinge"}, "loss"),
-                         ({"optimizer": "lion"}, "optimizer"), ({"regularizer": "l3"}, "regularizer")]:
+    for kwargs, name in [
+        ({"model": "mlp"}, "model"),
+        ({"verbose": 3}, "verbose"),
+        ({"callbacks": [print]}, "callbacks"),
+        ({"augment": "shift"}, "augment"),
+        ({"seed": "0"}, "seed"),
+        ({"loss": "hinge"}, "loss"),
+        ({"optimizer": "lion"}, "optimizer"),
+        ({"regularizer": "l3"}, "regularizer"),
+    ]:
         kwargs = {"model": model, **kwargs}
         with pytest.raises(ArgumentError, match=rf"^{name} must be .*, got "):
             Trainer(verbose=kwargs.pop("verbose", 0), **kwargs)
@@ -211,7 +227,8 @@ def test_save_checkpoint_resumes_bit_for_bit(tmp_path, rng):
 
     part = _model(dropout=0.3)
     Trainer(part, optimizer=ml.optim.Adam(lr=0.01), seed=2, callbacks=[StopAt2()], verbose=0).fit(
-        ArraySource(X, y, 8), 5)
+        ArraySource(X, y, 8), 5
+    )
     resumed = _model(seed=99, dropout=0.3)  # other initial weights: the checkpoint's replace them
     h = Trainer(resumed, seed=123, verbose=0).fit(ArraySource(X, y, 8), 5, resume_from=tmp_path / "ck.mlp")
     np.testing.assert_array_equal(resumed.get_weights(), full.get_weights())
@@ -228,8 +245,8 @@ def test_array_source_batches(rng):
     order = np.random.default_rng(0).permutation(10)
     assert [len(xb) for xb, _, _ in batches] == [4, 4, 2]
     for (xb, yb, wb), s in zip(batches, range(0, 10, 4)):
-        np.testing.assert_array_equal(xb, X[order[s:s + 4]])
-        np.testing.assert_array_equal(yb.argmax(axis=1), y[order[s:s + 4]])
+        np.testing.assert_array_equal(xb, X[order[s : s + 4]])
+        np.testing.assert_array_equal(yb.argmax(axis=1), y[order[s : s + 4]])
         assert wb is None
     one = ArraySource(X, y, batch_size=None).bind(_model(dtype="float64"), ml.losses.CrossEntropy())
     [(xb, _, _)] = list(one.batches(np.random.default_rng(0)))
@@ -238,8 +255,12 @@ def test_array_source_batches(rng):
 
 def test_array_source_checks_its_arguments(rng):
     X, y = _data(rng, n=10)
-    for kwargs, name in [({"batch_size": 0}, "batch_size"), ({"batch_size": 2.5}, "batch_size"),
-                         ({"shuffle": "yes"}, "shuffle"), ({"validation_split": 1.0}, "validation_split")]:
+    for kwargs, name in [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+        ({"shuffle": "yes"}, "shuffle"),
+        ({"validation_split": 1.0}, "validation_split"),
+    ]:
         with pytest.raises(ArgumentError, match=rf"^{name} must be "):
             ArraySource(X, y, **kwargs)
     with pytest.raises(ArgumentError, match="^validation_split must be a fraction that leaves"):
@@ -262,7 +283,7 @@ def test_chunks_in_order_equal_the_concatenated_arrays(rng):
 
     def chunks():
         for s in range(0, 48, 16):
-            yield X[s:s + 16], y[s:s + 16], w[s:s + 16]
+            yield X[s : s + 16], y[s : s + 16], w[s : s + 16]
 
     a, b = _model(), _model()
     ha = a.fit(X, y, epochs=2, batch_size=8, shuffle=False, sample_weight=w, verbose=0, validation_data=(X, y))
@@ -273,9 +294,9 @@ def test_chunks_in_order_equal_the_concatenated_arrays(rng):
 
 def test_a_generator_serves_one_epoch_and_then_says_so(rng):
     X, y = _data(rng, n=20)
-    gen = ((X[s:s + 10], y[s:s + 10]) for s in range(0, 20, 10))
+    gen = ((X[s : s + 10], y[s : s + 10]) for s in range(0, 20, 10))
     _model().fit(ChunkSource(gen), None, epochs=1, verbose=0)
-    gen = ((X[s:s + 10], y[s:s + 10]) for s in range(0, 20, 10))
+    gen = ((X[s : s + 10], y[s : s + 10]) for s in range(0, 20, 10))
     with pytest.raises(ArgumentError, match="^chunks must be an iterable that gives at least one chunk per epoch"):
         _model().fit(ChunkSource(gen), None, epochs=2, verbose=0)
 
@@ -296,12 +317,27 @@ def test_chunks_are_validated_and_named(rng):
         ChunkSource([(X, y)], class_weight="balanced")
 
 
-@pytest.mark.parametrize("name,value", [("y", np.zeros(3)), ("batch_size", 64), ("shuffle", False),
-                                        ("sample_weight", np.ones(3)), ("class_weight", {0: 1.0}),
-                                        ("validation_split", 0.2)])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("y", np.zeros(3)),
+        ("batch_size", 64),
+        ("shuffle", False),
+        ("sample_weight", np.ones(3)),
+        ("class_weight", {0: 1.0}),
+        ("validation_split", 0.2),
+    ],
+)
 def test_fit_refuses_array_options_with_a_source(name, value):
-    kwargs = {"y": None, "batch_size": 32, "shuffle": True, "sample_weight": None, "class_weight": None,
-              "validation_split": 0.0, name: value}
+    kwargs = {
+        "y": None,
+        "batch_size": 32,
+        "shuffle": True,
+        "sample_weight": None,
+        "class_weight": None,
+        "validation_split": 0.0,
+        name: value,
+    }
     source = ChunkSource([])
     with pytest.raises(ArgumentError, match=rf"^{name} must be left at .* when X is a batch source"):
         as_source(source, kwargs.pop("y"), **kwargs)
@@ -319,8 +355,8 @@ def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
     y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.int64, shape=(n,))
     r = np.random.default_rng(0)
     for s in range(0, n, 10_000):
-        X[s:s + 10_000] = r.normal(size=(10_000, d))
-        y[s:s + 10_000] = X[s:s + 10_000, 0] > 0
+        X[s : s + 10_000] = r.normal(size=(10_000, d))
+        y[s : s + 10_000] = X[s : s + 10_000, 0] > 0
     X.flush(), y.flush()
     del X, y
     X = np.load(tmp_path / "X.npy", mmap_mode="r")
@@ -329,7 +365,7 @@ def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
 
     def chunks():
         for s in range(0, n, chunk):
-            yield X[s:s + chunk], y[s:s + chunk]
+            yield X[s : s + chunk], y[s : s + chunk]
 
     model = ml.MLP([d, 32, 2], output="softmax", seed=0)
     # a first small fit loads what training loads once (SciPy's BLAS, threadpoolctl's controllers):
@@ -337,8 +373,9 @@ def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
     ml.MLP([d, 32, 2], output="softmax", seed=0).fit(ChunkSource([(X[:100], y[:100])]), None, epochs=1, verbose=0)
     tracemalloc.start()
     try:
-        h = model.fit(ChunkSource(chunks, batch_size=batch), None, optimizer=ml.optim.Adam(lr=1e-3), epochs=2,
-                      seed=0, verbose=0)
+        h = model.fit(
+            ChunkSource(chunks, batch_size=batch), None, optimizer=ml.optim.Adam(lr=1e-3), epochs=2, seed=0, verbose=0
+        )
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -8,6 +8,7 @@ ValueError and a TypeError) whose message is ``"{name} must be {what}, got {valu
 with the exact wording asserted where the source states it (``_bounds``, ``check_X``'s
 messages, ``fail``'s shortening to 80 characters and its array description).
 """
+
 from __future__ import annotations
 
 import fractions
@@ -37,59 +38,104 @@ def _refused(arg, call, /, *args, **kwargs):
 
 def test_every_public_function_is_tested_here():
     # a new public check fails this test until it is added to this file
-    tested = {"fail", "check_int", "check_real", "check_bool", "check_choice", "check_callable", "check_instance",
-              "check_path", "check_seed", "as_rng", "check_X", "check_sample_weight", "lookup"}
+    tested = {
+        "fail",
+        "check_int",
+        "check_real",
+        "check_bool",
+        "check_choice",
+        "check_callable",
+        "check_instance",
+        "check_path",
+        "check_seed",
+        "as_rng",
+        "check_X",
+        "check_sample_weight",
+        "lookup",
+    }
     assert set(v.__all__) == tested
 
 
 # -- check_int ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value", [0, 7, -3, 10**30, np.int64(5), np.int32(-2), np.uint8(200), np.int8(-128)],
-                         ids=repr)
+@pytest.mark.parametrize("value", [0, 7, -3, 10**30, np.int64(5), np.int32(-2), np.uint8(200), np.int8(-128)], ids=repr)
 def test_check_int_accepts_python_and_numpy_ints_and_returns_int(value):
     out = v.check_int("n", value)
     assert type(out) is int and out == int(value)
 
 
-@pytest.mark.parametrize("low,high,value", [(0, None, 0), (1, None, 10**20), (None, 5, 5), (None, 5, -10**20),
-                                            (1, 3, 1), (1, 3, 2), (1, 3, 3), (-2, -2, -2)])
+@pytest.mark.parametrize(
+    "low,high,value",
+    [
+        (0, None, 0),
+        (1, None, 10**20),
+        (None, 5, 5),
+        (None, 5, -(10**20)),
+        (1, 3, 1),
+        (1, 3, 2),
+        (1, 3, 3),
+        (-2, -2, -2),
+    ],
+)
 def test_check_int_bounds_are_closed(low, high, value):
     assert v.check_int("n", value, low, high) == value
 
 
-@pytest.mark.parametrize("low,high,value,what", [
-    (0, None, -1, "an int >= 0"),
-    (1, None, 0, "an int >= 1"),
-    (None, 5, 6, "an int <= 5"),
-    (1, 3, 0, "an int in [1, 3]"),
-    (1, 3, 4, "an int in [1, 3]"),
-    (None, None, 2.0, "an int"),
-])
+@pytest.mark.parametrize(
+    "low,high,value,what",
+    [
+        (0, None, -1, "an int >= 0"),
+        (1, None, 0, "an int >= 1"),
+        (None, 5, 6, "an int <= 5"),
+        (1, 3, 0, "an int in [1, 3]"),
+        (1, 3, 4, "an int in [1, 3]"),
+        (None, None, 2.0, "an int"),
+    ],
+)
 def test_check_int_refuses_out_of_bounds_with_the_bounds_in_the_message(low, high, value, what):
     msg = _refused("epochs", v.check_int, "epochs", value, low, high)
     assert msg == f"epochs must be {what}, got {value!r}"
 
 
-@pytest.mark.parametrize("value", [True, False, np.True_, np.False_, 3.0, np.float64(3.0), "3", None, [3],
-                                   fractions.Fraction(3, 1), Decimal(3), 3 + 0j],
-                         ids=lambda x: f"{type(x).__name__}-{x!r}")
+@pytest.mark.parametrize(
+    "value",
+    [
+        True,
+        False,
+        np.True_,
+        np.False_,
+        3.0,
+        np.float64(3.0),
+        "3",
+        None,
+        [3],
+        fractions.Fraction(3, 1),
+        Decimal(3),
+        3 + 0j,
+    ],
+    ids=lambda x: f"{type(x).__name__}-{x!r}",
+)
 def test_check_int_refuses_non_ints_and_bools(value):
     _refused("batch_size", v.check_int, "batch_size", value, 1)
 
 
 # -- check_real --------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("value,expected", [
-    (0.5, 0.5),
-    (3, 3.0),
-    (-2, -2.0),
-    (np.float32(0.25), 0.25),
-    (np.float32(0.1), float(np.float32(0.1))),  # the float32 value, not 0.1
-    (np.float64(1e-300), 1e-300),
-    (np.float16(-1.5), -1.5),
-    (np.int64(4), 4.0),
-    (np.uint16(9), 9.0),
-    (fractions.Fraction(1, 4), 0.25),
-    (fractions.Fraction(1, 3), 1 / 3),
-], ids=lambda x: f"{type(x).__name__}-{x!r}")
+@pytest.mark.parametrize(
+    "value,expected",
+    [
+        (0.5, 0.5),
+        (3, 3.0),
+        (-2, -2.0),
+        (np.float32(0.25), 0.25),
+        (np.float32(0.1), float(np.float32(0.1))),  # the float32 value, not 0.1
+        (np.float64(1e-300), 1e-300),
+        (np.float16(-1.5), -1.5),
+        (np.int64(4), 4.0),
+        (np.uint16(9), 9.0),
+        (fractions.Fraction(1, 4), 0.25),
+        (fractions.Fraction(1, 3), 1 / 3),
+    ],
+    ids=lambda x: f"{type(x).__name__}-{x!r}",
+)
 def test_check_real_accepts_numbers_and_returns_python_float(value, expected):
     out = v.check_real("lr", value)
     assert type(out) is float and out == expected
@@ -121,16 +167,20 @@ def test_check_real_bounds(bounds, accepted, refused, what):
 
 
 @pytest.mark.parametrize("bounds,accepted,refused,what", BOUNDS, ids=BOUND_IDS)
-@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), np.float32("nan"), np.float64("inf")],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "value", [float("nan"), float("inf"), float("-inf"), np.float32("nan"), np.float64("inf")], ids=repr
+)
 def test_check_real_refuses_nan_and_infinity_whatever_the_bounds(value, bounds, accepted, refused, what):
     low, high, low_open, high_open = bounds
     msg = _refused("lr", v.check_real, "lr", value, low, high, low_open=low_open, high_open=high_open)
     assert msg == f"lr must be {what}, got {value!r}"
 
 
-@pytest.mark.parametrize("value", [True, False, np.True_, np.False_, "0.1", None, [0.1], 1j, np.complex128(1),
-                                   Decimal("0.1")], ids=lambda x: f"{type(x).__name__}-{x!r}")
+@pytest.mark.parametrize(
+    "value",
+    [True, False, np.True_, np.False_, "0.1", None, [0.1], 1j, np.complex128(1), Decimal("0.1")],
+    ids=lambda x: f"{type(x).__name__}-{x!r}",
+)
 def test_check_real_refuses_bools_and_non_reals(value):
     msg = _refused("momentum", v.check_real, "momentum", value, 0, 1)
     assert msg == f"momentum must be a number in [0, 1], got {value!r}"
@@ -167,8 +217,11 @@ class _CallMe:
         return 1
 
 
-@pytest.mark.parametrize("value", [len, print, lambda x: x, _CallMe, _CallMe(), np.exp, str.upper],
-                         ids=["builtin", "print", "lambda", "class", "instance", "ufunc", "method"])
+@pytest.mark.parametrize(
+    "value",
+    [len, print, lambda x: x, _CallMe, _CallMe(), np.exp, str.upper],
+    ids=["builtin", "print", "lambda", "class", "instance", "ufunc", "method"],
+)
 def test_check_callable_returns_a_callable_as_is(value):
     assert v.check_callable("augment", value) is value
 
@@ -180,15 +233,20 @@ def test_check_callable_refuses_non_callables(value):
     assert msg == f"augment must be a function f(X, rng), got {value!r}"
 
 
-@pytest.mark.parametrize("value,cls", [(3, int), (3.5, (int, float)), (np.ones(2), np.ndarray), ({}, dict),
-                                       (True, int)], ids=["int", "tuple", "ndarray", "dict", "bool-is-int"])
+@pytest.mark.parametrize(
+    "value,cls",
+    [(3, int), (3.5, (int, float)), (np.ones(2), np.ndarray), ({}, dict), (True, int)],
+    ids=["int", "tuple", "ndarray", "dict", "bool-is-int"],
+)
 def test_check_instance_returns_an_instance_as_is(value, cls):
     assert v.check_instance("x", value, cls, "whatever") is value
 
 
-@pytest.mark.parametrize("value,cls,what", [("3", int, "an int"), (None, (int, float), "a number"),
-                                            ([1], dict, "a dict or None"), (3, str, "a str")],
-                         ids=["str", "None", "list", "int"])
+@pytest.mark.parametrize(
+    "value,cls,what",
+    [("3", int, "an int"), (None, (int, float), "a number"), ([1], dict, "a dict or None"), (3, str, "a str")],
+    ids=["str", "None", "list", "int"],
+)
 def test_check_instance_refuses_other_types_with_the_given_description(value, cls, what):
     msg = _refused("history", v.check_instance, "history", value, cls, what)
     assert msg == f"history must be {what}, got {value!r}"
@@ -203,15 +261,21 @@ class _PathLike:
         return self.p
 
 
-@pytest.mark.parametrize("value", ["model.npz", "a/b/c.npz", pathlib.Path("d") / "m.npz", pathlib.PurePosixPath("x"),
-                                   _PathLike("custom.npz")], ids=["str", "nested", "Path", "PurePath", "PathLike"])
+@pytest.mark.parametrize(
+    "value",
+    ["model.npz", "a/b/c.npz", pathlib.Path("d") / "m.npz", pathlib.PurePosixPath("x"), _PathLike("custom.npz")],
+    ids=["str", "nested", "Path", "PurePath", "PathLike"],
+)
 def test_check_path_returns_the_path_as_str(value):
     out = v.check_path("path", value)
     assert type(out) is str and out == os.fspath(value)
 
 
-@pytest.mark.parametrize("value", ["", _PathLike(""), None, 3, b"model.npz", ["a"]],
-                         ids=["empty", "empty-PathLike", "None", "int", "bytes", "list"])
+@pytest.mark.parametrize(
+    "value",
+    ["", _PathLike(""), None, 3, b"model.npz", ["a"]],
+    ids=["empty", "empty-PathLike", "None", "int", "bytes", "list"],
+)
 def test_check_path_refuses_empty_and_non_paths(value):
     msg = _refused("path", v.check_path, "path", value)
     assert msg == f"path must be a non-empty str or path-like, got {value!r}"
@@ -227,8 +291,11 @@ def test_check_seed_accepts_none_and_ints_at_least_zero(value):
         assert type(out) is int and out == int(value)
 
 
-@pytest.mark.parametrize("value", [-1, True, np.False_, 1.5, 1.0, "1", np.random.default_rng(0)],
-                         ids=["negative", "True", "np.False_", "float", "integral-float", "str", "Generator"])
+@pytest.mark.parametrize(
+    "value",
+    [-1, True, np.False_, 1.5, 1.0, "1", np.random.default_rng(0)],
+    ids=["negative", "True", "np.False_", "float", "integral-float", "str", "Generator"],
+)
 def test_check_seed_refuses_everything_else(value):
     _refused("seed", v.check_seed, "seed", value)
 
@@ -247,8 +314,11 @@ def test_as_rng_returns_a_generator_as_is(rng):
     assert v.as_rng(rng, name="shuffle_seed") is rng
 
 
-@pytest.mark.parametrize("value", [-1, "1", 1.5, 2.0, True, np.True_, np.random.RandomState(0), [1]],
-                         ids=["negative", "str", "float", "integral-float", "True", "np.True_", "RandomState", "list"])
+@pytest.mark.parametrize(
+    "value",
+    [-1, "1", 1.5, 2.0, True, np.True_, np.random.RandomState(0), [1]],
+    ids=["negative", "str", "float", "integral-float", "True", "np.True_", "RandomState", "list"],
+)
 @pytest.mark.parametrize("name", ["seed", "random_state"])
 def test_as_rng_refuses_other_seeds(value, name):
     msg = _refused(name, v.as_rng, value, name)
@@ -268,13 +338,17 @@ def test_check_X_does_not_copy_a_c_contiguous_array_of_the_dtype(rng, dtype):
     assert np.shares_memory(v.check_X(X, n_features=3, dtype=dtype), X)
 
 
-@pytest.mark.parametrize("make", [
-    lambda A: np.asfortranarray(A),
-    lambda A: A.astype(np.float32) if A.dtype == np.float64 else A.astype(np.float64),
-    lambda A: np.repeat(A, 2, axis=1)[:, ::2],  # a strided view
-    lambda A: A.tolist(),
-    lambda A: tuple(map(tuple, A.tolist())),
-], ids=["fortran", "other-dtype", "strided", "list", "tuples"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda A: np.asfortranarray(A),
+        lambda A: A.astype(np.float32) if A.dtype == np.float64 else A.astype(np.float64),
+        lambda A: np.repeat(A, 2, axis=1)[:, ::2],  # a strided view
+        lambda A: A.tolist(),
+        lambda A: tuple(map(tuple, A.tolist())),
+    ],
+    ids=["fortran", "other-dtype", "strided", "list", "tuples"],
+)
 def test_check_X_converts_to_a_c_contiguous_array_of_the_dtype(make, rng, dtype):
     A = rng.normal(size=(4, 3)).astype(dtype)
     X = make(A)
@@ -289,37 +363,49 @@ def test_check_X_converts_to_a_c_contiguous_array_of_the_dtype(make, rng, dtype)
         np.testing.assert_array_equal(X, snapshot)  # the input is left alone
 
 
-@pytest.mark.parametrize("X", [np.array([[1, 2], [3, 4]]), np.array([[True, False]]), np.array([[7]], dtype=np.uint8)],
-                         ids=["int", "bool", "uint8"])
+@pytest.mark.parametrize(
+    "X",
+    [np.array([[1, 2], [3, 4]]), np.array([[True, False]]), np.array([[7]], dtype=np.uint8)],
+    ids=["int", "bool", "uint8"],
+)
 def test_check_X_converts_ints_and_bools(X, dtype):
     out = v.check_X(X, dtype=dtype)
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, X.astype(dtype))
 
 
-@pytest.mark.parametrize("X", [
-    lambda: scipy.sparse.csr_matrix(np.eye(3)),
-    lambda: scipy.sparse.csc_matrix(np.eye(3)),
-    lambda: scipy.sparse.coo_matrix(np.eye(3)),
-    lambda: scipy.sparse.csr_array(np.eye(3)),
-], ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"])
+@pytest.mark.parametrize(
+    "X",
+    [
+        lambda: scipy.sparse.csr_matrix(np.eye(3)),
+        lambda: scipy.sparse.csc_matrix(np.eye(3)),
+        lambda: scipy.sparse.coo_matrix(np.eye(3)),
+        lambda: scipy.sparse.csr_array(np.eye(3)),
+    ],
+    ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"],
+)
 @pytest.mark.parametrize("name", ["X", "validation_data X"])
 def test_check_X_refuses_sparse_input(X, name):
     X = X()
     msg = _refused(name, v.check_X, X, name=name)
-    assert msg == (f"{name} must be a dense array (sparse input is not supported: use {name}.toarray()), "
-                   f"got a {type(X).__name__}")
+    assert msg == (
+        f"{name} must be a dense array (sparse input is not supported: use {name}.toarray()), got a {type(X).__name__}"
+    )
 
 
-@pytest.mark.parametrize("X,dtype_shown", [
-    ([["a", "b"], ["c", "d"]], "<U1"),
-    (np.array([[1.0, None]], dtype=object), "object"),
-    (np.array([["1.0", "2.0"]]), "<U3"),
-    (np.ones((2, 2), dtype=complex), "complex128"),
-    (np.ones((2, 2), dtype=np.complex64), "complex64"),
-    (np.array([[b"x"]]), "|S1"),
-    (np.array([["2024-01-01"]], dtype="datetime64[D]"), "datetime64[D]"),
-], ids=["str", "object", "numeric-str", "complex128", "complex64", "bytes", "datetime"])
+@pytest.mark.parametrize(
+    "X,dtype_shown",
+    [
+        ([["a", "b"], ["c", "d"]], "<U1"),
+        (np.array([[1.0, None]], dtype=object), "object"),
+        (np.array([["1.0", "2.0"]]), "<U3"),
+        (np.ones((2, 2), dtype=complex), "complex128"),
+        (np.ones((2, 2), dtype=np.complex64), "complex64"),
+        (np.array([[b"x"]]), "|S1"),
+        (np.array([["2024-01-01"]], dtype="datetime64[D]"), "datetime64[D]"),
+    ],
+    ids=["str", "object", "numeric-str", "complex128", "complex64", "bytes", "datetime"],
+)
 def test_check_X_refuses_non_real_data(X, dtype_shown):
     msg = _refused("X", v.check_X, X)
     assert msg == f"X must be an array of real numbers, got dtype {dtype_shown}"
@@ -333,19 +419,24 @@ def test_check_X_refuses_a_ragged_list():
 @pytest.mark.parametrize("name", ["X", "validation_data X"])
 def test_check_X_refuses_1d_with_the_reshape_hint(name):
     msg = _refused(name, v.check_X, np.arange(3.0), name=name)
-    assert msg == (f"{name} must be 2-D (n_samples, n_features) (for a single feature use {name}.reshape(-1, 1)), "
-                   f"got shape (3,)")
+    assert msg == (
+        f"{name} must be 2-D (n_samples, n_features) (for a single feature use {name}.reshape(-1, 1)), got shape (3,)"
+    )
 
 
-@pytest.mark.parametrize("X,shape", [(np.ones((2, 2, 2)), "(2, 2, 2)"), (np.float64(1.0), "()"), (5, "()"),
-                                     (np.ones((1, 1, 1, 1)), "(1, 1, 1, 1)")], ids=["3-D", "0-D", "scalar", "4-D"])
+@pytest.mark.parametrize(
+    "X,shape",
+    [(np.ones((2, 2, 2)), "(2, 2, 2)"), (np.float64(1.0), "()"), (5, "()"), (np.ones((1, 1, 1, 1)), "(1, 1, 1, 1)")],
+    ids=["3-D", "0-D", "scalar", "4-D"],
+)
 def test_check_X_refuses_other_ranks_without_the_hint(X, shape):
     msg = _refused("X", v.check_X, X)
     assert msg == f"X must be 2-D (n_samples, n_features), got shape {shape}"
 
 
-@pytest.mark.parametrize("X", [np.ones((0, 3)), np.ones((0, 0)), np.ones((0, 1), dtype=np.float32)],
-                         ids=["0x3", "0x0", "0x1"])
+@pytest.mark.parametrize(
+    "X", [np.ones((0, 3)), np.ones((0, 0)), np.ones((0, 1), dtype=np.float32)], ids=["0x3", "0x0", "0x1"]
+)
 def test_check_X_refuses_no_rows(X):
     msg = _refused("X", v.check_X, X)
     assert msg == f"X must be non-empty (at least one sample), got shape {X.shape}"
@@ -354,8 +445,9 @@ def test_check_X_refuses_no_rows(X):
 @pytest.mark.parametrize("width,n_features", [(3, 4), (4, 3), (1, 2)])
 def test_check_X_refuses_the_wrong_width(width, n_features):
     msg = _refused("X", v.check_X, np.ones((2, width)), n_features)
-    assert msg == (f"X must be of shape (n_samples, {n_features}) (the model has {n_features} inputs), "
-                   f"got shape (2, {width})")
+    assert msg == (
+        f"X must be of shape (n_samples, {n_features}) (the model has {n_features} inputs), got shape (2, {width})"
+    )
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "+inf", "-inf"])
@@ -390,8 +482,21 @@ def test_check_X_finiteness_agrees_with_the_reference_formula(trial, dtype):
     # random mixes of ordinary, huge and non-finite entries: accepted exactly when np.isfinite(A).all()
     g = np.random.default_rng(trial)
     info = np.finfo(dtype)
-    pool = np.array([0.0, 1.0, -2.5, float(info.max), float(info.min), float(info.max) / 3, float(info.tiny),
-                     np.nan, np.inf, -np.inf], dtype=dtype)
+    pool = np.array(
+        [
+            0.0,
+            1.0,
+            -2.5,
+            float(info.max),
+            float(info.min),
+            float(info.max) / 3,
+            float(info.tiny),
+            np.nan,
+            np.inf,
+            -np.inf,
+        ],
+        dtype=dtype,
+    )
     p = np.r_[np.full(7, 0.97 / 7), np.full(3, 0.01)]
     A = g.choice(pool, size=(int(g.integers(1, 9)), int(g.integers(1, 9))), p=p / p.sum()).astype(dtype)
     if np.isfinite(A).all():
@@ -405,26 +510,33 @@ def test_check_sample_weight_none_passes_through():
     assert v.check_sample_weight(None, 5, np.float64) is None
 
 
-@pytest.mark.parametrize("w", [[1, 2, 0.5], np.array([0, 0, 3]), (True, True, False), np.array([1e-3, 1e3, 0.0],
-                                                                                             dtype=np.float32)],
-                         ids=["list", "int-array", "bools", "float32"])
+@pytest.mark.parametrize(
+    "w",
+    [[1, 2, 0.5], np.array([0, 0, 3]), (True, True, False), np.array([1e-3, 1e3, 0.0], dtype=np.float32)],
+    ids=["list", "int-array", "bools", "float32"],
+)
 def test_check_sample_weight_returns_a_1d_array_of_the_dtype(w, dtype):
     out = v.check_sample_weight(w, 3, dtype)
     assert isinstance(out, np.ndarray) and out.dtype == dtype and out.shape == (3,)
     np.testing.assert_array_equal(out, np.asarray(w, dtype=np.float64).astype(dtype))
 
 
-@pytest.mark.parametrize("w,shape", [([1.0, 2.0], "(2,)"), (np.ones((3, 1)), "(3, 1)"), (np.ones((1, 3)), "(1, 3)"),
-                                     (1.0, "()"), ([], "(0,)")], ids=["short", "column", "row", "scalar", "empty"])
+@pytest.mark.parametrize(
+    "w,shape",
+    [([1.0, 2.0], "(2,)"), (np.ones((3, 1)), "(3, 1)"), (np.ones((1, 3)), "(1, 3)"), (1.0, "()"), ([], "(0,)")],
+    ids=["short", "column", "row", "scalar", "empty"],
+)
 @pytest.mark.parametrize("name", ["sample_weight", "validation_data sample_weight"])
 def test_check_sample_weight_refuses_the_wrong_shape(w, shape, name):
     msg = _refused(name, v.check_sample_weight, w, 3, np.float64, name=name)
     assert msg == f"{name} must be of shape (3,), one weight per sample, got shape {shape}"
 
 
-@pytest.mark.parametrize("w", [[1.0, -1.0, 1.0], [1.0, np.nan, 1.0], [1.0, np.inf, 1.0], [0.0, 0.0, 0.0],
-                               np.zeros(3), [-0.5, -0.5, -0.5]],
-                         ids=["negative", "nan", "inf", "all-zero", "all-zero-array", "all-negative"])
+@pytest.mark.parametrize(
+    "w",
+    [[1.0, -1.0, 1.0], [1.0, np.nan, 1.0], [1.0, np.inf, 1.0], [0.0, 0.0, 0.0], np.zeros(3), [-0.5, -0.5, -0.5]],
+    ids=["negative", "nan", "inf", "all-zero", "all-zero-array", "all-negative"],
+)
 def test_check_sample_weight_refuses_negative_nonfinite_and_all_zero(w, dtype):
     msg = _refused("sample_weight", v.check_sample_weight, w, 3, dtype)
     assert msg.startswith(f"sample_weight must be finite in {np.dtype(dtype).name} and >= 0, and not all zero, got ")
@@ -478,8 +590,9 @@ def test_check_path_refuses_bytes_paths():
     _refused("path", v.check_path, "path", BytesPath())
 
 
-@pytest.mark.parametrize("w", ["abc", [1.0, None, 2.0], [1.0, "x", 2.0], {"a": 1}], ids=["str", "None", "str-entry",
-                                                                                           "dict"])
+@pytest.mark.parametrize(
+    "w", ["abc", [1.0, None, 2.0], [1.0, "x", 2.0], {"a": 1}], ids=["str", "None", "str-entry", "dict"]
+)
 def test_check_sample_weight_refuses_non_numbers(w):
     msg = _refused("sample_weight", v.check_sample_weight, w, 3, np.float64)
     assert msg.startswith("sample_weight must be ")
@@ -518,14 +631,18 @@ def test_fail_shortens_long_reprs_of_any_type():
     assert shown == repr(value)[:77] + "..."
 
 
-@pytest.mark.parametrize("A", [np.arange(7), np.zeros((2, 4), dtype=np.float32), np.ones((3, 3, 3), dtype=bool),
-                               np.arange(1000.0)], ids=["7", "2x4", "3x3x3", "1000"])
+@pytest.mark.parametrize(
+    "A",
+    [np.arange(7), np.zeros((2, 4), dtype=np.float32), np.ones((3, 3, 3), dtype=bool), np.arange(1000.0)],
+    ids=["7", "2x4", "3x3x3", "1000"],
+)
 def test_fail_describes_an_array_of_more_than_6_entries_by_shape_and_dtype(A):
     assert str(v.fail("w", "ok", A)) == f"w must be ok, got an array of shape {A.shape} and dtype {A.dtype}"
 
 
-@pytest.mark.parametrize("A", [np.arange(6), np.zeros((2, 3)), np.array([1.5]), np.zeros((0, 4))],
-                         ids=["6", "2x3", "1", "empty"])
+@pytest.mark.parametrize(
+    "A", [np.arange(6), np.zeros((2, 3)), np.array([1.5]), np.zeros((0, 4))], ids=["6", "2x3", "1", "empty"]
+)
 def test_fail_shows_an_array_of_at_most_6_entries(A):
     assert str(v.fail("w", "ok", A)) == f"w must be ok, got {A!r}"
 
@@ -584,8 +701,9 @@ def _metric(P, y):
 METRICS = {"zeta": np.mean, "alpha": np.max, "mid": _metric}
 
 
-@pytest.mark.parametrize("f", [_metric, np.median, lambda P, y: 1.0, MSE],
-                         ids=["function", "numpy-function", "lambda", "class"])
+@pytest.mark.parametrize(
+    "f", [_metric, np.median, lambda P, y: 1.0, MSE], ids=["function", "numpy-function", "lambda", "class"]
+)
 def test_lookup_without_base_returns_a_callable_as_is(f):
     assert v.lookup("metric", METRICS, f) is f
 
@@ -607,10 +725,22 @@ def test_lookup_without_base_refuses_unknown_values_listing_the_sorted_names(val
     assert msg == f"metric must be a callable or one of ['alpha', 'mid', 'zeta'], got {value!r}"
 
 
-@pytest.mark.parametrize("base_name,article", [("Optimizer", "an"), ("Activation", "an"), ("Initializer", "an"),
-                                               ("Estimator", "an"), ("Updater", "an"), ("optimizer", "an"),
-                                               ("Loss", "a"), ("Schedule", "a"), ("Regularizer", "a"), ("Base", "a"),
-                                               ("Yield", "a")])
+@pytest.mark.parametrize(
+    "base_name,article",
+    [
+        ("Optimizer", "an"),
+        ("Activation", "an"),
+        ("Initializer", "an"),
+        ("Estimator", "an"),
+        ("Updater", "an"),
+        ("optimizer", "an"),
+        ("Loss", "a"),
+        ("Schedule", "a"),
+        ("Regularizer", "a"),
+        ("Base", "a"),
+        ("Yield", "a"),
+    ],
+)
 def test_lookup_message_uses_the_right_article(base_name, article):
     base = type(base_name, (), {})
     msg = _refused("kind", v.lookup, "kind", {"x": base}, "y", base=base)

@@ -11,6 +11,7 @@ ones shortened). Numbers are NumPy's as well as Python's (``np.float32(0.1)`` is
 ``np.int64(3)`` an int); ``bool`` is never taken for a number, since ``True`` where a count
 is expected is a bug, not a 1.
 """
+
 from __future__ import annotations
 
 import math
@@ -23,8 +24,19 @@ from .backend import all_finite
 from .errors import ArgumentError
 
 __all__ = [
-    "fail", "check_int", "check_real", "check_bool", "check_choice", "check_callable", "check_instance",
-    "check_path", "check_seed", "as_rng", "check_X", "check_sample_weight", "lookup",
+    "fail",
+    "check_int",
+    "check_real",
+    "check_bool",
+    "check_choice",
+    "check_callable",
+    "check_instance",
+    "check_path",
+    "check_seed",
+    "as_rng",
+    "check_X",
+    "check_sample_weight",
+    "lookup",
 ]
 
 _MAX_SHOWN = 80  # characters of a value's repr shown in a message
@@ -34,7 +46,7 @@ def _show(value) -> str:
     if isinstance(value, np.ndarray) and value.size > 6:
         return f"an array of shape {value.shape} and dtype {value.dtype}"
     r = repr(value)
-    return r if len(r) <= _MAX_SHOWN else r[:_MAX_SHOWN - 3] + "..."
+    return r if len(r) <= _MAX_SHOWN else r[: _MAX_SHOWN - 3] + "..."
 
 
 def fail(name, what, value=None, *, got=None) -> ArgumentError:
@@ -120,8 +132,9 @@ def check_path(name, value) -> str:
 
 def check_seed(name, value):
     """None or an int (a seed that can be written to a JSON configuration); returned as is."""
-    if value is not None and (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
-                              or value < 0):
+    if value is not None and (
+        isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) or value < 0
+    ):
         raise fail(name, "None or an int >= 0", value)
     return None if value is None else int(value)
 
@@ -130,8 +143,7 @@ def as_rng(seed, name="seed") -> np.random.Generator:
     """A NumPy Generator from None, an int >= 0, or a Generator (returned as is)."""
     if isinstance(seed, np.random.Generator):
         return seed
-    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
-                             or seed < 0):
+    if seed is not None and (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral) or seed < 0):
         raise fail(name, "None, an int >= 0 or a numpy Generator", seed)
     return np.random.default_rng(seed)
 
@@ -143,8 +155,9 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     width other than ``n_features``, NaN or infinity.
     """
     if hasattr(X, "toarray") or type(X).__name__ in {"csr_matrix", "csc_matrix", "coo_matrix"}:
-        raise fail(name, f"a dense array (sparse input is not supported: use {name}.toarray())",
-                   got=f"a {type(X).__name__}")
+        raise fail(
+            name, f"a dense array (sparse input is not supported: use {name}.toarray())", got=f"a {type(X).__name__}"
+        )
     try:
         A = np.asarray(X)
     except Exception as e:  # ragged lists and the like
@@ -157,14 +170,19 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     if A.shape[0] == 0:
         raise fail(name, "non-empty (at least one sample)", got=f"shape {A.shape}")
     if n_features is not None and A.shape[1] != n_features:
-        raise fail(name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}")
+        raise fail(
+            name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}"
+        )
     source = A
     with np.errstate(over="ignore"):  # float64 beyond float32's range: refused below, by name
         A = np.ascontiguousarray(A, dtype=dtype)
     if not all_finite(A):
         if A is not source and np.isfinite(source).all():
-            raise fail(name, f"representable in {A.dtype.name} (|x| <= {np.finfo(A.dtype).max:.4g})",
-                       got=f"values up to {np.abs(source).max():.4g}")
+            raise fail(
+                name,
+                f"representable in {A.dtype.name} (|x| <= {np.finfo(A.dtype).max:.4g})",
+                got=f"values up to {np.abs(source).max():.4g}",
+            )
         raise fail(name, "finite", got="NaN or infinity")
     return A
 

@@ -9,6 +9,7 @@ stable for any finite input: nothing overflows for |z| up to 1e4 and beyond.
 Adding an activation = one class here + one line in ``ACTIVATIONS`` + one row in the
 parametrized torch test.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,8 +21,18 @@ from .layers import Layer
 _BOOL = xp.dtype(bool)
 
 __all__ = [
-    "Activation", "Identity", "Sigmoid", "Tanh", "ReLU", "LeakyReLU", "ELU", "GELU",
-    "Softplus", "Softmax", "ACTIVATIONS", "get",
+    "Activation",
+    "Identity",
+    "Sigmoid",
+    "Tanh",
+    "ReLU",
+    "LeakyReLU",
+    "ELU",
+    "GELU",
+    "Softplus",
+    "Softmax",
+    "ACTIVATIONS",
+    "get",
 ]
 
 
@@ -178,9 +189,9 @@ _GELU_C = 0.044715
 class GELU(Activation):
     """GELU, tanh approximation (torch.nn.GELU(approximate="tanh")):
 
-        u = sqrt(2/pi) (z + 0.044715 z^3),   t = tanh(u)
-        f(z)  = z (1 + t) / 2
-        f'(z) = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2) / 2
+    u = sqrt(2/pi) (z + 0.044715 z^3),   t = tanh(u)
+    f(z)  = z (1 + t) / 2
+    f'(z) = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2) / 2
     """
 
     name = "gelu"

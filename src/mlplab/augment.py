@@ -324,9 +324,7 @@ class RandomShift(_ImageAugmenter):
     def __call__(self, X, rng=None):
         X = np.asarray(X)
         images = _as_images(X, self.image_shape)
-        dy, dx = self._rng(rng).integers(
-            -self.max_shift, self.max_shift, size=(2, images.shape[0]), endpoint=True
-        )
+        dy, dx = self._rng(rng).integers(-self.max_shift, self.max_shift, size=(2, images.shape[0]), endpoint=True)
         return shift_images(images, dy, dx, self.fill).reshape(X.shape)
 
 
@@ -454,9 +452,7 @@ class Compose(Augmenter):
         return f"Compose({self.augmenters!r})"
 
 
-AUGMENTERS = {
-    cls.__name__: cls for cls in (GaussianNoise, RandomShift, RandomRotation, RandomFlip, Compose)
-}
+AUGMENTERS = {cls.__name__: cls for cls in (GaussianNoise, RandomShift, RandomRotation, RandomFlip, Compose)}
 
 
 def from_config(cfg):

@@ -11,6 +11,7 @@ buffer), ``axpy`` (BLAS for small buffers), ``row_sum`` / ``col_sum`` / ``row_ma
 backward pass by size), ``all_finite`` (the finiteness check of inputs) and
 ``blas_threads`` / ``single_blas_thread`` (BLAS threads for small products).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -145,8 +146,15 @@ def axpy(a, x, y, work):
     be x itself: x is then overwritten)."""
     f = _AXPY.get(y.dtype) if _AXPY else _load_axpy(y.dtype)
     # SciPy's wrapper would work on a copy of a strided y, and writes through a read-only flag
-    if (f is not None and y.size <= AXPY_BLAS_MAX and y.ndim == 1 and y.flags.c_contiguous
-            and y.flags.writeable and x.dtype is y.dtype and x.shape == y.shape):
+    if (
+        f is not None
+        and y.size <= AXPY_BLAS_MAX
+        and y.ndim == 1
+        and y.flags.c_contiguous
+        and y.flags.writeable
+        and x.dtype is y.dtype
+        and x.shape == y.shape
+    ):
         f(x, y, a=a)
     else:
         xp.multiply(x, a, out=work)

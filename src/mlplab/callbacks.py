@@ -15,6 +15,7 @@ several fits. Monitoring callbacks use Keras's names and semantics, except
 ``ReduceLROnPlateau``, which follows torch's. (``History`` lives in ``mlplab.history`` and
 is importable from here too.)
 """
+
 from __future__ import annotations
 
 import csv
@@ -30,8 +31,19 @@ from . import io
 from ._validation import check_bool, check_callable, check_choice, check_int, check_path, check_real, fail
 from .history import History
 
-__all__ = ["Callback", "CallbackList", "History", "ProgressBar", "TerminateOnNaN", "EarlyStopping",
-           "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "LambdaCallback"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "ProgressBar",
+    "TerminateOnNaN",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "LambdaCallback",
+]
 
 
 class Callback:
@@ -67,9 +79,17 @@ class CallbackList(Callback):
     def __init__(self, callbacks=()):
         self.callbacks = list(callbacks)
         # per hook, only the callbacks that override it: a batch hook nobody uses costs nothing
-        self._hooks = {name: [getattr(c, name) for c in self.callbacks if _overrides(c, name)]
-                       for name in ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
-                                    "on_batch_begin", "on_batch_end")}
+        self._hooks = {
+            name: [getattr(c, name) for c in self.callbacks if _overrides(c, name)]
+            for name in (
+                "on_train_begin",
+                "on_train_end",
+                "on_epoch_begin",
+                "on_epoch_end",
+                "on_batch_begin",
+                "on_batch_end",
+            )
+        }
         self.batch_hooks = bool(self._hooks["on_batch_begin"] or self._hooks["on_batch_end"])
 
     def set_trainer(self, trainer):
@@ -115,8 +135,15 @@ class ProgressBar(Callback):
     def on_epoch_begin(self, epoch, logs=None):
         self._sum, self._n, self._pending, self._shown = 0.0, 0, 0, time.monotonic()
         if self.verbose == 1:
-            self.bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="batch",
-                            leave=True, file=self.file or sys.stderr, dynamic_ncols=True, mininterval=0.2)
+            self.bar = tqdm(
+                total=self.steps,
+                desc=f"epoch {epoch + 1}/{self.epochs}",
+                unit="batch",
+                leave=True,
+                file=self.file or sys.stderr,
+                dynamic_ncols=True,
+                mininterval=0.2,
+            )
 
     def on_batch_end(self, batch, logs=None):
         if self.bar is not None:
@@ -179,8 +206,11 @@ def _monitored(who, monitor, logs):
     """The value of ``monitor`` in ``logs``, or an error that lists what was logged."""
     logs = logs or {}
     if monitor not in logs:
-        hint = " (pass validation_data or validation_split to fit to log 'val_' values)" if monitor.startswith("val_") \
+        hint = (
+            " (pass validation_data or validation_split to fit to log 'val_' values)"
+            if monitor.startswith("val_")
             else ""
+        )
         raise fail(f"{who} monitor", f"a value fit logs, one of {sorted(logs)}{hint}", monitor)
     return float(logs[monitor])
 
@@ -228,8 +258,9 @@ class EarlyStopping(Callback):
     best, best_epoch, stopped_epoch, wait
     """
 
-    def __init__(self, monitor="val_loss", min_delta=0.0, patience=10, mode="auto", restore_best_weights=True,
-                 start_from_epoch=0):
+    def __init__(
+        self, monitor="val_loss", min_delta=0.0, patience=10, mode="auto", restore_best_weights=True, start_from_epoch=0
+    ):
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
         self.min_delta = check_real("min_delta", min_delta, 0)
@@ -282,7 +313,8 @@ class EarlyStopping(Callback):
             self.model.stop_reason = (
                 f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve by more than "
                 f"{self.min_delta:g} for {self.patience} epoch(s); best {self.monitor} = {best} at epoch "
-                f"{self.best_epoch + 1}" + (", weights restored" if self.restore_best_weights else ""))
+                f"{self.best_epoch + 1}" + (", weights restored" if self.restore_best_weights else "")
+            )
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
@@ -334,8 +366,11 @@ class ModelCheckpoint(Callback):
         try:
             return self.filepath.format(epoch=epoch + 1, **(logs or {}))
         except (KeyError, IndexError, ValueError) as e:
-            raise fail("ModelCheckpoint filepath", f"a pattern of fields fit logs, among ['epoch'] + {sorted(logs or {})}",
-                       got=f"{self.filepath!r} ({type(e).__name__}: {e})") from None
+            raise fail(
+                "ModelCheckpoint filepath",
+                f"a pattern of fields fit logs, among ['epoch'] + {sorted(logs or {})}",
+                got=f"{self.filepath!r} ({type(e).__name__}: {e})",
+            ) from None
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only or self.monitor in (logs or {}):
@@ -403,8 +438,19 @@ class ReduceLROnPlateau(Callback):
     best, num_bad_epochs, cooldown_counter, reductions (list of (epoch, new_lr))
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, mode="auto", min_delta=1e-4, cooldown=0,
-                 min_lr=0.0, *, threshold_mode="rel", eps=1e-8):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        *,
+        threshold_mode="rel",
+        eps=1e-8,
+    ):
         self.monitor = monitor
         self.mode = _resolve_mode(monitor, mode)
         self.factor = check_real("factor", factor, 0, 1, low_open=True, high_open=True)
@@ -431,8 +477,11 @@ class ReduceLROnPlateau(Callback):
     def on_train_begin(self, logs=None):
         opt = self.trainer.optimizer
         if callable(getattr(opt, "lr", None)):
-            raise fail("the optimizer's lr", "a float lr for ReduceLROnPlateau to scale (use either a schedule or "
-                                             "ReduceLROnPlateau, not both)", opt.lr)
+            raise fail(
+                "the optimizer's lr",
+                "a float lr for ReduceLROnPlateau to scale (use either a schedule or ReduceLROnPlateau, not both)",
+                opt.lr,
+            )
         self._reset()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -468,8 +517,11 @@ class LearningRateScheduler(Callback):
 
     def on_train_begin(self, logs=None):
         if callable(getattr(self.trainer.optimizer, "lr", None)):
-            raise fail("the optimizer's lr", "a float lr, which LearningRateScheduler sets each epoch (the optimizer "
-                                             "already has a schedule)", self.trainer.optimizer.lr)
+            raise fail(
+                "the optimizer's lr",
+                "a float lr, which LearningRateScheduler sets each epoch (the optimizer already has a schedule)",
+                self.trainer.optimizer.lr,
+            )
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.trainer.optimizer
@@ -526,8 +578,9 @@ class CSVLogger(Callback):
         if self._writer is None:
             new = self._fields is None
             self._fields = self._fields or list(row)
-            self._writer = csv.DictWriter(self._file, fieldnames=self._fields, delimiter=self.separator,
-                                          restval="NA", extrasaction="ignore")
+            self._writer = csv.DictWriter(
+                self._file, fieldnames=self._fields, delimiter=self.separator, restval="NA", extrasaction="ignore"
+            )
             if new:
                 self._writer.writeheader()
         self._writer.writerow(row)

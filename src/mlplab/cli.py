@@ -1,9 +1,10 @@
 """The ``mlplab`` command.
 
-    mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and report test accuracy
-    mlplab lab [NAME] [--out DIR] [--quick] [--seed S]                   list or run an experiment
-    mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
+mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and report test accuracy
+mlplab lab [NAME] [--out DIR] [--quick] [--seed S]                   list or run an experiment
+mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,7 +50,8 @@ def train(args) -> dict:
     X, y = _load(args.dataset, args.seed)
     regression = args.dataset in REGRESSION
     Xtr, Xte, ytr, yte = datasets.train_test_split(
-        X, y, test_size=0.2, random_state=args.seed, stratify=None if regression else y)
+        X, y, test_size=0.2, random_state=args.seed, stratify=None if regression else y
+    )
     if args.dataset != "digits":  # digits are already in [0, 1]
         scaler = StandardScaler().fit(Xtr)
         Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
@@ -63,12 +65,27 @@ def train(args) -> dict:
     model = MLP([X.shape[1], *args.layers, n_out], activation=args.activation, output=output, seed=args.seed)
     opt = optim.get(args.optimizer, lr=args.lr, **({"momentum": 0.9} if args.optimizer == "sgd" else {}))
     t0 = time.perf_counter()
-    history = model.fit(Xtr, ytr_fit, optimizer=opt, epochs=args.epochs, batch_size=args.batch_size,
-                        seed=args.seed, verbose=0 if args.json else 1)
+    history = model.fit(
+        Xtr,
+        ytr_fit,
+        optimizer=opt,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        verbose=0 if args.json else 1,
+    )
     seconds = time.perf_counter() - t0
-    result = {"dataset": args.dataset, "layers": [X.shape[1], *args.layers, n_out], "activation": args.activation,
-              "optimizer": args.optimizer, "lr": args.lr, "epochs": len(history.epoch), "batch_size": args.batch_size,
-              "train_seconds": round(seconds, 3), "final_loss": history["loss"][-1]}
+    result = {
+        "dataset": args.dataset,
+        "layers": [X.shape[1], *args.layers, n_out],
+        "activation": args.activation,
+        "optimizer": args.optimizer,
+        "lr": args.lr,
+        "epochs": len(history.epoch),
+        "batch_size": args.batch_size,
+        "train_seconds": round(seconds, 3),
+        "final_loss": history["loss"][-1],
+    }
     if regression:
         pred = model.predict(Xte)[:, 0] * sd + mu
         result["test_r2"] = float(1 - ((yte - pred) ** 2).sum() / ((yte - yte.mean()) ** 2).sum())
@@ -80,8 +97,9 @@ def train(args) -> dict:
         with io.atomic_open(os.path.join(args.out, "history.json")) as f:
             json.dump(history.to_dict(), f, indent=1)
         if have_matplotlib():
-            result["loss_curve"] = plot_history(history, os.path.join(args.out, "loss.png"),
-                                                title=f"{args.dataset}: MLP {result['layers']}")
+            result["loss_curve"] = plot_history(
+                history, os.path.join(args.out, "loss.png"), title=f"{args.dataset}: MLP {result['layers']}"
+            )
         if hasattr(model, "save"):
             result["model_file"] = model.save(os.path.join(args.out, "model.mlp"))
     return result
@@ -89,11 +107,15 @@ def train(args) -> dict:
 
 def _print_train(result):
     if "test_accuracy" in result:
-        print(f"test accuracy: {result['test_accuracy']:.4f}  ({result['dataset']}, {result['epochs']} epochs, "
-              f"{result['train_seconds']:.1f} s)")
+        print(
+            f"test accuracy: {result['test_accuracy']:.4f}  ({result['dataset']}, {result['epochs']} epochs, "
+            f"{result['train_seconds']:.1f} s)"
+        )
     else:
-        print(f"test R^2: {result['test_r2']:.4f}, RMSE {result['test_rmse']:.2f}  ({result['dataset']}, "
-              f"{result['epochs']} epochs, {result['train_seconds']:.1f} s)")
+        print(
+            f"test R^2: {result['test_r2']:.4f}, RMSE {result['test_rmse']:.2f}  ({result['dataset']}, "
+            f"{result['epochs']} epochs, {result['train_seconds']:.1f} s)"
+        )
     for k in ("loss_curve", "model_file"):
         if k in result:
             print(f"wrote {result[k]}")

@@ -60,6 +60,7 @@ def __getattr__(name):
         return train_test_split
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "circle",
     "xor",

@@ -4,6 +4,7 @@
 ``InvalidParameterError`` does the same): a wrong argument is refused with one message shape
 whatever went wrong with it, and code written against either exception keeps working.
 """
+
 from __future__ import annotations
 
 __all__ = ["ArgumentError", "DivergenceError", "ModelFileError"]

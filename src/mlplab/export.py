@@ -21,6 +21,7 @@ default: any onnxruntime since 1.13 runs the file.
 ``onnx`` is imported only when exporting: ``pip install 'mlplab[onnx]'`` (onnx and
 onnxruntime).
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,9 @@ def _onnx():
         import onnx
         from onnx import helper, numpy_helper
     except ImportError as e:
-        raise ImportError("ONNX export needs the 'onnx' package: pip install 'mlplab[onnx]' "
-                          "(installs onnx and onnxruntime)") from e
+        raise ImportError(
+            "ONNX export needs the 'onnx' package: pip install 'mlplab[onnx]' (installs onnx and onnxruntime)"
+        ) from e
     return onnx, helper, numpy_helper
 
 
@@ -109,12 +111,14 @@ def _layer(g, layer, x, i):
         thr = g.const(layer.threshold, "threshold")
         soft = g.op("Log", [g.op("Add", [g.op("Exp", [g.op("Min", [x, thr])]), g.const(1.0, "one")])])
         return g.op("Where", [g.op("Greater", [x, thr]), x, soft], "softplus")
-    raise fail(f"model.layers[{i}]", "a built-in mlplab layer (only those have an ONNX export)",
-               got=f"a {type(layer).__name__}")
+    raise fail(
+        f"model.layers[{i}]",
+        "a built-in mlplab layer (only those have an ONNX export)",
+        got=f"a {type(layer).__name__}",
+    )
 
 
-def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_name="Y",
-            binary_proba=False, doc=None):
+def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_name="Y", binary_proba=False, doc=None):
     """The ONNX graph of ``model.predict``.
 
     Parameters
@@ -157,11 +161,16 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
     g.nodes.append(helper.make_node("Identity", [x], [output_name], name="output"))
     elem = helper.np_dtype_to_tensor_dtype(g.dtype)
     graph = helper.make_graph(
-        g.nodes, "mlplab", [helper.make_tensor_value_info(input_name, elem, ["N", model.n_inputs])],
-        [helper.make_tensor_value_info(output_name, elem, ["N", n_out])], initializer=g.inits,
-        doc_string=doc or f"mlplab {type(model).__name__}: {model.n_inputs} inputs -> {n_out} outputs")
-    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
-                              producer_name="mlplab", producer_version=__version__)
+        g.nodes,
+        "mlplab",
+        [helper.make_tensor_value_info(input_name, elem, ["N", model.n_inputs])],
+        [helper.make_tensor_value_info(output_name, elem, ["N", n_out])],
+        initializer=g.inits,
+        doc_string=doc or f"mlplab {type(model).__name__}: {model.n_inputs} inputs -> {n_out} outputs",
+    )
+    proto = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", opset)], producer_name="mlplab", producer_version=__version__
+    )
     # the oldest IR version that carries this opset, so older runtimes read the file too
     proto.ir_version = helper.find_min_ir_version_for(list(proto.opset_import))
     onnx.checker.check_model(proto)

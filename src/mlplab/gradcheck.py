@@ -7,6 +7,7 @@ For every parameter theta_j, the central difference
 is compared with the back-propagated dJ/dtheta_j. Works on any Sequential, including
 one with layers you wrote yourself.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -61,8 +62,11 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     """
     check_real("eps", eps, 0, 1, low_open=True, high_open=True)
     if any(layer.p for layer in model.layers if isinstance(layer, Dropout)):
-        raise fail("model", "deterministic for gradcheck (set Dropout p to 0 or remove the Dropout layers)",
-                   got="a model with dropout")
+        raise fail(
+            "model",
+            "deterministic for gradcheck (set Dropout p to 0 or remove the Dropout layers)",
+            got="a model with dropout",
+        )
     m = model.astype("float64")  # the model itself is untouched
     loss = m._resolve_loss(loss)
     regularizer = regularizers.get(regularizer)

@@ -1,4 +1,5 @@
 """History: the per-epoch record of a training run, returned by ``fit``."""
+
 from __future__ import annotations
 
 __all__ = ["History"]

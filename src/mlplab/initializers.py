@@ -12,6 +12,7 @@ Variance-preserving choices (fan_in = n_in, fan_out = n_out):
     normal               N(0, 0.01^2)
     zeros                0 (warns: every hidden unit then computes and learns the same thing)
 """
+
 from __future__ import annotations
 
 import warnings

@@ -23,6 +23,7 @@ array is used. The architecture names only built-in layer classes (``model_from_
 Saving writes a temporary file in the destination folder and renames it over ``path``
 (``os.replace``), so a crash mid-write never leaves a half-written model behind.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -45,8 +46,15 @@ from .layers import Dense, Dropout
 from .model import Sequential, model_from_config
 
 __all__ = [
-    "ModelFileError", "Checkpoint", "save", "load", "save_checkpoint", "load_checkpoint",
-    "FORMAT", "FORMAT_VERSION", "atomic_open",
+    "ModelFileError",
+    "Checkpoint",
+    "save",
+    "load",
+    "save_checkpoint",
+    "load_checkpoint",
+    "FORMAT",
+    "FORMAT_VERSION",
+    "atomic_open",
 ]
 
 FORMAT = "mlplab"
@@ -79,13 +87,20 @@ def _check_savable(model):
     known = {Dense, Dropout, *activations.ACTIVATIONS.values()}
     for i, layer in enumerate(model.layers):
         if type(layer) not in known:
-            raise fail(f"model.layers[{i}]", "one of mlplab's built-in layers (Dense, Dropout, the activations): "
-                                             "loading never runs code from a file", got=f"a {type(layer).__name__}")
+            raise fail(
+                f"model.layers[{i}]",
+                "one of mlplab's built-in layers (Dense, Dropout, the activations): "
+                "loading never runs code from a file",
+                got=f"a {type(layer).__name__}",
+            )
 
 
 def _param_arrays(model) -> dict:
-    return {f"layers.{i}.{n}": np.ascontiguousarray(to_numpy(getattr(layer, n)))
-            for i, layer in enumerate(model.layers) for n in layer.param_names}
+    return {
+        f"layers.{i}.{n}": np.ascontiguousarray(to_numpy(getattr(layer, n)))
+        for i, layer in enumerate(model.layers)
+        for n in layer.param_names
+    }
 
 
 def _dropout_states(model) -> dict:
@@ -98,8 +113,7 @@ def _write(path, meta: dict, arrays: dict) -> str:
     for k, a in arrays.items():
         if a.dtype.hasobject:
             raise fail(f"array {k!r}", "numbers (model files never hold pickled objects)", got="dtype object")
-    meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION,
-                sha256={k: _digest(a) for k, a in arrays.items()})
+    meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, sha256={k: _digest(a) for k, a in arrays.items()})
     blob = json.dumps(meta, default=_json_default, sort_keys=True).encode("utf-8")
     with atomic_open(path, "wb") as f:
         # a file object, not a name: np.savez would append ".npz" to a name
@@ -187,8 +201,7 @@ def save_checkpoint(path, model, optimizer, epoch, history=None, rng_state=None)
     meta = {
         "kind": "checkpoint",
         "config": model.get_config(),
-        "optimizer": {"config": sd["config"], "t": int(sd["t"]), "epoch": int(sd.get("epoch", 0)),
-                      "state": state},
+        "optimizer": {"config": sd["config"], "t": int(sd["t"]), "epoch": int(sd.get("epoch", 0)), "state": state},
         "epoch": int(epoch),
         "history": history,
         "rng_state": rng_state,
@@ -217,12 +230,18 @@ def _read_header(zf, info, path):
         except Exception as e:
             raise _fail(path, f"member {info.filename!r} is not a valid .npy array ({e})") from None
     if dtype.hasobject:
-        raise _fail(path, f"member {info.filename!r} holds Python objects (dtype {dtype}); model files "
-                          f"never hold pickled data, refusing to load it")
+        raise _fail(
+            path,
+            f"member {info.filename!r} holds Python objects (dtype {dtype}); model files "
+            f"never hold pickled data, refusing to load it",
+        )
     nbytes = math.prod(shape) * dtype.itemsize
     if info.file_size != header_len + nbytes:
-        raise _fail(path, f"member {info.filename!r} has {info.file_size} bytes, its header announces "
-                          f"{header_len + nbytes}: the file is truncated or corrupted")
+        raise _fail(
+            path,
+            f"member {info.filename!r} has {info.file_size} bytes, its header announces "
+            f"{header_len + nbytes}: the file is truncated or corrupted",
+        )
     return tuple(shape), dtype
 
 
@@ -232,8 +251,9 @@ def _read(path, kinds=("model", "checkpoint")):
     if not os.path.isfile(fspath):
         raise FileNotFoundError(f"no such model file: {fspath!r}")
     if not zipfile.is_zipfile(fspath):
-        raise _fail(path, "not a mlplab model file (not an .npz archive; truncated, or another format "
-                          "such as a pickle)")
+        raise _fail(
+            path, "not a mlplab model file (not an .npz archive; truncated, or another format such as a pickle)"
+        )
     try:
         zf = zipfile.ZipFile(fspath)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
@@ -244,17 +264,24 @@ def _read(path, kinds=("model", "checkpoint")):
             if not info.filename.endswith(".npy") or info.filename[:-4] in infos:
                 raise _fail(path, f"unexpected archive member {info.filename!r}: not a mlplab model file")
             if info.compress_type != zipfile.ZIP_STORED:
-                raise _fail(path, f"member {info.filename!r} is compressed; mlplab writes uncompressed "
-                                  f"archives only (np.savez, not np.savez_compressed)")
+                raise _fail(
+                    path,
+                    f"member {info.filename!r} is compressed; mlplab writes uncompressed "
+                    f"archives only (np.savez, not np.savez_compressed)",
+                )
             infos[info.filename[:-4]] = info
         if _META not in infos:
-            raise _fail(path, f"not a mlplab model file (no {_META!r} entry); it is an .npz archive made "
-                              f"by something else")
+            raise _fail(
+                path, f"not a mlplab model file (no {_META!r} entry); it is an .npz archive made by something else"
+            )
         headers = {name: _read_header(zf, info, path) for name, info in infos.items()}
         shape, dtype = headers[_META]
         if dtype != np.uint8 or len(shape) != 1 or shape[0] > _MAX_META_BYTES:
-            raise _fail(path, f"the {_META!r} entry must be a 1-D uint8 array of at most {_MAX_META_BYTES} "
-                              f"bytes, got shape {shape} and dtype {dtype}")
+            raise _fail(
+                path,
+                f"the {_META!r} entry must be a 1-D uint8 array of at most {_MAX_META_BYTES} "
+                f"bytes, got shape {shape} and dtype {dtype}",
+            )
         meta = _parse_meta(path, _load_member(zf, infos[_META], path), kinds)
         expected = _expected_arrays(path, meta)
         names = set(infos) - {_META}
@@ -263,8 +290,11 @@ def _read(path, kinds=("model", "checkpoint")):
             raise _fail(path, f"the arrays do not match the architecture: missing {missing}, unexpected {extra}")
         for name, (shape, dtype) in expected.items():
             if headers[name] != (shape, dtype):
-                raise _fail(path, f"array {name!r} has shape {headers[name][0]} and dtype {headers[name][1]}, "
-                                  f"the architecture needs shape {shape} and dtype {dtype}")
+                raise _fail(
+                    path,
+                    f"array {name!r} has shape {headers[name][0]} and dtype {headers[name][1]}, "
+                    f"the architecture needs shape {shape} and dtype {dtype}",
+                )
         digests = meta.get("sha256")
         if not isinstance(digests, dict):
             raise _fail(path, "the metadata has no 'sha256' table of array digests")
@@ -272,8 +302,9 @@ def _read(path, kinds=("model", "checkpoint")):
         for name in expected:
             a = _load_member(zf, infos[name], path)
             if digests.get(name) != _digest(a):
-                raise _fail(path, f"array {name!r} does not match its SHA-256 digest: the file is corrupted "
-                                  f"or was modified")
+                raise _fail(
+                    path, f"array {name!r} does not match its SHA-256 digest: the file is corrupted or was modified"
+                )
             if not np.isfinite(a).all():
                 raise _fail(path, f"array {name!r} contains NaN or infinity")
             arrays[name] = a
@@ -285,8 +316,9 @@ def _load_member(zf, info, path):
         with zf.open(info) as fp:
             return np.lib.format.read_array(fp, allow_pickle=False, max_header_size=_MAX_NPY_HEADER)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as e:
-        raise _fail(path, f"member {info.filename!r} could not be read ({e}): the file is truncated or "
-                          f"corrupted") from None
+        raise _fail(
+            path, f"member {info.filename!r} could not be read ({e}): the file is truncated or corrupted"
+        ) from None
 
 
 def _parse_meta(path, raw, kinds):
@@ -295,13 +327,18 @@ def _parse_meta(path, raw, kinds):
     except (UnicodeDecodeError, ValueError) as e:
         raise _fail(path, f"the metadata is not valid JSON ({e})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise _fail(path, f"not a mlplab model file (format {meta.get('format') if isinstance(meta, dict) else None!r})")
+        raise _fail(
+            path, f"not a mlplab model file (format {meta.get('format') if isinstance(meta, dict) else None!r})"
+        )
     version = meta.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise _fail(path, f"format_version must be an int, got {version!r}")
     if version > FORMAT_VERSION:
-        raise _fail(path, f"written by a newer mlplab (format version {version}); this mlplab reads "
-                          f"versions up to {FORMAT_VERSION}: upgrade mlplab")
+        raise _fail(
+            path,
+            f"written by a newer mlplab (format version {version}); this mlplab reads "
+            f"versions up to {FORMAT_VERSION}: upgrade mlplab",
+        )
     if version < 1:
         raise _fail(path, f"unknown format version {version}")
     if meta.get("kind") not in kinds:
@@ -341,11 +378,18 @@ def _expected_arrays(path, meta) -> dict:
             # never larger than the model, so a file cannot make the loader allocate more
             shape = spec.get("shape") if isinstance(spec, dict) else None
             kind = spec.get("dtype") if isinstance(spec, dict) else None
-            if (not k.isidentifier() or not isinstance(shape, list) or len(shape) > 1
-                    or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= n for d in shape)
-                    or kind not in ("float32", "float64")):
-                raise _fail(path, f"invalid optimizer state {k!r}: {spec!r} (expected a 0-d or 1-d array of at "
-                                  f"most {n} float32 or float64 numbers)")
+            if (
+                not k.isidentifier()
+                or not isinstance(shape, list)
+                or len(shape) > 1
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= n for d in shape)
+                or kind not in ("float32", "float64")
+            ):
+                raise _fail(
+                    path,
+                    f"invalid optimizer state {k!r}: {spec!r} (expected a 0-d or 1-d array of at "
+                    f"most {n} float32 or float64 numbers)",
+                )
             shape = tuple(shape)
             out[f"optimizer.{k}"] = (shape, np.dtype(kind))
     return out
@@ -467,6 +511,11 @@ def load_checkpoint(path) -> Checkpoint:
         if not isinstance(rng_state, dict):
             raise _fail(path, "rng_state must be a mapping")
         _set_rng_state(np.random.default_rng(), rng_state, "fit's generator", path)  # validates it
-    return Checkpoint(model=model, optimizer=optimizer, epoch=epoch,
-                      history=History.from_dict(hist or {}), rng_state=rng_state,
-                      dropout_rng_states=dropout_states)
+    return Checkpoint(
+        model=model,
+        optimizer=optimizer,
+        epoch=epoch,
+        history=History.from_dict(hist or {}),
+        rng_state=rng_state,
+        dropout_rng_states=dropout_states,
+    )

@@ -4,6 +4,7 @@ A layer's ``forward(X, training)`` keeps what its ``backward`` needs; ``backward
 returns dX = dJ/dX and fills the layer's own gradients (``dW``, ``db``). Output buffers
 are allocated once per batch shape and reused, so a training step allocates nothing.
 """
+
 from __future__ import annotations
 
 import numpy as np

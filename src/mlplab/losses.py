@@ -11,6 +11,7 @@ stable: sigmoid + bce and softmax + cross_entropy. Their ``forward_logits(Z, P, 
 computes J from the pre-activation Z (log-sum-exp form, never log(0)) and
 ``backward_logits()`` returns dJ/dZ = w_i (p_i - y_i) / sum(w) directly (no division by p).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -109,7 +110,7 @@ class Loss:
 class MSE(Loss):
     """Mean squared error, mean over all elements (as torch.nn.MSELoss):
 
-        loss_i = 1/k sum_j (p_ij - y_ij)^2,     d loss_i / dp_ij = 2 (p_ij - y_ij) / k
+    loss_i = 1/k sum_j (p_ij - y_ij)^2,     d loss_i / dp_ij = 2 (p_ij - y_ij) / k
     """
 
     name = "mse"
@@ -142,9 +143,9 @@ class MAE(Loss):
 class Huber(Loss):
     """Huber loss (torch.nn.HuberLoss), with d = p - y, mean over the k outputs:
 
-        h(d) = d^2 / 2                    if |d| <= delta
-             = delta (|d| - delta / 2)    otherwise
-        h'(d) = clip(d, -delta, delta)
+    h(d) = d^2 / 2                    if |d| <= delta
+         = delta (|d| - delta / 2)    otherwise
+    h'(d) = clip(d, -delta, delta)
     """
 
     name = "huber"
@@ -275,14 +276,19 @@ class CrossEntropy(Loss):
                     raise fail("y", "finite", got="NaN or infinity")
                 fractional = y != np.round(y)
                 if fractional.any():
-                    raise fail("y", "integer class labels or one-hot rows for the cross_entropy loss",
-                               got=f"non-integer values such as {y[fractional][0]:g}")
+                    raise fail(
+                        "y",
+                        "integer class labels or one-hot rows for the cross_entropy loss",
+                        got=f"non-integer values such as {y[fractional][0]:g}",
+                    )
             elif y.dtype.kind not in "iub":
                 raise fail("y", "integer class labels", got=f"dtype {y.dtype}")
             labels = y.astype(np.int64)
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 bad = labels[(labels < 0) | (labels >= n_outputs)][0]
-                raise fail("y", f"class labels 0..{n_outputs - 1} (the model has {n_outputs} classes)", got=f"label {bad}")
+                raise fail(
+                    "y", f"class labels 0..{n_outputs - 1} (the model has {n_outputs} classes)", got=f"label {bad}"
+                )
             Y = np.zeros((labels.size, n_outputs), dtype=dtype)
             Y[np.arange(labels.size), labels] = 1.0
             return Y

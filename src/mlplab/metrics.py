@@ -1,5 +1,6 @@
 """Metrics reported during training and by ``evaluate``: ``f(P, Y) -> float`` on model
 outputs P and prepared targets Y (one-hot rows for classes, as ``Loss.prepare_targets`` makes)."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -11,6 +11,7 @@ buffer (``flat_params()``), every layer's W and b being views into it, and all g
 likewise (``flat_grads()``): an optimizer updates the whole network in a few vectorized
 calls. Weights come first in the buffer, then biases, so weight penalties act on one slice.
 """
+
 from __future__ import annotations
 
 import copy
@@ -60,8 +61,11 @@ class Sequential:
             check_instance(f"layers[{i}]", layer, Layer, "a mlplab Layer")
         dense = [layer for layer in layers if layer.param_names]
         if not dense or not isinstance(dense[0], Dense):
-            raise fail("layers", "a list whose first layer with parameters is a Dense layer (it fixes the input width)",
-                       got=f"{[type(layer).__name__ for layer in layers]}")
+            raise fail(
+                "layers",
+                "a list whose first layer with parameters is a Dense layer (it fixes the input width)",
+                got=f"{[type(layer).__name__ for layer in layers]}",
+            )
         self.layers = layers
         for prev, layer in zip(layers, layers[1:-1]):
             # a hidden activation may overwrite the Dense output before it: nothing else reads it
@@ -97,9 +101,9 @@ class Sequential:
         for layer, name in slots:
             cur = getattr(layer, name)
             params, grads = views[id(layer)]
-            params[name] = self._theta[o:o + cur.size].reshape(cur.shape)
+            params[name] = self._theta[o : o + cur.size].reshape(cur.shape)
             params[name][...] = cur
-            grads[name] = self._grad[o:o + cur.size].reshape(cur.shape)
+            grads[name] = self._grad[o : o + cur.size].reshape(cur.shape)
             self.param_slots.append((layer, name, o, o + cur.size))
             o += cur.size
             if name == "W":
@@ -275,7 +279,7 @@ class Sequential:
             return self._forward(X, False).copy()
         out = xp.empty((n, self.n_outputs), dtype=self.dtype)
         for s in range(0, n, chunk):
-            out[s:s + chunk] = self._forward(X[s:s + chunk], False)
+            out[s : s + chunk] = self._forward(X[s : s + chunk], False)
         return out
 
     def predict(self, X, batch_size=None):
@@ -346,18 +350,41 @@ class Sequential:
         out = {}
         for m in metrics:
             if m == "accuracy" and not loss.classification:
-                raise fail("metrics", f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
-                                      f"loss, bce or cross_entropy)", metrics)
+                raise fail(
+                    "metrics",
+                    f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
+                    f"loss, bce or cross_entropy)",
+                    metrics,
+                )
             if m == "accuracy" and self.multilabel:
                 out[m] = _multilabel_accuracy
             else:
                 out[m if isinstance(m, str) else getattr(m, "__name__", "metric")] = metrics_mod.get(m)
         return out
 
-    def fit(self, X, y, loss=None, optimizer=None, epochs=10, batch_size=32, shuffle=True, seed=None,
-            validation_data=None, metrics=DEFAULT_METRICS, verbose=1, *, validation_split=0.0,
-            callbacks=None, regularizer=None, augment=None, sample_weight=None, class_weight=None,
-            initial_epoch=0, resume_from=None):
+    def fit(
+        self,
+        X,
+        y,
+        loss=None,
+        optimizer=None,
+        epochs=10,
+        batch_size=32,
+        shuffle=True,
+        seed=None,
+        validation_data=None,
+        metrics=DEFAULT_METRICS,
+        verbose=1,
+        *,
+        validation_split=0.0,
+        callbacks=None,
+        regularizer=None,
+        augment=None,
+        sample_weight=None,
+        class_weight=None,
+        initial_epoch=0,
+        resume_from=None,
+    ):
         """Train by mini-batch gradient descent.
 
         For each epoch, the samples are shuffled (``shuffle=True``) and cut into batches; for
@@ -424,12 +451,29 @@ class Sequential:
         """
         from .training import Trainer, as_source
 
-        trainer = Trainer(self, loss, optimizer, regularizer=regularizer, metrics=metrics, callbacks=callbacks,
-                          augment=augment, verbose=verbose, seed=seed)
-        source = as_source(X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight,
-                           validation_split=validation_split)
-        return trainer.fit(source, epochs, initial_epoch=initial_epoch, validation=validation_data,
-                           resume_from=resume_from)
+        trainer = Trainer(
+            self,
+            loss,
+            optimizer,
+            regularizer=regularizer,
+            metrics=metrics,
+            callbacks=callbacks,
+            augment=augment,
+            verbose=verbose,
+            seed=seed,
+        )
+        source = as_source(
+            X,
+            y,
+            batch_size,
+            shuffle,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            validation_split=validation_split,
+        )
+        return trainer.fit(
+            source, epochs, initial_epoch=initial_epoch, validation=validation_data, resume_from=resume_from
+        )
 
     # -- description ----------------------------------------------------------------------
     def summary(self) -> str:
@@ -516,8 +560,12 @@ class MLP(Sequential):
     """
 
     def __init__(self, sizes, activation="relu", output=None, init=None, dtype="float32", seed=None, dropout=0.0):
-        if (isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__") or len(sizes) < 2
-                or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes)):
+        if (
+            isinstance(sizes, (str, bytes))
+            or not hasattr(sizes, "__len__")
+            or len(sizes) < 2
+            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes)
+        ):
             raise fail("sizes", "a list of positive int widths, input and output at least, e.g. [2, 16, 1]", sizes)
         act_name = activation if isinstance(activation, str) else getattr(activation, "name", None)
         activations.get(activation)  # validates the name before building anything
@@ -544,13 +592,23 @@ class MLP(Sequential):
 
     def get_config(self):
         cfg = super().get_config()
-        cfg.update({"class": "MLP", "sizes": self.sizes, "activation": self.activation, "output": self.output,
-                    "init": self.init if isinstance(self.init, str) else None, "dropout": self.dropout})
+        cfg.update(
+            {
+                "class": "MLP",
+                "sizes": self.sizes,
+                "activation": self.activation,
+                "output": self.output,
+                "init": self.init if isinstance(self.init, str) else None,
+                "dropout": self.dropout,
+            }
+        )
         return cfg
 
     def __repr__(self):
-        return (f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
-                f"dtype={self.dtype.name!r}, n_params={self.n_params})")
+        return (
+            f"MLP({self.sizes}, activation={self.activation!r}, output={self.output!r}, "
+            f"dtype={self.dtype.name!r}, n_params={self.n_params})"
+        )
 
 
 def _new_activation(a):
@@ -581,13 +639,19 @@ def model_from_config(config: dict) -> Sequential:
     if not isinstance(config, dict) or "class" not in config:
         raise fail("config", "a dict with a 'class' key (a model configuration)", config)
     if config["class"] == "MLP":
-        model = MLP(config["sizes"], activation=config["activation"], output=config.get("output"),
-                    init=config.get("init") or "glorot", dtype=config.get("dtype", "float32"),
-                    dropout=config.get("dropout", 0.0))
+        model = MLP(
+            config["sizes"],
+            activation=config["activation"],
+            output=config.get("output"),
+            init=config.get("init") or "glorot",
+            dtype=config.get("dtype", "float32"),
+            dropout=config.get("dropout", 0.0),
+        )
         layer_cfgs = config.get("layers")
         if layer_cfgs is not None:
-            if not isinstance(layer_cfgs, list) or [d.get("class") if isinstance(d, dict) else None
-                                                    for d in layer_cfgs] != [type(la).__name__ for la in model.layers]:
+            if not isinstance(layer_cfgs, list) or [
+                d.get("class") if isinstance(d, dict) else None for d in layer_cfgs
+            ] != [type(la).__name__ for la in model.layers]:
                 raise fail("config['layers']", "the layers of the MLP's sizes, activation and output", layer_cfgs)
             # an activation built from an instance keeps its arguments (LeakyReLU(0.2)) only here
             for i, d in enumerate(layer_cfgs):

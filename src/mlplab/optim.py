@@ -17,6 +17,7 @@ Notation of the docstrings: theta is the parameter buffer, g = dJ/dtheta the gra
 (torch's ``state["step"]``), i.e. ``self.t + 1`` during the update. Operations on vectors
 are element-wise.
 """
+
 from __future__ import annotations
 
 import math
@@ -192,8 +193,12 @@ class Optimizer:
         >= 0 or a state array holding NaN or infinity raises ``ArgumentError``.
         """
         if not isinstance(sd, dict) or "t" not in sd or "state" not in sd:
-            raise fail("sd", "a dict from state_dict() with keys 't' and 'state'", sd,
-                       got=f"a dict with keys {sorted(map(str, sd))}" if isinstance(sd, dict) else None)
+            raise fail(
+                "sd",
+                "a dict from state_dict() with keys 't' and 'state'",
+                sd,
+                got=f"a dict with keys {sorted(map(str, sd))}" if isinstance(sd, dict) else None,
+            )
         cfg = sd.get("config", {})
         if cfg.get("name", type(self).__name__) != type(self).__name__:
             raise fail("sd", f"a state_dict() of {type(self).__name__}", got=f"one of {cfg.get('name')}")
@@ -250,16 +255,20 @@ class SGD(Optimizer):
 
     hyper = ("momentum", "dampening", "nesterov", "weight_decay")
 
-    def __init__(self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
-                 clip_norm=None, clip_value=None):
+    def __init__(
+        self, lr=1e-3, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, clip_norm=None, clip_value=None
+    ):
         super().__init__(lr, clip_norm, clip_value)
         self.momentum = check_real("momentum", momentum, 0)
         self.dampening = check_real("dampening", dampening, 0)
         self.weight_decay = check_real("weight_decay", weight_decay, 0)
         self.nesterov = check_bool("nesterov", nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise fail("nesterov", "False unless momentum > 0 and dampening = 0",
-                       got=f"True with momentum={momentum!r} and dampening={dampening!r}")
+            raise fail(
+                "nesterov",
+                "False unless momentum > 0 and dampening = 0",
+                got=f"True with momentum={momentum!r} and dampening={dampening!r}",
+            )
 
     def _update(self, theta, g, lr):
         g = self._with_decay(theta, g, self.weight_decay)
@@ -320,8 +329,16 @@ class Adagrad(Optimizer):
 
     hyper = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
 
-    def __init__(self, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
-                 clip_norm=None, clip_value=None):
+    def __init__(
+        self,
+        lr=1e-2,
+        lr_decay=0.0,
+        weight_decay=0.0,
+        initial_accumulator_value=0.0,
+        eps=1e-10,
+        clip_norm=None,
+        clip_value=None,
+    ):
         super().__init__(lr, clip_norm, clip_value)
         self.lr_decay = check_real("lr_decay", lr_decay, 0)
         self.weight_decay = check_real("weight_decay", weight_decay, 0)
@@ -390,8 +407,17 @@ class RMSprop(Optimizer):
 
     hyper = ("alpha", "eps", "weight_decay", "momentum", "centered")
 
-    def __init__(self, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-                 clip_norm=None, clip_value=None):
+    def __init__(
+        self,
+        lr=1e-2,
+        alpha=0.99,
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum=0.0,
+        centered=False,
+        clip_norm=None,
+        clip_value=None,
+    ):
         super().__init__(lr, clip_norm, clip_value)
         self.alpha = check_real("alpha", alpha, 0, 1)
         self.eps = check_real("eps", eps, 0)
@@ -463,8 +489,9 @@ class Adam(Optimizer):
     hyper = ("betas", "eps", "weight_decay", "amsgrad")
     _decoupled = False
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 clip_norm=None, clip_value=None):
+    def __init__(
+        self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, clip_norm=None, clip_value=None
+    ):
         super().__init__(lr, clip_norm, clip_value)
         self.betas = _check_betas(betas)
         self.eps = check_real("eps", eps, 0)
@@ -480,7 +507,7 @@ class Adam(Optimizer):
         u = self._scratch("u", theta)
         # sqrt(v) / c2 + eps = (sqrt(v) + eps c2) / c2 with c2 = sqrt(1 - beta2^t): the
         # division by c2 joins the step size, one pass over the buffer less
-        c2 = math.sqrt(1.0 - b2 ** step)
+        c2 = math.sqrt(1.0 - b2**step)
         self._lerp(m, g, 1.0 - b1, u)
         xp.multiply(v, b2, out=v)
         xp.multiply(g, g, out=u)
@@ -492,7 +519,7 @@ class Adam(Optimizer):
         xp.sqrt(v, out=u)
         xp.add(u, self.eps * c2, out=u)
         xp.divide(m, u, out=u)
-        axpy(-lr * c2 / (1.0 - b1 ** step), u, theta, u)
+        axpy(-lr * c2 / (1.0 - b1**step), u, theta, u)
 
 
 class AdamW(Adam):
@@ -526,8 +553,9 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 clip_norm=None, clip_value=None):
+    def __init__(
+        self, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, clip_norm=None, clip_value=None
+    ):
         super().__init__(lr, betas, eps, weight_decay, amsgrad, clip_norm, clip_value)
 
 
@@ -567,8 +595,17 @@ class NAdam(Optimizer):
 
     hyper = ("betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay")
 
-    def __init__(self, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False, clip_norm=None, clip_value=None):
+    def __init__(
+        self,
+        lr=2e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0.0,
+        momentum_decay=4e-3,
+        decoupled_weight_decay=False,
+        clip_norm=None,
+        clip_value=None,
+    ):
         super().__init__(lr, clip_norm, clip_value)
         self.betas = _check_betas(betas)
         self.eps = check_real("eps", eps, 0)
@@ -596,7 +633,7 @@ class NAdam(Optimizer):
         v *= b2
         xp.multiply(g, g, out=u)
         axpy(1.0 - b2, u, v, u)
-        xp.divide(v, 1.0 - b2 ** step, out=u)
+        xp.divide(v, 1.0 - b2**step, out=u)
         xp.sqrt(u, out=u)
         u += self.eps
         xp.divide(g, u, out=w)
@@ -651,7 +688,7 @@ class Adamax(Optimizer):
         u += self.eps
         xp.maximum(n, u, out=n)
         xp.divide(m, n, out=u)
-        axpy(-lr / (1.0 - b1 ** step), u, theta, u)
+        axpy(-lr / (1.0 - b1**step), u, theta, u)
 
 
 OPTIMIZERS = {

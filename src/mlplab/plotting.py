@@ -1,5 +1,6 @@
 """Plots. The only module that imports matplotlib, and only when a plot is asked for
 (``pip install mlplab[plot]``)."""
+
 from __future__ import annotations
 
 import os

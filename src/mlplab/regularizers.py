@@ -29,6 +29,7 @@ on it does not land on exact zeros; it leaves the weights that the data do not n
 oscillating around zero by steps of lr * lam (lr * lam / (1 - momentum) with momentum), which
 is why a sparsity count uses a threshold (the weight-decay experiment counts |w| < 1e-3).
 """
+
 from __future__ import annotations
 
 from ._validation import check_bool, check_real, lookup

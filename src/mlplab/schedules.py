@@ -23,6 +23,7 @@ Serialization: ``sched.get_config()`` returns ``{"class_name": ..., "config": {.
 JSON; ``from_config(cfg)`` rebuilds the schedule. Schedules that hold a Python callable
 (``LambdaLR``, ``CyclicLR(scale_fn=...)``) raise ``TypeError`` instead.
 """
+
 from __future__ import annotations
 
 import math
@@ -64,6 +65,7 @@ INTERVALS = ("batch", "epoch")
 
 # --------------------------------------------------------------------------- argument checks
 
+
 def _milestones(name, values, *, low):
     """Return ``values`` as a list of strictly increasing ints >= ``low``, or raise naming ``name``."""
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
@@ -75,6 +77,7 @@ def _milestones(name, values, *, low):
 
 
 # --------------------------------------------------------------------------- base class
+
 
 class Schedule:
     """Base class: a learning rate as a pure function of the update count ``t``.
@@ -107,8 +110,7 @@ class Schedule:
 
     def get_config(self) -> dict:
         """Return ``{"class_name": ..., "config": {...}}``, JSON-serialisable, for ``from_config``."""
-        return {"class_name": type(self).__name__,
-                "config": {**self._params(), "interval": self.interval}}
+        return {"class_name": type(self).__name__, "config": {**self._params(), "interval": self.interval}}
 
     @classmethod
     def _from_params(cls, params: dict) -> Schedule:
@@ -125,10 +127,12 @@ def _not_serialisable(sched, arg):
     return TypeError(
         f"{type(sched).__name__}.get_config(): {arg} is a Python callable and cannot be "
         "written to a JSON config; rebuild this schedule in code, or write a Schedule "
-        "subclass with plain-number arguments and add it to SCHEDULES")
+        "subclass with plain-number arguments and add it to SCHEDULES"
+    )
 
 
 # --------------------------------------------------------------------------- schedules
+
 
 class ConstantLR(Schedule):
     """Scale the lr by a constant ``factor`` for the first ``total_iters`` updates.
@@ -195,8 +199,7 @@ class LinearLR(Schedule):
     warm-up is ``SequentialLR([LinearLR(lr, 0.01, 1.0, W), CosineAnnealingLR(lr, T)], [W])``.
     """
 
-    def __init__(self, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, *,
-                 interval="batch"):
+    def __init__(self, base_lr, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, *, interval="batch"):
         super().__init__(base_lr, interval=interval)
         self.start_factor = check_real("start_factor", start_factor, 0.0, 1.0, low_open=True)
         self.end_factor = check_real("end_factor", end_factor, 0.0, 1.0)
@@ -207,8 +210,12 @@ class LinearLR(Schedule):
         return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
 
     def _params(self):
-        return {"base_lr": self.base_lr, "start_factor": self.start_factor,
-                "end_factor": self.end_factor, "total_iters": self.total_iters}
+        return {
+            "base_lr": self.base_lr,
+            "start_factor": self.start_factor,
+            "end_factor": self.end_factor,
+            "total_iters": self.total_iters,
+        }
 
 
 class StepLR(Schedule):
@@ -290,7 +297,7 @@ class ExponentialLR(Schedule):
         self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
-        return self.base_lr * self.gamma ** t
+        return self.base_lr * self.gamma**t
 
     def _params(self):
         return {"base_lr": self.base_lr, "gamma": self.gamma}
@@ -328,8 +335,7 @@ class CosineAnnealingLR(Schedule):
         self.eta_min = check_real("eta_min", eta_min, 0.0)
 
     def _lr(self, t):
-        return self.eta_min + (self.base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * t / self.T_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
 
     def _params(self):
         return {"base_lr": self.base_lr, "T_max": self.T_max, "eta_min": self.eta_min}
@@ -387,12 +393,10 @@ class CosineAnnealingWarmRestarts(Schedule):
             while T_cur >= T_i:
                 T_cur -= T_i
                 T_i *= self.T_mult
-        return self.eta_min + (self.base_lr - self.eta_min) * (
-            1 + math.cos(math.pi * T_cur / T_i)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
 
     def _params(self):
-        return {"base_lr": self.base_lr, "T_0": self.T_0, "T_mult": self.T_mult,
-                "eta_min": self.eta_min}
+        return {"base_lr": self.base_lr, "T_0": self.T_0, "T_mult": self.T_mult, "eta_min": self.eta_min}
 
 
 _CYCLIC_MODES = ("triangular", "triangular2", "exp_range")
@@ -450,14 +454,23 @@ class CyclicLR(Schedule):
     Smith, "Cyclical Learning Rates for Training Neural Networks", WACV 2017.
     """
 
-    def __init__(self, base_lr, max_lr, step_size_up=2000, step_size_down=None,
-                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle", *,
-                 interval="batch"):
+    def __init__(
+        self,
+        base_lr,
+        max_lr,
+        step_size_up=2000,
+        step_size_down=None,
+        mode="triangular",
+        gamma=1.0,
+        scale_fn=None,
+        scale_mode="cycle",
+        *,
+        interval="batch",
+    ):
         super().__init__(base_lr, interval=interval)
         self.max_lr = check_real("max_lr", max_lr, 0.0)
         self.step_size_up = check_int("step_size_up", step_size_up, 1)
-        self.step_size_down = (None if step_size_down is None
-                               else check_int("step_size_down", step_size_down, 1))
+        self.step_size_down = None if step_size_down is None else check_int("step_size_down", step_size_down, 1)
         if scale_fn is not None:
             check_callable("scale_fn", scale_fn, "callable or None")
         # torch checks mode only when there is no scale_fn to replace it
@@ -473,7 +486,7 @@ class CyclicLR(Schedule):
             return 1.0
         if self.mode == "triangular2":
             return 1 / (2.0 ** (cycle - 1))
-        return self.gamma ** t
+        return self.gamma**t
 
     def _lr(self, t):
         up = float(self.step_size_up)
@@ -486,10 +499,16 @@ class CyclicLR(Schedule):
         return self.base_lr + (self.max_lr - self.base_lr) * h * self._scale(cycle, t)
 
     def _params(self):
-        return {"base_lr": self.base_lr, "max_lr": self.max_lr,
-                "step_size_up": self.step_size_up, "step_size_down": self.step_size_down,
-                "mode": self.mode, "gamma": self.gamma, "scale_fn": self.scale_fn,
-                "scale_mode": self.scale_mode}
+        return {
+            "base_lr": self.base_lr,
+            "max_lr": self.max_lr,
+            "step_size_up": self.step_size_up,
+            "step_size_down": self.step_size_down,
+            "mode": self.mode,
+            "gamma": self.gamma,
+            "scale_fn": self.scale_fn,
+            "scale_mode": self.scale_mode,
+        }
 
     def get_config(self):
         if self.scale_fn is not None:
@@ -552,9 +571,18 @@ class OneCycleLR(Schedule):
     Learning Rates", 2017.
     """
 
-    def __init__(self, max_lr, total_steps, pct_start=0.3, anneal_strategy="cos",
-                 div_factor=25.0, final_div_factor=1e4, three_phase=False, *,
-                 interval="batch"):
+    def __init__(
+        self,
+        max_lr,
+        total_steps,
+        pct_start=0.3,
+        anneal_strategy="cos",
+        div_factor=25.0,
+        final_div_factor=1e4,
+        three_phase=False,
+        *,
+        interval="batch",
+    ):
         self.max_lr = check_real("max_lr", max_lr, 0.0)
         self.div_factor = check_real("div_factor", div_factor, 0.0, low_open=True)
         super().__init__(self.max_lr / self.div_factor, interval=interval)
@@ -569,16 +597,22 @@ class OneCycleLR(Schedule):
         n, p = self.total_steps, self.pct_start
         e1 = float(p * n) - 1
         if three_phase:
-            self._phases = [(e1, self.base_lr, self.max_lr),
-                            (float(2 * p * n) - 2, self.max_lr, self.base_lr),
-                            (n - 1, self.base_lr, self.min_lr)]
+            self._phases = [
+                (e1, self.base_lr, self.max_lr),
+                (float(2 * p * n) - 2, self.max_lr, self.base_lr),
+                (n - 1, self.base_lr, self.min_lr),
+            ]
         else:
             self._phases = [(e1, self.base_lr, self.max_lr), (n - 1, self.max_lr, self.min_lr)]
         start = 0.0
         for end, _, _ in self._phases:
             if end == start:
-                raise fail("pct_start", f"such that no phase has zero length with total_steps={n} "
-                           "(torch divides by zero there; change pct_start or total_steps)", p)
+                raise fail(
+                    "pct_start",
+                    f"such that no phase has zero length with total_steps={n} "
+                    "(torch divides by zero there; change pct_start or total_steps)",
+                    p,
+                )
             start = end
 
     def _anneal(self, a, b, pct):
@@ -597,10 +631,15 @@ class OneCycleLR(Schedule):
             start = end
 
     def _params(self):
-        return {"max_lr": self.max_lr, "total_steps": self.total_steps,
-                "pct_start": self.pct_start, "anneal_strategy": self.anneal_strategy,
-                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
-                "three_phase": self.three_phase}
+        return {
+            "max_lr": self.max_lr,
+            "total_steps": self.total_steps,
+            "pct_start": self.pct_start,
+            "anneal_strategy": self.anneal_strategy,
+            "div_factor": self.div_factor,
+            "final_div_factor": self.final_div_factor,
+            "three_phase": self.three_phase,
+        }
 
 
 class SequentialLR(Schedule):
@@ -636,8 +675,11 @@ class SequentialLR(Schedule):
         self.schedulers = scheds
         self.milestones = _milestones("milestones", milestones, low=1)
         if len(self.milestones) != len(scheds) - 1:
-            raise fail("milestones", f"{len(scheds) - 1} long, one entry fewer than the {len(scheds)} schedulers",
-                       self.milestones)
+            raise fail(
+                "milestones",
+                f"{len(scheds) - 1} long, one entry fewer than the {len(scheds)} schedulers",
+                self.milestones,
+            )
         super().__init__(scheds[0].base_lr, interval=interval)
 
     def _lr(self, t):
@@ -649,9 +691,14 @@ class SequentialLR(Schedule):
         return {"schedulers": list(self.schedulers), "milestones": list(self.milestones)}
 
     def get_config(self):
-        return {"class_name": type(self).__name__,
-                "config": {"schedulers": [s.get_config() for s in self.schedulers],
-                           "milestones": list(self.milestones), "interval": self.interval}}
+        return {
+            "class_name": type(self).__name__,
+            "config": {
+                "schedulers": [s.get_config() for s in self.schedulers],
+                "milestones": list(self.milestones),
+                "interval": self.interval,
+            },
+        }
 
     @classmethod
     def _from_params(cls, params):

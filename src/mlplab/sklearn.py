@@ -48,6 +48,7 @@ What differs, deliberately
   ``mlplab.schedules`` schedule; ``dropout``, ``augment`` and ``dtype`` (float32 by default)
   are mlplab's. Sparse input is refused (densify it with ``X.toarray()``).
 """
+
 from __future__ import annotations
 
 import numbers
@@ -72,8 +73,12 @@ from .sklearn_objective import BatchPenalty, HalfSquaredError, InvScaling, Monit
 from .training import ArraySource, Trainer
 
 # the names of these classes before they moved: pickled estimators may refer to them
-_HalfSquaredError, _SummedLogLoss, _BatchPenalty, _InvScaling = (HalfSquaredError, SummedLogLoss, BatchPenalty,
-                                                                 InvScaling)
+_HalfSquaredError, _SummedLogLoss, _BatchPenalty, _InvScaling = (
+    HalfSquaredError,
+    SummedLogLoss,
+    BatchPenalty,
+    InvScaling,
+)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -91,13 +96,21 @@ def _set_params(est, params):
 
 
 #: (parameter, int?, low, high, low_open, high_open): the numbers and their bounds, as scikit-learn's
-_NUMBERS = (("alpha", False, 0, None, False, False), ("learning_rate_init", False, 0, None, True, False),
-            ("power_t", False, 0, None, False, False), ("max_iter", True, 1, None, False, False),
-            ("tol", False, 0, None, False, False), ("momentum", False, 0, 1, False, False),
-            ("validation_fraction", False, 0, 1, True, True), ("beta_1", False, 0, 1, False, True),
-            ("beta_2", False, 0, 1, False, True), ("epsilon", False, 0, None, True, False),
-            ("n_iter_no_change", True, 1, None, False, False), ("dropout", False, 0, 1, False, True),
-            ("l1_ratio", False, 0, 1, False, False))
+_NUMBERS = (
+    ("alpha", False, 0, None, False, False),
+    ("learning_rate_init", False, 0, None, True, False),
+    ("power_t", False, 0, None, False, False),
+    ("max_iter", True, 1, None, False, False),
+    ("tol", False, 0, None, False, False),
+    ("momentum", False, 0, 1, False, False),
+    ("validation_fraction", False, 0, 1, True, True),
+    ("beta_1", False, 0, 1, False, True),
+    ("beta_2", False, 0, 1, False, True),
+    ("epsilon", False, 0, None, True, False),
+    ("n_iter_no_change", True, 1, None, False, False),
+    ("dropout", False, 0, 1, False, True),
+    ("l1_ratio", False, 0, 1, False, False),
+)
 
 
 class _BaseMLP(BaseEstimator):
@@ -105,13 +118,40 @@ class _BaseMLP(BaseEstimator):
 
     _is_classifier = False
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=1e-4,
-                 batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, optimizer=None,
-                 optimizer_kwargs=None, schedule=None, penalty="l2", l1_ratio=0.15, dropout=0.0,
-                 augment=None, dtype="float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        optimizer=None,
+        optimizer_kwargs=None,
+        schedule=None,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        augment=None,
+        dtype="float32",
+    ):
         _set_params(self, locals())
 
     # -- parameters ------------------------------------------------------------------------
@@ -136,8 +176,12 @@ class _BaseMLP(BaseEstimator):
                 raise fail("optimizer", f"None, an Optimizer or one of {sorted(optim.OPTIMIZERS)}", self.optimizer)
             return self.optimizer.lower()
         if self.solver == "lbfgs":
-            raise fail("solver", f"'adam' or 'sgd' (lbfgs is not available in mlplab; or give optimizer= one of "
-                                 f"{sorted(optim.OPTIMIZERS)})", self.solver)
+            raise fail(
+                "solver",
+                f"'adam' or 'sgd' (lbfgs is not available in mlplab; or give optimizer= one of "
+                f"{sorted(optim.OPTIMIZERS)})",
+                self.solver,
+            )
         return check_choice("solver", self.solver, ("sgd", "adam"))
 
     def _check_params(self, incremental):
@@ -166,9 +210,12 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping and incremental:
             raise fail("early_stopping", "False for partial_fit", self.early_stopping)
         if isinstance(self.optimizer, optim.Optimizer) and (self.optimizer_kwargs or self.schedule is not None):
-            raise fail("optimizer_kwargs and schedule", "left out with an Optimizer instance, which is used as it is "
-                                                        "(they apply to an optimizer given by name)",
-                       got=f"optimizer_kwargs={self.optimizer_kwargs!r}, schedule={self.schedule!r}")
+            raise fail(
+                "optimizer_kwargs and schedule",
+                "left out with an Optimizer instance, which is used as it is "
+                "(they apply to an optimizer given by name)",
+                got=f"optimizer_kwargs={self.optimizer_kwargs!r}, schedule={self.schedule!r}",
+            )
 
     def _make_loss(self):
         return HalfSquaredError()
@@ -177,8 +224,15 @@ class _BaseMLP(BaseEstimator):
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         self._check_params(incremental)
         first = not hasattr(self, "model_") or (not self.warm_start and not incremental)
-        X, y = validate_data(self, X, y, reset=first, dtype=(np.float64, np.float32), multi_output=True,
-                             y_numeric=not self._is_classifier)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=first,
+            dtype=(np.float64, np.float32),
+            multi_output=True,
+            y_numeric=not self._is_classifier,
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
@@ -192,20 +246,33 @@ class _BaseMLP(BaseEstimator):
             self._init_model(sizes, act, rs)
         elif self.model_.sizes != sizes or self.model_.activation != act:
             before = f"{self.model_.sizes} with {self.model_.activation!r}"
-            raise fail("the architecture", f"that of the previous fit for warm_start and partial_fit, {before}",
-                       got=f"{sizes} with {act!r}")
+            raise fail(
+                "the architecture",
+                f"that of the previous fit for warm_start and partial_fit, {before}",
+                got=f"{sizes} with {act!r}",
+            )
         if not incremental:
             self._optimizer = None  # a fresh optimizer for every fit, as scikit-learn
         val = None
         if self.early_stopping:
             stratify = y if self._is_classifier and y.ndim == 1 else None
-            parts = train_test_split(X, Y, y, *([] if sw is None else [sw]), random_state=rs,
-                                     test_size=self.validation_fraction, stratify=stratify)
+            parts = train_test_split(
+                X,
+                Y,
+                y,
+                *([] if sw is None else [sw]),
+                random_state=rs,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
             X, Xv, Y, yv = parts[0], parts[1], parts[2], parts[5]
             sw, swv = (None, None) if sw is None else parts[6:8]
             if Xv.shape[0] < 2:
-                raise fail("validation_fraction", "large enough to hold out 2 samples or more (the validation set "
-                                                  "is too small)", self.validation_fraction)
+                raise fail(
+                    "validation_fraction",
+                    "large enough to hold out 2 samples or more (the validation set is too small)",
+                    self.validation_fraction,
+                )
             val = (Xv, yv, swv)
             if self.validation_scores_ is None:  # a warm start of a fit without early stopping
                 self.validation_scores_, self.best_validation_score_ = [], -np.inf
@@ -216,34 +283,57 @@ class _BaseMLP(BaseEstimator):
             bs = min(200, n)
         else:
             if self.batch_size > n:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                              UserWarning, stacklevel=3)
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+                    UserWarning,
+                    stacklevel=3,
+                )
             bs = min(self.batch_size, n)
         if self._optimizer is None:
             self._optimizer = make_optimizer(self, self._optimizer_name(), n)
         self._adaptive = self._optimizer_name() == "sgd" and self.learning_rate == "adaptive" and self.schedule is None
         loss = self._make_loss()
-        reg = BatchPenalty(self.alpha, 0.0 if self.penalty == "l2" else 1.0 if self.penalty == "l1" else self.l1_ratio,
-                            loss) if self.alpha > 0 else None
+        reg = (
+            BatchPenalty(
+                self.alpha, 0.0 if self.penalty == "l2" else 1.0 if self.penalty == "l1" else self.l1_ratio, loss
+            )
+            if self.alpha > 0
+            else None
+        )
         monitor = Monitor(self, n, val)
         self.n_iter_ = 0
         start = self._epochs_done
         seed, epochs = int(rs.randint(np.iinfo(np.int32).max)), start + (1 if incremental else self.max_iter)
-        trainer = Trainer(self.model_, loss, self._optimizer, regularizer=reg, metrics=None, callbacks=[monitor],
-                          augment=self.augment, verbose=2 if self.verbose else 0, seed=seed)
+        trainer = Trainer(
+            self.model_,
+            loss,
+            self._optimizer,
+            regularizer=reg,
+            metrics=None,
+            callbacks=[monitor],
+            augment=self.augment,
+            verbose=2 if self.verbose else 0,
+            seed=seed,
+        )
         try:
             trainer.fit(ArraySource(X, Y, bs, bool(self.shuffle), sample_weight=sw), epochs, initial_epoch=start)
         except DivergenceError as e:
-            raise ValueError(f"Solver produced a non-finite loss ({e}). The input data may contain large values "
-                             f"and need to be preprocessed (e.g. StandardScaler), or learning_rate_init is too "
-                             f"large.") from e
+            raise ValueError(
+                f"Solver produced a non-finite loss ({e}). The input data may contain large values "
+                f"and need to be preprocessed (e.g. StandardScaler), or learning_rate_init is too "
+                f"large."
+            ) from e
         finally:
             self._epochs_done += self.n_iter_
         if self.early_stopping and self._best_weights is not None:
             self.model_.set_weights(self._best_weights)
         if not incremental and not monitor.converged and self.n_iter_ == self.max_iter:
-            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                          f"hasn't converged yet.", ConvergenceWarning, stacklevel=3)
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                f"hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
         return self
 
     def _init_model(self, sizes, act, rs):
@@ -419,8 +509,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             if len(lb.classes_) < 2:
                 raise fail("classes", "at least 2 classes", lb.classes_.tolist())
             if y_type != "multilabel-indicator" and len(np.setdiff1d(unique_labels(y), lb.classes_)):
-                raise fail("y", f"labels among classes={lb.classes_.tolist()}",
-                           got=f"{unique_labels(y).tolist()}, with labels not in classes")
+                raise fail(
+                    "y",
+                    f"labels among classes={lb.classes_.tolist()}",
+                    got=f"{unique_labels(y).tolist()}, with labels not in classes",
+                )
         elif incremental and classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
             raise fail("classes", f"those of the first call to partial_fit, {self.classes_.tolist()}", classes)
         if first:
@@ -428,19 +521,28 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 lb = LabelBinarizer().fit(y)
                 kept = unique_labels(y if sw is None or y.ndim > 1 else y[sw > 0])
                 if y.ndim == 1 and len(kept) < 2:
-                    raise fail("y", "labels of at least 2 classes (among the samples of positive sample_weight)",
-                               got=f"1 class: {kept.tolist()[0]!r}")
+                    raise fail(
+                        "y",
+                        "labels of at least 2 classes (among the samples of positive sample_weight)",
+                        got=f"1 class: {kept.tolist()[0]!r}",
+                    )
             self._label_binarizer = lb
             self.classes_ = lb.classes_
         else:
             seen = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(seen) != set(self.classes_):
-                    raise fail("y", f"labels of the same classes as the previous fit for warm_start, "
-                                    f"{self.classes_.tolist()}", got=f"{seen.tolist()}")
+                    raise fail(
+                        "y",
+                        f"labels of the same classes as the previous fit for warm_start, {self.classes_.tolist()}",
+                        got=f"{seen.tolist()}",
+                    )
             elif len(np.setdiff1d(seen, self.classes_)):
-                raise fail("y", f"labels among classes_={self.classes_.tolist()}", got=f"{seen.tolist()}, with labels not in "
-                                                                                     f"classes_")
+                raise fail(
+                    "y",
+                    f"labels among classes_={self.classes_.tolist()}",
+                    got=f"{seen.tolist()}, with labels not in classes_",
+                )
         return self._label_binarizer.transform(y).astype(np.float64)
 
     def _make_loss(self):
@@ -509,13 +611,41 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         with delta = 1.
     """
 
-    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", solver="adam",
-                 alpha=1e-4, batch_size="auto", learning_rate="constant", learning_rate_init=1e-3, power_t=0.5,
-                 max_iter=200, shuffle=True, random_state=None, tol=1e-4, verbose=False, warm_start=False,
-                 momentum=0.9, nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
-                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, optimizer=None,
-                 optimizer_kwargs=None, schedule=None, penalty="l2", l1_ratio=0.15, dropout=0.0,
-                 augment=None, dtype="float32"):
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        loss="squared_error",
+        solver="adam",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=1e-3,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        optimizer=None,
+        optimizer_kwargs=None,
+        schedule=None,
+        penalty="l2",
+        l1_ratio=0.15,
+        dropout=0.0,
+        augment=None,
+        dtype="float32",
+    ):
         _set_params(self, locals())
 
     _LOSSES = {"squared_error": HalfSquaredError, "absolute_error": losses.MAE, "huber": losses.Huber}

@@ -15,6 +15,7 @@ the end-of-epoch bookkeeping (``loss_curve_``, ``n_iter_``, ...) and stopping ru
 (sklearn/neural_network/_multilayer_perceptron.py), which tests/test_sklearn.py checks with
 PyTorch.
 """
+
 from __future__ import annotations
 
 import copy
@@ -116,8 +117,11 @@ def make_optimizer(est, name, n_train):
     is_sgd = name == "sgd"
     lr = est.learning_rate_init
     if est.schedule is not None:
-        lr = (schedules.get(est.schedule, base_lr=est.learning_rate_init) if isinstance(est.schedule, str)
-              else copy.deepcopy(est.schedule))
+        lr = (
+            schedules.get(est.schedule, base_lr=est.learning_rate_init)
+            if isinstance(est.schedule, str)
+            else copy.deepcopy(est.schedule)
+        )
     elif is_sgd and est.learning_rate == "invscaling":
         lr = InvScaling(est.learning_rate_init, est.power_t, n_train)
     kw = {}

@@ -21,6 +21,7 @@ an iterable of (X, y[, w]) chunks, e.g. read from a ``numpy.memmap`` larger than
 training may use. Augmentation, a Trainer option, is applied to each training batch as the
 source gives it.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -97,8 +98,11 @@ def _class_weights(class_weight, Y, name="class_weight"):
 def _augmented(augment, xb, rng):
     out = np.asarray(augment(xb, rng), dtype=xb.dtype)
     if out.shape != xb.shape:
-        raise fail("augment", f"a function returning an array of the batch's shape {xb.shape}",
-                   got=f"an array of shape {out.shape}")
+        raise fail(
+            "augment",
+            f"a function returning an array of the batch's shape {xb.shape}",
+            got=f"an array of shape {out.shape}",
+        )
     return out
 
 
@@ -126,8 +130,9 @@ class ArraySource(BatchSource):
         Hold out this fraction, the last rows before shuffling (as Keras), as ``validation``.
     """
 
-    def __init__(self, X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None,
-                 validation_split=0.0):
+    def __init__(
+        self, X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None, validation_split=0.0
+    ):
         self.X, self.y = X, y
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
@@ -150,8 +155,11 @@ class ArraySource(BatchSource):
         if self.validation_split > 0:
             k = int(round(X.shape[0] * (1.0 - self.validation_split)))
             if k < 1 or k >= X.shape[0]:
-                raise fail("validation_split", f"a fraction that leaves training and validation samples out of "
-                                               f"{X.shape[0]}", self.validation_split)
+                raise fail(
+                    "validation_split",
+                    f"a fraction that leaves training and validation samples out of {X.shape[0]}",
+                    self.validation_split,
+                )
             self.validation = (X[k:], Y[k:], None if w is None else w[k:])
             X, Y, w = X[:k], Y[:k], None if w is None else w[:k]
         n = X.shape[0]
@@ -175,7 +183,7 @@ class ArraySource(BatchSource):
             order = rng.permutation(n)
             Xb, Yb = self._Xb, self._Yb
             for s in range(0, n, bs):
-                idx = order[s:s + bs]
+                idx = order[s : s + bs]
                 m = idx.shape[0]
                 xb = take_rows(X, idx, Xb[:m])
                 if augment is not None:
@@ -183,10 +191,10 @@ class ArraySource(BatchSource):
                 yield xb, take_rows(Y, idx, Yb[:m]), None if w is None else w[idx]
         else:
             for s in range(0, n, bs):
-                xb = X[s:s + bs]
+                xb = X[s : s + bs]
                 if augment is not None:
                     xb = _augmented(augment, xb, rng)
-                yield xb, Y[s:s + bs], None if w is None else w[s:s + bs]
+                yield xb, Y[s : s + bs], None if w is None else w[s : s + bs]
 
 
 class ChunkSource(BatchSource):
@@ -224,8 +232,7 @@ class ChunkSource(BatchSource):
         if not (callable(chunks) or hasattr(chunks, "__iter__")):
             raise fail("chunks", "an iterable of (X, y[, sample_weight]) chunks or a function returning one", chunks)
         if class_weight is not None and not isinstance(class_weight, dict):
-            raise fail("class_weight", "a dict {class: weight} (\"balanced\" needs all labels in advance)",
-                       class_weight)
+            raise fail("class_weight", 'a dict {class: weight} ("balanced" needs all labels in advance)', class_weight)
         self.chunks = chunks
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
@@ -244,13 +251,23 @@ class ChunkSource(BatchSource):
         for i, chunk in enumerate(self.chunks() if callable(self.chunks) else self.chunks):
             if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
                 raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
-            part = ArraySource(chunk[0], chunk[1], self.batch_size, self.shuffle,
-                               sample_weight=chunk[2] if len(chunk) == 3 else None, class_weight=self.class_weight)
+            part = ArraySource(
+                chunk[0],
+                chunk[1],
+                self.batch_size,
+                self.shuffle,
+                sample_weight=chunk[2] if len(chunk) == 3 else None,
+                class_weight=self.class_weight,
+            )
             yield from part.bind(self._model, self._loss, where=f"chunk {i} ").batches(rng, augment)
             count += 1
         if count == 0:
-            raise fail("chunks", "an iterable that gives at least one chunk per epoch (a generator is used up after "
-                                 "one epoch: pass the function that makes it)", got="no chunk")
+            raise fail(
+                "chunks",
+                "an iterable that gives at least one chunk per epoch (a generator is used up after "
+                "one epoch: pass the function that makes it)",
+                got="no chunk",
+            )
 
 
 def as_source(X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None, validation_split=0.0):
@@ -258,11 +275,23 @@ def as_source(X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_we
     is a BatchSource, whose own settings then apply: y and fit's array options must be left
     at their defaults (nothing given is silently ignored)."""
     if not isinstance(X, BatchSource):
-        return ArraySource(X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight,
-                           validation_split=validation_split)
-    for name, value, default in (("y", y, None), ("batch_size", batch_size, 32), ("shuffle", shuffle, True),
-                                 ("sample_weight", sample_weight, None), ("class_weight", class_weight, None),
-                                 ("validation_split", validation_split, 0.0)):
+        return ArraySource(
+            X,
+            y,
+            batch_size,
+            shuffle,
+            sample_weight=sample_weight,
+            class_weight=class_weight,
+            validation_split=validation_split,
+        )
+    for name, value, default in (
+        ("y", y, None),
+        ("batch_size", batch_size, 32),
+        ("shuffle", shuffle, True),
+        ("sample_weight", sample_weight, None),
+        ("class_weight", class_weight, None),
+        ("validation_split", validation_split, 0.0),
+    ):
         if value is not default and (default is None or value != default):
             raise fail(name, f"left at {default!r} when X is a batch source (give it to the source)", value)
     return X
@@ -343,8 +372,19 @@ class Trainer:
     augment, rng, history (the History of the last ``fit``)
     """
 
-    def __init__(self, model, loss=None, optimizer=None, *, regularizer=None, metrics=DEFAULT_METRICS,
-                 callbacks=None, augment=None, verbose=1, seed=None):
+    def __init__(
+        self,
+        model,
+        loss=None,
+        optimizer=None,
+        *,
+        regularizer=None,
+        metrics=DEFAULT_METRICS,
+        callbacks=None,
+        augment=None,
+        verbose=1,
+        seed=None,
+    ):
         self.model = check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
         self.loss = model._resolve_loss(loss)
         self._default_optimizer = optimizer is None
@@ -396,8 +436,10 @@ class Trainer:
             xp.copyto(self._theta, self._backup)
 
     def _diverged(self, J, where) -> str:
-        return (f"loss became {J} at {where}: training diverged; the model keeps the last weights with a finite "
-                f"loss. Try a lower learning rate (now {self.optimizer.last_lr:g}) or gradient clipping (clip_norm=).")
+        return (
+            f"loss became {J} at {where}: training diverged; the model keeps the last weights with a finite "
+            f"loss. Try a lower learning rate (now {self.optimizer.last_lr:g}) or gradient clipping (clip_norm=)."
+        )
 
     # -- one epoch ------------------------------------------------------------------------
     def run_epoch(self, batches, epoch=0):
@@ -456,8 +498,10 @@ class Trainer:
 
     def _flops(self, batches) -> float:
         """FLOPs of the largest matrix product of a training step (the BLAS thread rule)."""
-        return max((2.0 * batches.batch_rows * layer.W.size for layer in self.model.layers
-                    if "W" in layer.param_names), default=0.0)
+        return max(
+            (2.0 * batches.batch_rows * layer.W.size for layer in self.model.layers if "W" in layer.param_names),
+            default=0.0,
+        )
 
     # -- the whole run ---------------------------------------------------------------------
     def fit(self, batches, epochs=10, *, initial_epoch=0, validation=None, resume_from=None) -> History:
@@ -518,7 +562,9 @@ class Trainer:
                     self.history.record(epoch, logs)
                     cb.on_epoch_end(epoch, logs)
                     if sig["interrupted"]:
-                        model.stop_reason = model.stop_reason or f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}"
+                        model.stop_reason = (
+                            model.stop_reason or f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}"
+                        )
                         break
                     if model.stop_training:
                         break
@@ -542,8 +588,11 @@ class Trainer:
         Yv = self.loss.prepare_targets(validation[1], model.n_outputs, model.dtype)
         if Yv.shape[0] != Xv.shape[0]:
             raise fail("validation_data y", f"of {Xv.shape[0]} samples, as many as its X", got=f"{Yv.shape[0]} samples")
-        wv = None if len(validation) == 2 else check_sample_weight(validation[2], Xv.shape[0], model.dtype,
-                                                                     "validation_data sample_weight")
+        wv = (
+            None
+            if len(validation) == 2
+            else check_sample_weight(validation[2], Xv.shape[0], model.dtype, "validation_data sample_weight")
+        )
         return Xv, Yv, wv
 
     # -- checkpoints -------------------------------------------------------------------------
@@ -561,15 +610,21 @@ class Trainer:
             return [(type(layer).__name__, layer.W.shape if "W" in layer.param_names else None) for layer in m.layers]
 
         if layout(model) != layout(ck.model) or ck.model.dtype != model.dtype:
-            raise fail("resume_from", f"a checkpoint of this architecture, {model.get_config()['layers']} "
-                                      f"({model.dtype})", got=f"{path!r}, which holds "
-                                                              f"{ck.model.get_config()['layers']} ({ck.model.dtype}): "
-                                                              f"a different architecture")
+            raise fail(
+                "resume_from",
+                f"a checkpoint of this architecture, {model.get_config()['layers']} ({model.dtype})",
+                got=f"{path!r}, which holds "
+                f"{ck.model.get_config()['layers']} ({ck.model.dtype}): "
+                f"a different architecture",
+            )
         if self._default_optimizer:
             self.optimizer = ck.optimizer
         elif type(self.optimizer) is not type(ck.optimizer):
-            raise fail("optimizer", f"a {type(ck.optimizer).__name__}, whose state resume_from={path!r} holds",
-                       got=f"a {type(self.optimizer).__name__}")
+            raise fail(
+                "optimizer",
+                f"a {type(ck.optimizer).__name__}, whose state resume_from={path!r} holds",
+                got=f"a {type(self.optimizer).__name__}",
+            )
         else:
             self.optimizer.load_state_dict(ck.optimizer.state_dict())
         model.set_weights(ck.model.get_weights())

@@ -12,6 +12,7 @@ Each experiment is one module here with:
 
 ``mlplab lab NAME --out DIR`` runs one, prints its table and writes NAME.json and NAME.png.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,8 +25,17 @@ from .._validation import fail
 from ..io import atomic_open
 from ..plotting import have_matplotlib
 
-__all__ = ["EXPERIMENTS", "available", "get", "run_and_save", "arg_type", "POSITIVE_INT", "POSITIVE_FLOAT",
-           "NONNEGATIVE_FLOAT", "json_number"]
+__all__ = [
+    "EXPERIMENTS",
+    "available",
+    "get",
+    "run_and_save",
+    "arg_type",
+    "POSITIVE_INT",
+    "POSITIVE_FLOAT",
+    "NONNEGATIVE_FLOAT",
+    "json_number",
+]
 
 #: command-line name -> module name in this package
 EXPERIMENTS = {
@@ -79,8 +89,11 @@ def available() -> dict:
 
 def get(name):
     """The module of experiment ``name``."""
-    if (not isinstance(name, str) or name not in EXPERIMENTS
-            or importlib.util.find_spec(f"{__name__}.{EXPERIMENTS[name]}") is None):
+    if (
+        not isinstance(name, str)
+        or name not in EXPERIMENTS
+        or importlib.util.find_spec(f"{__name__}.{EXPERIMENTS[name]}") is None
+    ):
         raise fail("name", f"the name of an experiment, one of {sorted(available())}", name)
     return importlib.import_module(f"{__name__}.{EXPERIMENTS[name]}")
 

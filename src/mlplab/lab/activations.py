@@ -26,6 +26,7 @@ Glorot otherwise). For each:
 Tanh's derivative also reaches 1 (at z = 0): with Glorot initialisation its gradients do
 not vanish at this depth either; the 1/4 bound is the sigmoid's.
 """
+
 from __future__ import annotations
 
 import math
@@ -123,49 +124,86 @@ def run(seed=0, quick=False, depth=_DEPTH, width=_WIDTH, activations=None, lr=_L
         spread = float(np.asarray(A, dtype=np.float64).std(axis=0).mean())
         dmax, zmax = _max_derivative(name)
         try:
-            h = model.fit(Xtr, ytr, optimizer=optim.SGD(lr=float(lr)), epochs=epochs, batch_size=_BATCH, seed=seed,
-                          metrics=None, verbose=0)
+            h = model.fit(
+                Xtr,
+                ytr,
+                optimizer=optim.SGD(lr=float(lr)),
+                epochs=epochs,
+                batch_size=_BATCH,
+                seed=seed,
+                metrics=None,
+                verbose=0,
+            )
             diverged = False
         except DivergenceError as e:
             h, diverged = e.history, True
         loss = [json_number(v) for v in h.history.get("loss", [])]
-        runs.append({
-            "activation": name, "init": model.init, "grad_norms": norms,
-            "ratio": norms[0] / norms[-1] if norms[-1] > 0 else None,
-            "init_loss": json_number(J0), "last_hidden_spread": spread,
-            "max_derivative": dmax, "argmax_z": zmax,
-            "diverged": diverged, "loss": loss,
-            "final_loss": None if diverged or not loss else loss[-1],
-            "test_accuracy": None if diverged else float((model.predict_classes(Xte) == yte).mean()),
-        })
+        runs.append(
+            {
+                "activation": name,
+                "init": model.init,
+                "grad_norms": norms,
+                "ratio": norms[0] / norms[-1] if norms[-1] > 0 else None,
+                "init_loss": json_number(J0),
+                "last_hidden_spread": spread,
+                "max_derivative": dmax,
+                "argmax_z": zmax,
+                "diverged": diverged,
+                "loss": loss,
+                "final_loss": None if diverged or not loss else loss[-1],
+                "test_accuracy": None if diverged else float((model.predict_classes(Xte) == yte).mean()),
+            }
+        )
     return {
-        "experiment": "activations", "seed": seed, "quick": bool(quick), "depth": depth, "width": width,
-        "sizes": sizes, "dtype": "float32", "optimizer": f"SGD(lr={float(lr):g})", "lr": float(lr),
-        "batch_size": _BATCH, "epochs": epochs, "test_size": _TEST_SIZE,
-        "n_train": int(len(ytr)), "n_test": int(len(yte)),
-        "grid": {"start": _GRID[0], "stop": _GRID[1], "num": _GRID[2]}, "runs": runs,
+        "experiment": "activations",
+        "seed": seed,
+        "quick": bool(quick),
+        "depth": depth,
+        "width": width,
+        "sizes": sizes,
+        "dtype": "float32",
+        "optimizer": f"SGD(lr={float(lr):g})",
+        "lr": float(lr),
+        "batch_size": _BATCH,
+        "epochs": epochs,
+        "test_size": _TEST_SIZE,
+        "n_train": int(len(ytr)),
+        "n_test": int(len(yte)),
+        "grid": {"start": _GRID[0], "stop": _GRID[1], "num": _GRID[2]},
+        "runs": runs,
     }
 
 
 def table(result) -> str:
     """Per activation: max f', gradient norms of the first and last layer, their ratio, final loss, test accuracy."""
-    rows = [("activation", "init", "max f'", "|dW_1|", "|dW_last|", "first/last", "spread", "final loss",
-             "test acc")]
+    rows = [("activation", "init", "max f'", "|dW_1|", "|dW_last|", "first/last", "spread", "final loss", "test acc")]
     for r in result["runs"]:
         g = r["grad_norms"]
-        rows.append((r["activation"], r["init"], f"{r['max_derivative']:.4f}", f"{g[0]:.3e}", f"{g[-1]:.3e}",
-                     "-" if r["ratio"] is None else f"{r['ratio']:.3e}", f"{r['last_hidden_spread']:.2e}",
-                     f"diverged (epoch {len(r['loss']) + 1})" if r["diverged"] else f"{r['final_loss']:.4f}",
-                     "-" if r["test_accuracy"] is None else f"{r['test_accuracy']:.3f}"))
+        rows.append(
+            (
+                r["activation"],
+                r["init"],
+                f"{r['max_derivative']:.4f}",
+                f"{g[0]:.3e}",
+                f"{g[-1]:.3e}",
+                "-" if r["ratio"] is None else f"{r['ratio']:.3e}",
+                f"{r['last_hidden_spread']:.2e}",
+                f"diverged (epoch {len(r['loss']) + 1})" if r["diverged"] else f"{r['final_loss']:.4f}",
+                "-" if r["test_accuracy"] is None else f"{r['test_accuracy']:.3f}",
+            )
+        )
     w = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     grid = result["grid"]
-    out = [f"digits, MLP {result['sizes']} (softmax + cross-entropy), {result['optimizer']}, "
-           f"batch {result['batch_size']}, {result['epochs']} epochs; gradients at initialisation on the "
-           f"{result['n_train']} training samples; max f' over z in [{grid['start']:g}, {grid['stop']:g}]; "
-           f"spread: std over samples of the last hidden layer's output, mean over its units"]
+    out = [
+        f"digits, MLP {result['sizes']} (softmax + cross-entropy), {result['optimizer']}, "
+        f"batch {result['batch_size']}, {result['epochs']} epochs; gradients at initialisation on the "
+        f"{result['n_train']} training samples; max f' over z in [{grid['start']:g}, {grid['stop']:g}]; "
+        f"spread: std over samples of the last hidden layer's output, mean over its units"
+    ]
     for i, row in enumerate(rows):
-        out.append("  ".join([f"{row[0]:<{w[0]}}", f"{row[1]:<{w[1]}}"]
-                             + [f"{c:>{w[j + 2]}}" for j, c in enumerate(row[2:])]))
+        out.append(
+            "  ".join([f"{row[0]:<{w[0]}}", f"{row[1]:<{w[1]}}"] + [f"{c:>{w[j + 2]}}" for j, c in enumerate(row[2:])])
+        )
         if i == 0:
             out.append("-" * (sum(w) + 2 * (len(w) - 1)))
     return "\n".join(out)
@@ -178,11 +216,22 @@ def plot(result, path) -> str:
     for k, r in enumerate(result["runs"]):
         c = f"C{k % 10}"
         g = r["grad_norms"]
-        ax1.plot(range(1, len(g) + 1), g, "o-", color=c, ms=4,
-                 label=f"{r['activation']} ({r['init']}, max f' = {r['max_derivative']:.3g})")
+        ax1.plot(
+            range(1, len(g) + 1),
+            g,
+            "o-",
+            color=c,
+            ms=4,
+            label=f"{r['activation']} ({r['init']}, max f' = {r['max_derivative']:.3g})",
+        )
         ys = [r["init_loss"]] + [v for v in r["loss"] if v is not None]
-        ax2.plot(range(len(ys)), ys, color=c, ls="--" if r["diverged"] else "-",
-                 label=r["activation"] + (" (diverged)" if r["diverged"] else ""))
+        ax2.plot(
+            range(len(ys)),
+            ys,
+            color=c,
+            ls="--" if r["diverged"] else "-",
+            label=r["activation"] + (" (diverged)" if r["diverged"] else ""),
+        )
     ax1.set_yscale("log")
     ax1.set_xlabel("Dense layer (1 = first, last = output)")
     ax1.set_ylabel("||dW|| at initialisation")
@@ -206,13 +255,15 @@ def _names(text):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--depth", type=POSITIVE_INT, default=_DEPTH,
-                        help=f"hidden layers (default {_DEPTH})")
-    parser.add_argument("--width", type=POSITIVE_INT, default=_WIDTH,
-                        help=f"units per hidden layer (default {_WIDTH})")
-    parser.add_argument("--activations", type=_names, default=None,
-                        help=f"comma-separated hidden activations (default {','.join(ACTIVATIONS)})")
-    parser.add_argument("--lr", type=POSITIVE_FLOAT, default=_LR,
-                        help=f"SGD learning rate (default {_LR:g})")
-    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
-                        help=f"epochs (default {_EPOCHS}, quick {_QUICK_EPOCHS})")
+    parser.add_argument("--depth", type=POSITIVE_INT, default=_DEPTH, help=f"hidden layers (default {_DEPTH})")
+    parser.add_argument("--width", type=POSITIVE_INT, default=_WIDTH, help=f"units per hidden layer (default {_WIDTH})")
+    parser.add_argument(
+        "--activations",
+        type=_names,
+        default=None,
+        help=f"comma-separated hidden activations (default {','.join(ACTIVATIONS)})",
+    )
+    parser.add_argument("--lr", type=POSITIVE_FLOAT, default=_LR, help=f"SGD learning rate (default {_LR:g})")
+    parser.add_argument(
+        "--epochs", type=POSITIVE_INT, default=None, help=f"epochs (default {_EPOCHS}, quick {_QUICK_EPOCHS})"
+    )

@@ -9,6 +9,7 @@ mini-batch: a random rotation of up to +-10 degrees (``augment.RandomRotation``)
 eighth of these 8x8 images, whose digits are centred, so shifting every image would move
 the training data away from the test data. Validation and test data are never augmented.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -89,33 +90,64 @@ def run(seed=0, quick=False, splits=None, n_train=100) -> dict:
         acc = {}
         for name, aug in (("plain", None), ("augmented", augmenter())):
             model = MLP([64, hidden, 10], activation="relu", output="softmax", seed=s)
-            model.fit(X[idx], y[idx], optimizer=optim.SGD(lr=0.05, momentum=0.9), epochs=epochs,
-                      batch_size=batch_size, seed=s, augment=aug, verbose=0)
+            model.fit(
+                X[idx],
+                y[idx],
+                optimizer=optim.SGD(lr=0.05, momentum=0.9),
+                epochs=epochs,
+                batch_size=batch_size,
+                seed=s,
+                augment=aug,
+                verbose=0,
+            )
             acc[name] = float((model.predict_classes(X[rest]) == y[rest]).mean())
-        runs.append({"seed": s, "n_test": int(rest.size), "accuracy_plain": acc["plain"],
-                     "accuracy_augmented": acc["augmented"]})
+        runs.append(
+            {
+                "seed": s,
+                "n_test": int(rest.size),
+                "accuracy_plain": acc["plain"],
+                "accuracy_augmented": acc["augmented"],
+            }
+        )
     plain = float(np.mean([r["accuracy_plain"] for r in runs]))
     aug = float(np.mean([r["accuracy_augmented"] for r in runs]))
     ex_rng = np.random.default_rng(seed)
     ex_idx = [int(np.flatnonzero(y == c)[0]) for c in (2, 4, 7)]
     aug_f = augmenter()
-    examples = [{"label": int(y[j]), "original": X[j].reshape(8, 8).round(4).tolist(),
-                 "augmented": [aug_f(X[j:j + 1], ex_rng)[0].reshape(8, 8).round(4).tolist() for _ in range(4)]}
-                for j in ex_idx]
+    examples = [
+        {
+            "label": int(y[j]),
+            "original": X[j].reshape(8, 8).round(4).tolist(),
+            "augmented": [aug_f(X[j : j + 1], ex_rng)[0].reshape(8, 8).round(4).tolist() for _ in range(4)],
+        }
+        for j in ex_idx
+    ]
     return {
-        "experiment": "augmentation", "seed": seed, "quick": bool(quick), "n_train": int(n_train),
-        "sizes": [64, hidden, 10], "optimizer": "SGD(lr=0.05, momentum=0.9)", "epochs": epochs,
-        "batch_size": batch_size, "augmentation": repr(augmenter()),
-        "runs": runs, "mean_plain": plain, "mean_augmented": aug, "mean_gain": aug - plain,
+        "experiment": "augmentation",
+        "seed": seed,
+        "quick": bool(quick),
+        "n_train": int(n_train),
+        "sizes": [64, hidden, 10],
+        "optimizer": "SGD(lr=0.05, momentum=0.9)",
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "augmentation": repr(augmenter()),
+        "runs": runs,
+        "mean_plain": plain,
+        "mean_augmented": aug,
+        "mean_gain": aug - plain,
         "examples": examples,
     }
 
 
 def table(result) -> str:
     """Test accuracy per training subset, without and with augmentation."""
-    out = [f"digits, {result['n_train']} training images per subset, MLP {result['sizes']}, "
-           f"{result['epochs']} epochs; augmentation: {result['augmentation']}",
-           f"{'subset seed':<12}{'plain':>9}{'augmented':>11}{'gain':>8}", "-" * 40]
+    out = [
+        f"digits, {result['n_train']} training images per subset, MLP {result['sizes']}, "
+        f"{result['epochs']} epochs; augmentation: {result['augmentation']}",
+        f"{'subset seed':<12}{'plain':>9}{'augmented':>11}{'gain':>8}",
+        "-" * 40,
+    ]
     for r in result["runs"]:
         g = r["accuracy_augmented"] - r["accuracy_plain"]
         out.append(f"{r['seed']:<12}{r['accuracy_plain']:>9.3f}{r['accuracy_augmented']:>11.3f}{g:>+8.3f}")
@@ -131,8 +163,7 @@ def plot(result, path) -> str:
     n_aug = len(ex[0]["augmented"])
     fig = plt.figure(figsize=(11, 4.2))
     # columns: the bars, a spacer, the original digit, its augmented versions
-    grid = fig.add_gridspec(len(ex), 3 + n_aug, width_ratios=[6, 0.4] + [1] * (1 + n_aug), wspace=0.15,
-                            hspace=0.15)
+    grid = fig.add_gridspec(len(ex), 3 + n_aug, width_ratios=[6, 0.4] + [1] * (1 + n_aug), wspace=0.15, hspace=0.15)
     ax = fig.add_subplot(grid[:, 0])
     runs = result["runs"]
     x = np.arange(len(runs) + 1)

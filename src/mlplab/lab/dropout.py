@@ -14,6 +14,7 @@ the training loss stays far from zero and the validation numbers keep moving. On
 this small the gain in validation accuracy is a point or so and depends on the seed: read
 the table rather than the lecture's promise.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -64,33 +65,60 @@ def run(seed=0, quick=False, p=0.5, epochs=None) -> dict:
     for rate in (0.0, float(p)):
         model = MLP(sizes, activation="relu", output="softmax", seed=seed, dropout=rate)
         model.set_weights(w0)  # dropout layers hold no parameters: the same initial network
-        h = model.fit(X[idx], y[idx], optimizer=optim.SGD(lr=0.01, momentum=0.9), epochs=int(epochs),
-                      batch_size=10, seed=seed, validation_data=(X[val], y[val]), verbose=0)
+        h = model.fit(
+            X[idx],
+            y[idx],
+            optimizer=optim.SGD(lr=0.01, momentum=0.9),
+            epochs=int(epochs),
+            batch_size=10,
+            seed=seed,
+            validation_data=(X[val], y[val]),
+            verbose=0,
+        )
         v = [float(x) for x in h["val_loss"]]
         best = int(np.argmin(v))
-        runs.append({
-            "p": rate, "loss": [float(x) for x in h["loss"]], "val_loss": v,
-            "val_accuracy": [float(x) for x in h["val_accuracy"]],
-            "best_epoch": best, "best_val_loss": v[best], "final_val_loss": v[-1],
-            "final_val_accuracy": float(h["val_accuracy"][-1]),
-            "train_loss_eval": float(model.evaluate(X[idx], y[idx])["loss"]),
-        })
+        runs.append(
+            {
+                "p": rate,
+                "loss": [float(x) for x in h["loss"]],
+                "val_loss": v,
+                "val_accuracy": [float(x) for x in h["val_accuracy"]],
+                "best_epoch": best,
+                "best_val_loss": v[best],
+                "final_val_loss": v[-1],
+                "final_val_accuracy": float(h["val_accuracy"][-1]),
+                "train_loss_eval": float(model.evaluate(X[idx], y[idx])["loss"]),
+            }
+        )
     return {
-        "experiment": "dropout", "seed": seed, "quick": bool(quick), "p": float(p), "epochs": int(epochs),
-        "sizes": sizes, "optimizer": "SGD(lr=0.01, momentum=0.9)", "batch_size": 10,
-        "n_train": int(idx.size), "n_val": int(val.size), "runs": runs,
+        "experiment": "dropout",
+        "seed": seed,
+        "quick": bool(quick),
+        "p": float(p),
+        "epochs": int(epochs),
+        "sizes": sizes,
+        "optimizer": "SGD(lr=0.01, momentum=0.9)",
+        "batch_size": 10,
+        "n_train": int(idx.size),
+        "n_val": int(val.size),
+        "runs": runs,
     }
 
 
 def table(result) -> str:
     """Best and final validation numbers, without and with dropout."""
-    out = [f"digits, {result['n_train']} training / {result['n_val']} validation images, MLP {result['sizes']}, "
-           f"{result['optimizer']}, {result['epochs']} epochs",
-           f"{'dropout':<9}{'best val loss':>15}{'(epoch)':>9}{'final val loss':>16}{'final val acc':>15}"
-           f"{'train loss':>12}", "-" * 76]
+    out = [
+        f"digits, {result['n_train']} training / {result['n_val']} validation images, MLP {result['sizes']}, "
+        f"{result['optimizer']}, {result['epochs']} epochs",
+        f"{'dropout':<9}{'best val loss':>15}{'(epoch)':>9}{'final val loss':>16}{'final val acc':>15}"
+        f"{'train loss':>12}",
+        "-" * 76,
+    ]
     for r in result["runs"]:
-        out.append(f"{r['p']:<9g}{r['best_val_loss']:>15.4f}{r['best_epoch'] + 1:>9}{r['final_val_loss']:>16.4f}"
-                   f"{r['final_val_accuracy']:>15.3f}{r['train_loss_eval']:>12.4f}")
+        out.append(
+            f"{r['p']:<9g}{r['best_val_loss']:>15.4f}{r['best_epoch'] + 1:>9}{r['final_val_loss']:>16.4f}"
+            f"{r['final_val_accuracy']:>15.3f}{r['train_loss_eval']:>12.4f}"
+        )
     out.append("(train loss: the final model on its training images, dropout off)")
     return "\n".join(out)
 
@@ -114,7 +142,7 @@ def plot(result, path) -> str:
     ax.set_title(f"{result['n_train']} training digits, MLP {result['sizes']}")
     ax2.set_xlabel("epoch")
     ax2.set_ylabel("validation accuracy")
-    lo = min(min(r["val_accuracy"][len(r["val_accuracy"]) // 5:]) for r in result["runs"])
+    lo = min(min(r["val_accuracy"][len(r["val_accuracy"]) // 5 :]) for r in result["runs"])
     ax2.set_ylim(max(0.0, lo - 0.02), 1.0)
     ax2.legend(fontsize=8)
     ax2.grid(alpha=0.3)

@@ -9,6 +9,7 @@ what the stop avoided. A test set that neither run sees measures both.
 
 Data: the two moons with noise 0.35 (100 training, 200 validation, 700 test points).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,8 +60,17 @@ def run(seed=0, quick=False, patience=None, epochs=None) -> dict:
 
     def fit(callbacks):
         model.set_weights(w0)
-        return model.fit(Xtr, ytr, optimizer=optim.SGD(lr=0.05, momentum=0.9), epochs=int(epochs), batch_size=16,
-                         seed=seed, validation_data=(Xva, yva), verbose=0, callbacks=callbacks)
+        return model.fit(
+            Xtr,
+            ytr,
+            optimizer=optim.SGD(lr=0.05, momentum=0.9),
+            epochs=int(epochs),
+            batch_size=16,
+            seed=seed,
+            validation_data=(Xva, yva),
+            verbose=0,
+            callbacks=callbacks,
+        )
 
     es = EarlyStopping(monitor="val_loss", patience=int(patience), restore_best_weights=True)
     h = fit([es])
@@ -70,16 +80,33 @@ def run(seed=0, quick=False, patience=None, epochs=None) -> dict:
     test_full = model.evaluate(Xte, yte)
     best = h.best_epoch
     return {
-        "experiment": "early-stopping", "seed": seed, "quick": bool(quick),
-        "data": "moons(noise=0.35)", "n_train": 100, "n_val": 200, "n_test": 700,
-        "sizes": model.sizes, "optimizer": "SGD(lr=0.05, momentum=0.9)", "batch_size": 16,
-        "patience": int(patience), "max_epochs": int(epochs),
-        "loss": [float(v) for v in h["loss"]], "val_loss": [float(v) for v in h["val_loss"]],
-        "best_epoch": best, "stopped_epoch": es.stopped_epoch, "stop_reason": h.stop_reason,
-        "best_val_loss": float(h["val_loss"][best]), "restored_val_loss": float(restored["loss"]),
-        "test_loss": float(test_es["loss"]), "test_accuracy": float(test_es["accuracy"]),
-        "full": {"loss": [float(v) for v in h_full["loss"]], "val_loss": [float(v) for v in h_full["val_loss"]],
-                 "test_loss": float(test_full["loss"]), "test_accuracy": float(test_full["accuracy"])},
+        "experiment": "early-stopping",
+        "seed": seed,
+        "quick": bool(quick),
+        "data": "moons(noise=0.35)",
+        "n_train": 100,
+        "n_val": 200,
+        "n_test": 700,
+        "sizes": model.sizes,
+        "optimizer": "SGD(lr=0.05, momentum=0.9)",
+        "batch_size": 16,
+        "patience": int(patience),
+        "max_epochs": int(epochs),
+        "loss": [float(v) for v in h["loss"]],
+        "val_loss": [float(v) for v in h["val_loss"]],
+        "best_epoch": best,
+        "stopped_epoch": es.stopped_epoch,
+        "stop_reason": h.stop_reason,
+        "best_val_loss": float(h["val_loss"][best]),
+        "restored_val_loss": float(restored["loss"]),
+        "test_loss": float(test_es["loss"]),
+        "test_accuracy": float(test_es["accuracy"]),
+        "full": {
+            "loss": [float(v) for v in h_full["loss"]],
+            "val_loss": [float(v) for v in h_full["val_loss"]],
+            "test_loss": float(test_full["loss"]),
+            "test_accuracy": float(test_full["accuracy"]),
+        },
     }
 
 
@@ -87,16 +114,18 @@ def table(result) -> str:
     """The marked epochs and both runs' final numbers."""
     r, f = result, result["full"]
     stop = "never" if r["stopped_epoch"] is None else f"epoch {r['stopped_epoch'] + 1}"
-    return "\n".join([
-        f"{r['data']}, MLP {r['sizes']}, {r['optimizer']}, batch {r['batch_size']}, patience {r['patience']}",
-        f"best epoch {r['best_epoch'] + 1} (val loss {r['best_val_loss']:.4f}), stopped at {stop}",
-        f"restored model: val loss {r['restored_val_loss']:.4f} "
-        f"(= best epoch's: {r['restored_val_loss'] == r['best_val_loss']})",
-        f"{'':<24}{'val loss':>10}{'test loss':>11}{'test acc':>10}",
-        f"{'early stopping':<24}{r['best_val_loss']:>10.4f}{r['test_loss']:>11.4f}{r['test_accuracy']:>10.3f}",
-        f"{'all ' + str(len(f['loss'])) + ' epochs':<24}{f['val_loss'][-1]:>10.4f}{f['test_loss']:>11.4f}"
-        f"{f['test_accuracy']:>10.3f}",
-    ])
+    return "\n".join(
+        [
+            f"{r['data']}, MLP {r['sizes']}, {r['optimizer']}, batch {r['batch_size']}, patience {r['patience']}",
+            f"best epoch {r['best_epoch'] + 1} (val loss {r['best_val_loss']:.4f}), stopped at {stop}",
+            f"restored model: val loss {r['restored_val_loss']:.4f} "
+            f"(= best epoch's: {r['restored_val_loss'] == r['best_val_loss']})",
+            f"{'':<24}{'val loss':>10}{'test loss':>11}{'test acc':>10}",
+            f"{'early stopping':<24}{r['best_val_loss']:>10.4f}{r['test_loss']:>11.4f}{r['test_accuracy']:>10.3f}",
+            f"{'all ' + str(len(f['loss'])) + ' epochs':<24}{f['val_loss'][-1]:>10.4f}{f['test_loss']:>11.4f}"
+            f"{f['test_accuracy']:>10.3f}",
+        ]
+    )
 
 
 def plot(result, path) -> str:
@@ -119,8 +148,10 @@ def plot(result, path) -> str:
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss (bce)")
     ax.set_yscale("log")
-    ax.set_title(f"Early stopping on {result['data']}: test acc {result['test_accuracy']:.3f} "
-                 f"vs {result['full']['test_accuracy']:.3f} without")
+    ax.set_title(
+        f"Early stopping on {result['data']}: test acc {result['test_accuracy']:.3f} "
+        f"vs {result['full']['test_accuracy']:.3f} without"
+    )
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return save(fig, path)

@@ -7,6 +7,7 @@ rate change. Each run records its training loss (the mean over the epoch's mini-
 ``fit`` reports it) and its validation loss per epoch. A run whose loss becomes NaN or
 infinite is recorded as diverged with its curve up to that point.
 """
+
 from __future__ import annotations
 
 import math
@@ -88,24 +89,46 @@ def run(seed=0, quick=False, dataset="spiral", lrs=None, epochs=None) -> dict:
             model.set_weights(w0)
             opt = optim.get(name, lr=float(lr), **kwargs)
             try:
-                h = model.fit(Xtr, ytr, optimizer=opt, epochs=int(epochs), batch_size=batch_size, seed=seed,
-                              validation_data=(Xva, yva), metrics=None, verbose=0)
+                h = model.fit(
+                    Xtr,
+                    ytr,
+                    optimizer=opt,
+                    epochs=int(epochs),
+                    batch_size=batch_size,
+                    seed=seed,
+                    validation_data=(Xva, yva),
+                    metrics=None,
+                    verbose=0,
+                )
                 diverged = False
             except DivergenceError as e:
                 h, diverged = e.history, True
             loss = [json_number(v) for v in h.history.get("loss", [])]
             val = [json_number(v) for v in h.history.get("val_loss", [])]
-            runs.append({
-                "optimizer": label, "lr": float(lr), "diverged": diverged,
-                "loss": loss, "val_loss": val,
-                "final_loss": None if diverged or not loss else loss[-1],
-                "final_val_loss": None if diverged or not val else val[-1],
-            })
+            runs.append(
+                {
+                    "optimizer": label,
+                    "lr": float(lr),
+                    "diverged": diverged,
+                    "loss": loss,
+                    "val_loss": val,
+                    "final_loss": None if diverged or not loss else loss[-1],
+                    "final_val_loss": None if diverged or not val else val[-1],
+                }
+            )
     return {
-        "experiment": "optimizers", "dataset": dataset, "seed": seed, "quick": bool(quick),
-        "sizes": sizes, "batch_size": batch_size, "epochs": int(epochs), "lrs": [float(v) for v in lrs],
+        "experiment": "optimizers",
+        "dataset": dataset,
+        "seed": seed,
+        "quick": bool(quick),
+        "sizes": sizes,
+        "batch_size": batch_size,
+        "epochs": int(epochs),
+        "lrs": [float(v) for v in lrs],
         "optimizers": {label: {"name": n, **kw} for label, (n, kw) in OPTIMIZERS.items()},
-        "n_train": int(Xtr.shape[0]), "n_val": int(Xva.shape[0]), "runs": runs,
+        "n_train": int(Xtr.shape[0]),
+        "n_val": int(Xva.shape[0]),
+        "runs": runs,
     }
 
 
@@ -119,8 +142,10 @@ def table(result) -> str:
             tr, va = f"{r['final_loss']:.4f}", f"{r['final_val_loss']:.4f}"
         rows.append((r["optimizer"], f"{r['lr']:g}", tr, va))
     w = [max(len(row[i]) for row in rows) for i in range(4)]
-    out = [f"{result['dataset']}: MLP {result['sizes']}, batch {result['batch_size']}, {result['epochs']} epochs, "
-           f"same initial weights for every run"]
+    out = [
+        f"{result['dataset']}: MLP {result['sizes']}, batch {result['batch_size']}, {result['epochs']} epochs, "
+        f"same initial weights for every run"
+    ]
     for i, row in enumerate(rows):
         out.append(f"{row[0]:<{w[0]}}  {row[1]:>{w[1]}}  {row[2]:>{w[2]}}  {row[3]:>{w[3]}}")
         if i == 0:
@@ -155,7 +180,7 @@ def plot(result, path) -> str:
         ax.legend(fontsize=7)
     for ax in axes[:, 0]:
         ax.set_ylabel("training loss J")
-    for ax in list(axes.flat)[len(labels):]:
+    for ax in list(axes.flat)[len(labels) :]:
         ax.axis("off")
     fig.suptitle(f"{result['dataset']}: training loss per epoch, for several learning rates")
     fig.tight_layout()
@@ -169,7 +194,8 @@ def _lr_list(text):
         v = [float(s) for s in text.split(",") if s.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"--lrs must be comma-separated numbers like 1e-3,1e-2, got {text!r}") from None
+            f"--lrs must be comma-separated numbers like 1e-3,1e-2, got {text!r}"
+        ) from None
     if not v or any(not (math.isfinite(x) and x > 0) for x in v):
         raise argparse.ArgumentTypeError(f"--lrs must hold finite numbers > 0, got {text!r}")
     return v

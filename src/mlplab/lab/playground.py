@@ -16,6 +16,7 @@ trained by full-batch Adam (lr = 0.03) on half of the points and tested on the o
 half, as playground's default 50 % split does. The predicted probability p(x1, x2) is
 recorded on a regular grid over the input square, like playground's output panel.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,27 +106,58 @@ def run(seed=0, quick=False, problems=PROBLEMS, noise=0.1, activation="tanh", ep
         X, y = getattr(datasets, problem)(n=n, noise=noise, seed=seed)
         Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, test_size=0.5, random_state=seed, stratify=y)
         extent, G = _grid(X, resolution)
-        data[problem] = {"X_train": Xtr.tolist(), "y_train": ytr.tolist(), "X_test": Xte.tolist(),
-                         "y_test": yte.tolist(), "extent": extent}
+        data[problem] = {
+            "X_train": Xtr.tolist(),
+            "y_train": ytr.tolist(),
+            "X_test": Xte.tolist(),
+            "y_test": yte.tolist(),
+            "extent": extent,
+        }
         for hidden in ARCHITECTURES:
             model = MLP([2, *hidden, 1], activation=activation, output="sigmoid", seed=seed)
-            h = model.fit(Xtr, ytr, loss="bce", optimizer=optim.Adam(lr=LR), epochs=epochs, batch_size=None,
-                          seed=seed, metrics=None, verbose=0)
+            h = model.fit(
+                Xtr,
+                ytr,
+                loss="bce",
+                optimizer=optim.Adam(lr=LR),
+                epochs=epochs,
+                batch_size=None,
+                seed=seed,
+                metrics=None,
+                verbose=0,
+            )
             P = model.predict(G)[:, 0].astype(np.float64).reshape(resolution, resolution)
-            runs.append({
-                "problem": problem, "sizes": model.sizes, "n_params": int(model.n_params),
-                "train_accuracy": float((model.predict_classes(Xtr) == ytr).mean()),
-                "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
-                "loss": [float(v) for v in h["loss"]],
-                "weights": [{"W": layer.W.tolist(), "b": layer.b.tolist()}
-                            for layer in model.layers if hasattr(layer, "W")],
-                "p": np.round(P, _DECIMALS).tolist(),
-            })
+            runs.append(
+                {
+                    "problem": problem,
+                    "sizes": model.sizes,
+                    "n_params": int(model.n_params),
+                    "train_accuracy": float((model.predict_classes(Xtr) == ytr).mean()),
+                    "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
+                    "loss": [float(v) for v in h["loss"]],
+                    "weights": [
+                        {"W": layer.W.tolist(), "b": layer.b.tolist()} for layer in model.layers if hasattr(layer, "W")
+                    ],
+                    "p": np.round(P, _DECIMALS).tolist(),
+                }
+            )
     return {
-        "experiment": "playground", "seed": seed, "quick": bool(quick), "problems": problems, "noise": noise,
-        "activation": activation, "epochs": epochs, "optimizer": f"Adam(lr={LR:g}), full batch", "loss": "bce",
-        "n": n, "test_size": 0.5, "architectures": [[2, *hidden, 1] for hidden in ARCHITECTURES],
-        "resolution": resolution, "decimals": _DECIMALS, "data": data, "runs": runs,
+        "experiment": "playground",
+        "seed": seed,
+        "quick": bool(quick),
+        "problems": problems,
+        "noise": noise,
+        "activation": activation,
+        "epochs": epochs,
+        "optimizer": f"Adam(lr={LR:g}), full batch",
+        "loss": "bce",
+        "n": n,
+        "test_size": 0.5,
+        "architectures": [[2, *hidden, 1] for hidden in ARCHITECTURES],
+        "resolution": resolution,
+        "decimals": _DECIMALS,
+        "data": data,
+        "runs": runs,
     }
 
 
@@ -135,9 +167,11 @@ def table(result) -> str:
     acc = {(r["problem"], str(r["sizes"])): r["test_accuracy"] for r in result["runs"]}
     w0 = max(len("problem"), *(len(p) for p in result["problems"]))
     w = [max(len(a), 5) for a in archs]
-    out = [f"test accuracy, {result['activation']} hidden units, sigmoid output, {result['optimizer']}, "
-           f"{result['epochs']} epochs, noise {result['noise']:g}, {result['n']} points (half for training)",
-           "  ".join([f"{'problem':<{w0}}"] + [f"{a:>{wi}}" for a, wi in zip(archs, w)])]
+    out = [
+        f"test accuracy, {result['activation']} hidden units, sigmoid output, {result['optimizer']}, "
+        f"{result['epochs']} epochs, noise {result['noise']:g}, {result['n']} points (half for training)",
+        "  ".join([f"{'problem':<{w0}}"] + [f"{a:>{wi}}" for a, wi in zip(archs, w)]),
+    ]
     out.append("-" * len(out[-1]))
     for p in result["problems"]:
         out.append("  ".join([f"{p:<{w0}}"] + [f"{acc[(p, a)]:>{wi}.3f}" for a, wi in zip(archs, w)]))
@@ -162,8 +196,9 @@ def plot(result, path) -> str:
         for j, sizes in enumerate(archs):
             ax, r = axes[i, j], runs[(problem, tuple(sizes))]
             P = np.asarray(r["p"])
-            ax.imshow(P, origin="lower", extent=d["extent"], cmap=cmap, vmin=0, vmax=1, alpha=0.55,
-                      interpolation="bilinear")
+            ax.imshow(
+                P, origin="lower", extent=d["extent"], cmap=cmap, vmin=0, vmax=1, alpha=0.55, interpolation="bilinear"
+            )
             if P.min() < 0.5 < P.max():
                 c = lo + (np.arange(P.shape[0]) + 0.5) * (hi - lo) / P.shape[0]
                 ax.contour(c, c, P, levels=[0.5], colors="k", linewidths=1.2)
@@ -187,9 +222,12 @@ def plot(result, path) -> str:
         if i == 0:
             ax.legend(fontsize=6)
         ax.tick_params(labelsize=7)
-    fig.suptitle(f"More layers and neurons, more separating ability: p(class 1) over the input square, "
-                 f"p = 0.5 in black\n({result['activation']} hidden units, {result['optimizer']}, "
-                 f"{result['epochs']} epochs; training points shown, accuracy on the held-out half)", fontsize=10)
+    fig.suptitle(
+        f"More layers and neurons, more separating ability: p(class 1) over the input square, "
+        f"p = 0.5 in black\n({result['activation']} hidden units, {result['optimizer']}, "
+        f"{result['epochs']} epochs; training points shown, accuracy on the held-out half)",
+        fontsize=10,
+    )
     fig.tight_layout()
     return save(fig, path)
 
@@ -204,10 +242,19 @@ def _problems(text):
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--problems", type=_problems, default=list(PROBLEMS),
-                        help=f"comma-separated, from {','.join(PROBLEMS)} (default all)")
+    parser.add_argument(
+        "--problems",
+        type=_problems,
+        default=list(PROBLEMS),
+        help=f"comma-separated, from {','.join(PROBLEMS)} (default all)",
+    )
     parser.add_argument("--noise", type=NONNEGATIVE_FLOAT, default=0.1, help="playground's noise (default 0.1)")
-    parser.add_argument("--activation", default="tanh", choices=sorted(set(activations.ACTIVATIONS) - {"softmax"}),
-                        help="hidden activation (default tanh)")
-    parser.add_argument("--epochs", type=POSITIVE_INT, default=None,
-                        help="full-batch Adam steps (default 1000, quick 400)")
+    parser.add_argument(
+        "--activation",
+        default="tanh",
+        choices=sorted(set(activations.ACTIVATIONS) - {"softmax"}),
+        help="hidden activation (default tanh)",
+    )
+    parser.add_argument(
+        "--epochs", type=POSITIVE_INT, default=None, help="full-batch Adam steps (default 1000, quick 400)"
+    )

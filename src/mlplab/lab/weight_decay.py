@@ -10,6 +10,7 @@ threshold), a histogram of
 log10 |w|, the norms of the weights and the test accuracy. Biases are not penalised and
 not counted.
 """
+
 from __future__ import annotations
 
 import math
@@ -68,23 +69,46 @@ def run(seed=0, quick=False, lam=1e-3, epochs=None) -> dict:
     runs = []
     for name, reg in _penalties(float(lam)).items():
         model.set_weights(w0)
-        h = model.fit(Xtr, ytr, optimizer=optim.SGD(lr=0.05, momentum=0.9), epochs=int(epochs), batch_size=32,
-                      seed=seed, regularizer=reg, verbose=0)
-        W = np.abs(model.flat_params()[:model.n_weights].astype(np.float64))
+        h = model.fit(
+            Xtr,
+            ytr,
+            optimizer=optim.SGD(lr=0.05, momentum=0.9),
+            epochs=int(epochs),
+            batch_size=32,
+            seed=seed,
+            regularizer=reg,
+            verbose=0,
+        )
+        W = np.abs(model.flat_params()[: model.n_weights].astype(np.float64))
         logw = np.log10(np.maximum(W, 10.0 ** _BINS[0]))
-        runs.append({
-            "penalty": name, "regularizer": None if reg is None else {"class": type(reg).__name__, **reg.get_config()},
-            "near_zero": float((W < THRESHOLD).mean()),
-            "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
-            "l1_norm": float(W.sum()), "l2_norm": float(np.sqrt((W * W).sum())), "max_abs": float(W.max()),
-            "hist": np.histogram(logw, bins=_BINS)[0].tolist(),
-            "data_loss": [float(v) for v in h["data_loss" if reg is not None else "loss"]],
-        })
+        runs.append(
+            {
+                "penalty": name,
+                "regularizer": None if reg is None else {"class": type(reg).__name__, **reg.get_config()},
+                "near_zero": float((W < THRESHOLD).mean()),
+                "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
+                "l1_norm": float(W.sum()),
+                "l2_norm": float(np.sqrt((W * W).sum())),
+                "max_abs": float(W.max()),
+                "hist": np.histogram(logw, bins=_BINS)[0].tolist(),
+                "data_loss": [float(v) for v in h["data_loss" if reg is not None else "loss"]],
+            }
+        )
     return {
-        "experiment": "weight-decay", "seed": seed, "quick": bool(quick), "lam": float(lam), "epochs": int(epochs),
-        "sizes": model.sizes, "optimizer": "SGD(lr=0.05, momentum=0.9)", "batch_size": 32,
-        "n_train": int(len(ytr)), "n_test": int(len(yte)), "n_weights": int(model.n_weights),
-        "threshold": THRESHOLD, "bins": _BINS.tolist(), "runs": runs,
+        "experiment": "weight-decay",
+        "seed": seed,
+        "quick": bool(quick),
+        "lam": float(lam),
+        "epochs": int(epochs),
+        "sizes": model.sizes,
+        "optimizer": "SGD(lr=0.05, momentum=0.9)",
+        "batch_size": 32,
+        "n_train": int(len(ytr)),
+        "n_test": int(len(yte)),
+        "n_weights": int(model.n_weights),
+        "threshold": THRESHOLD,
+        "bins": _BINS.tolist(),
+        "runs": runs,
     }
 
 
@@ -92,11 +116,20 @@ def table(result) -> str:
     """Sparsity, norms and test accuracy per penalty."""
     rows = [("penalty", f"|w|<{result['threshold']:g}", "sum |w|", "||w||_2", "test acc")]
     for r in result["runs"]:
-        rows.append((r["penalty"], f"{100 * r['near_zero']:.1f} %", f"{r['l1_norm']:.1f}", f"{r['l2_norm']:.2f}",
-                     f"{r['test_accuracy']:.3f}"))
+        rows.append(
+            (
+                r["penalty"],
+                f"{100 * r['near_zero']:.1f} %",
+                f"{r['l1_norm']:.1f}",
+                f"{r['l2_norm']:.2f}",
+                f"{r['test_accuracy']:.3f}",
+            )
+        )
     w = [max(len(row[i]) for row in rows) for i in range(5)]
-    out = [f"digits, MLP {result['sizes']} ({result['n_weights']} weights), lam = {result['lam']:g}, "
-           f"{result['epochs']} epochs, same initial weights"]
+    out = [
+        f"digits, MLP {result['sizes']} ({result['n_weights']} weights), lam = {result['lam']:g}, "
+        f"{result['epochs']} epochs, same initial weights"
+    ]
     for i, row in enumerate(rows):
         out.append("  ".join([f"{row[0]:<{w[0]}}"] + [f"{c:>{w[j + 1]}}" for j, c in enumerate(row[1:])]))
         if i == 0:
@@ -113,8 +146,11 @@ def plot(result, path) -> str:
     for ax, r, c in zip(axes, runs, ("C7", "C0", "C3", "C2")):
         ax.bar(bins[:-1], r["hist"], width=np.diff(bins), align="edge", color=c, alpha=0.8)
         ax.axvline(math.log10(result["threshold"]), color="k", ls="--", lw=1)
-        ax.set_title(f"{r['penalty']}\n{100 * r['near_zero']:.1f} % below {result['threshold']:g}, "
-                     f"test acc {r['test_accuracy']:.3f}", fontsize=9)
+        ax.set_title(
+            f"{r['penalty']}\n{100 * r['near_zero']:.1f} % below {result['threshold']:g}, "
+            f"test acc {r['test_accuracy']:.3f}",
+            fontsize=9,
+        )
         ax.set_xlabel("log10 |w|")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("number of weights")
