@@ -349,7 +349,10 @@ def print_report(info, results, peak, file=sys.stdout):
     p(f"float32 matmul peak (NumPy): {peak / 1e9:.1f} GFLOP/s")
     p("")
     p("training, median samples/s (interleaved rounds); ratio = median of per-round mlplab/other [q1-q3]")
-    hdr = f"{'workload':<26}{'mlplab':>9}{'torch':>9}{'sklearn':>9}  {'mlplab/torch':>20}  {'mlplab/sklearn':>20}  {'peak':>6}"
+    hdr = (
+        f"{'workload':<26}{'mlplab':>9}{'torch':>9}{'sklearn':>9}  {'mlplab/torch':>20}  {'mlplab/sklearn':>20}  "
+        f"{'peak':>6}"
+    )
     for kind in ("train", "infer"):
         if kind == "infer":
             p("")

@@ -81,15 +81,18 @@ def test_hooks_are_called_in_protocol_order():
     X, y = _data(n=30)
     _model().fit(X, y, epochs=2, batch_size=20, shuffle=False, verbose=0, callbacks=[cb])
     keys = ["accuracy", "loss", "lr"]
+
     # 30 samples in batches of 20: two batches per epoch, of sizes 20 and 10
-    epoch = lambda e: [
-        f"epoch_begin {e}",
-        "batch_begin 0",
-        "batch_end 0 20",
-        "batch_begin 1",  # noqa: E731
-        "batch_end 1 10",
-        f"epoch_end {e} {keys}",
-    ]
+    def epoch(e):
+        return [
+            f"epoch_begin {e}",
+            "batch_begin 0",
+            "batch_end 0 20",
+            "batch_begin 1",
+            "batch_end 1 10",
+            f"epoch_end {e} {keys}",
+        ]
+
     assert calls == ["train_begin", *epoch(0), *epoch(1), "train_end"]
 
 

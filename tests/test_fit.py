@@ -181,7 +181,8 @@ def test_augmentation_changes_what_is_trained_on(rng):
         ml.MLP([4, 3]).fit(X, y, augment="shift", verbose=0)
     with pytest.raises(
         ValueError,
-        match=r"augment must be a function returning an array of the batch's shape \(32, 4\), got an array of shape \(32, 2\)",
+        match=r"augment must be a function returning an array of the batch's shape \(32, 4\), "
+        r"got an array of shape \(32, 2\)",
     ):
         ml.MLP([4, 3], output="softmax").fit(X, y, augment=lambda Xb, rng: Xb[:, :2], verbose=0)
 
