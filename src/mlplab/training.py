@@ -39,8 +39,6 @@ from ._validation import (
     check_instance,
     check_int,
     check_real,
-    check_sample_weight,
-    check_X,
     fail,
 )
 from .backend import blas_threads, take_rows, xp
@@ -143,11 +141,8 @@ class ArraySource(BatchSource):
         """Validate X, y and the weights for ``model`` and ``loss``, hold out the validation
         rows and set up the batches; ``where`` prefixes the arguments' names in errors."""
         dtype = model.dtype
-        X = check_X(self.X, model.n_inputs, dtype, where + "X")
-        Y = loss.prepare_targets(self.y, model.n_outputs, dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise fail(where + "y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
-        w = check_sample_weight(self.sample_weight, X.shape[0], dtype, where + "sample_weight")
+        names = (where + "X", where + "y", where + "sample_weight")
+        X, Y, w = model._check_data(self.X, self.y, loss, self.sample_weight, names)
         if self.class_weight is not None:
             cw = _class_weights(self.class_weight, Y, where + "class_weight").astype(dtype)
             w = cw if w is None else w * cw
@@ -415,11 +410,7 @@ class Trainer:
         (whose J was finite), no update is made and ``DivergenceError`` is raised.
         """
         model = self.model
-        X = check_X(X, model.n_inputs, model.dtype)
-        Y = self.loss.prepare_targets(Y, model.n_outputs, model.dtype)
-        if Y.shape[0] != X.shape[0]:
-            raise fail("Y", f"of {X.shape[0]} samples, as many as X", got=f"{Y.shape[0]} samples")
-        w = check_sample_weight(w, X.shape[0], model.dtype, "w")
+        X, Y, w = model._check_data(X, Y, self.loss, w, ("X", "Y", "w"))
         with _quiet():
             J = model._loss_and_grad(X, Y, self.loss, self.regularizer, w)  # 1. forward, 2. J, 3. backward
             if not math.isfinite(J):  # the guard: never update from a NaN
@@ -583,17 +574,9 @@ class Trainer:
     def _validation_data(self, validation):
         if not isinstance(validation, (tuple, list)) or len(validation) not in (2, 3):
             raise fail("validation_data", "a tuple (X_val, y_val) or (X_val, y_val, sample_weight_val)", validation)
-        model = self.model
-        Xv = check_X(validation[0], model.n_inputs, model.dtype, "validation_data X")
-        Yv = self.loss.prepare_targets(validation[1], model.n_outputs, model.dtype)
-        if Yv.shape[0] != Xv.shape[0]:
-            raise fail("validation_data y", f"of {Xv.shape[0]} samples, as many as its X", got=f"{Yv.shape[0]} samples")
-        wv = (
-            None
-            if len(validation) == 2
-            else check_sample_weight(validation[2], Xv.shape[0], model.dtype, "validation_data sample_weight")
-        )
-        return Xv, Yv, wv
+        Xv, yv, wv = (*validation, None) if len(validation) == 2 else validation
+        names = ("validation_data X", "validation_data y", "validation_data sample_weight")
+        return self.model._check_data(Xv, yv, self.loss, wv, names)
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self, path, epoch) -> str:
