@@ -153,6 +153,24 @@ def test_run_epoch_equals_an_epoch_of_fit(rng):
     assert trainer.run_epoch(ArraySource(Xv, yv, batch_size=None)) is not None
 
 
+def test_run_epoch_stops_when_a_batch_callback_asks_and_clears_the_flag_next_time(rng):
+    X, y = _data(rng, n=40)
+    sizes = []
+
+    def on_batch_end(b, logs):
+        sizes.append(logs["size"])
+        if len(sizes) == 2:
+            model.stop_training = True
+
+    model = _model()
+    trainer = Trainer(model, callbacks=[ml.callbacks.LambdaCallback(on_batch_end=on_batch_end)], seed=0, verbose=0)
+    source = ArraySource(X, y, batch_size=10)
+    trainer.run_epoch(source)
+    assert sizes == [10, 10] and model.stop_training  # stopped after the second batch; the flag tells the caller
+    trainer.run_epoch(source)
+    assert sizes == [10] * 6  # the next epoch starts afresh and runs its 4 batches
+
+
 def test_fit_facade_equals_trainer_fit(rng):
     X, y = _data(rng, n=60)
     w = rng.uniform(0.5, 2.0, size=60)

@@ -68,6 +68,11 @@ class BatchSource:
     steps: int | None = None
     validation = None
 
+    @property
+    def batch_rows(self) -> float:
+        """Rows of a full batch, which sets the BLAS threads of training (inf: not known)."""
+        return math.inf if self.batch_size is None else self.batch_size
+
     def bind(self, model, loss) -> BatchSource:
         raise NotImplementedError
 
@@ -236,10 +241,6 @@ class ChunkSource(BatchSource):
     def bind(self, model, loss):
         self._model, self._loss = model, loss
         return self
-
-    @property
-    def batch_rows(self) -> float:
-        return math.inf if self.batch_size is None else self.batch_size
 
     def batches(self, rng, augment=None):
         count = 0
@@ -437,9 +438,11 @@ class Trainer:
         """One pass over the batch source ``batches`` (bound to the model here), with the
         batch callbacks. Returns the epoch's logs: "loss" (the weighted mean of J over the
         batches), "data_loss" (with a regularizer), the metrics and "lr"; None if it stopped
-        before its first update."""
+        before its first update. It stops early, as ``fit`` does, when a batch callback sets
+        ``model.stop_training`` (cleared when the epoch begins) or J is not finite."""
         check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
         batches.bind(self.model, self.loss)
+        self.model.stop_training = False
         with _quiet(), blas_threads(self._flops(batches)):
             return self._run_epoch(batches, epoch)
 
