@@ -8,6 +8,7 @@ memory of training on a ``numpy.memmap`` through ``ChunkSource``.
 
 from __future__ import annotations
 
+import io
 import math
 import re
 import tracemalloc
@@ -399,3 +400,56 @@ def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
         tracemalloc.stop()
     assert peak < size / 20, f"peak {peak} bytes for a memmap of {size} bytes"
     assert h["loss"][1] < h["loss"][0] and h["accuracy"][1] > 0.9
+
+
+def test_validation_data_takes_the_place_of_validation_split(rng):
+    X, y = _data(rng, n=40)
+    Xv, yv = _data(rng, n=10)
+    a, b = _model(), _model()
+    ha = a.fit(X, y, epochs=2, batch_size=8, seed=0, verbose=0, validation_data=(Xv, yv))
+    hb = b.fit(X, y, epochs=2, batch_size=8, seed=0, verbose=0, validation_data=(Xv, yv), validation_split=0.5)
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())  # every sample trained
+    assert ha.history == hb.history
+    with pytest.raises(ArgumentError, match="^validation_split must be"):
+        _model().fit(X, y, validation_data=(Xv, yv), validation_split=1.5, verbose=0)
+
+
+def test_target_errors_name_the_argument_they_come_from(rng):
+    X, y = _data(rng, n=20)
+    with pytest.raises(ArgumentError, match=r"^validation_data y must be class labels 0..2"):
+        _model().fit(X, y, validation_data=(X[:3], np.array([1, 2, 10])), verbose=0)
+    with pytest.raises(ArgumentError, match=r"^chunk 1 y must be class labels 0..2"):
+        _model().fit(ChunkSource([(X[:10], y[:10]), (X[10:], y[10:] + 5)]), None, verbose=0)
+    with pytest.raises(ArgumentError, match="^Y must be an array of targets, got None"):
+        Trainer(_model(), verbose=0).train_step(X, None)
+    with pytest.raises(ArgumentError, match="^y must be an array of targets, got None"):
+        _model().fit(X, None, verbose=0)
+
+
+def test_sources_and_trainer_refuse_what_they_cannot_use_at_once(rng):
+    X, y = _data(rng, n=20)
+    with pytest.raises(ArgumentError, match="^callbacks must be a list of mlplab Callback instances"):
+        Trainer(_model(), callbacks=ml.callbacks.EarlyStopping(), verbose=0)
+    with pytest.raises(ArgumentError, match="^callbacks must be a list"):
+        Trainer(_model(), callbacks="abc", verbose=0)
+    for bad in ("abc", X):
+        with pytest.raises(ArgumentError, match="^chunks must be an iterable"):
+            ChunkSource(bad)
+    with pytest.raises(ArgumentError, match="^chunks must be a function returning an iterable"):
+        _model().fit(ChunkSource(lambda: None), None, verbose=0)
+    with pytest.raises(ArgumentError, match="^class_weight must be a dict"):
+        ArraySource(X, y, class_weight="uniform")
+    with pytest.raises(ArgumentError, match="^epoch must be an int >= 0"):
+        Trainer(_model(), verbose=0).run_epoch(ArraySource(X, y), -1)
+    assert ArraySource(X, y, batch_size=8).batch_rows == 8 and ChunkSource([]).batch_rows == 32
+    assert ArraySource(X, y, batch_size=None).batch_rows == math.inf  # all rows, known once bound
+    assert ArraySource(X, y, batch_size=64).bind(_model(), ml.losses.CrossEntropy()).batch_rows == 20
+
+
+def test_the_progress_bar_counts_every_batch_of_a_chunk_source(rng):
+    X, y = _data(rng, n=30)
+    out = io.StringIO()
+    bar = ml.callbacks.ProgressBar(verbose=1, file=out)
+    model = _model()
+    model.fit(ChunkSource([(X, y)], batch_size=10), None, epochs=1, verbose=0, callbacks=[bar])
+    assert "3batch" in out.getvalue().replace(" ", "")  # steps unknown in advance: the count is shown

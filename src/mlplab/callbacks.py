@@ -161,6 +161,8 @@ class ProgressBar(Callback):
     def on_epoch_end(self, epoch, logs=None):
         text = " ".join(f"{k}={v:.4g}" for k, v in (logs or {}).items() if isinstance(v, float))
         if self.bar is not None:
+            self.bar.update(self._pending)  # the batches since the last refresh (all of them when steps is unknown)
+            self._pending = 0
             self.bar.set_postfix_str(text, refresh=True)
             self.bar.close()
             self.bar = None

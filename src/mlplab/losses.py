@@ -22,12 +22,14 @@ from .backend import dot, row_max, row_sum, vdot, xp
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
 
 
-def _as_array(y):
-    """y as a NumPy array (ragged lists and the like refused, naming y)."""
+def _as_array(y, name="y"):
+    """y as a NumPy array (None, ragged lists and the like refused, naming y)."""
+    if y is None:
+        raise fail(name, "an array of targets", y)
     try:
         return np.asarray(y)
     except (TypeError, ValueError) as e:
-        raise fail("y", "convertible to an array", y) from e
+        raise fail(name, "convertible to an array", y) from e
 
 
 class Loss:
@@ -79,25 +81,26 @@ class Loss:
             dZ *= 1.0 / P.shape[1]  # bce is the mean over the outputs of a row
         return dZ
 
-    def prepare_targets(self, y, n_outputs: int, dtype) -> np.ndarray:
+    def prepare_targets(self, y, n_outputs: int, dtype, name="y") -> np.ndarray:
         """Validate ``y`` and return it as a float array of shape (n, n_outputs).
 
         Targets that cannot be an array, of more than 2 dimensions, of another width than
         the model output, not numeric or holding NaN or infinity raise ``ArgumentError``
-        (a ValueError and a TypeError) naming y and what was wrong.
+        (a ValueError and a TypeError) naming the argument (``name``, "y" by default) and
+        what was wrong.
         """
-        y = _as_array(y)
+        y = _as_array(y, name)
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2:
-            raise fail("y", "1-D or 2-D", got=f"shape {y.shape}")
+            raise fail(name, "1-D or 2-D", got=f"shape {y.shape}")
         if y.shape[1] != n_outputs:
-            raise fail("y", f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
+            raise fail(name, f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
         if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise fail("y", "numeric", got=f"dtype {y.dtype}")
+            raise fail(name, "numeric", got=f"dtype {y.dtype}")
         y = y.astype(dtype)
         if not np.isfinite(y).all():
-            raise fail("y", "finite", got="NaN or infinity")
+            raise fail(name, "finite", got="NaN or infinity")
         return y
 
     def get_config(self) -> dict:
@@ -215,11 +218,11 @@ class BCE(Loss):
             return float(losses.mean())
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        Y = super().prepare_targets(y, n_outputs, dtype)
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        Y = super().prepare_targets(y, n_outputs, dtype, name)
         outside = (Y < 0) | (Y > 1)
         if outside.any():
-            raise fail("y", "in [0, 1] for the bce loss (labels 0/1 or probabilities)", got=f"{Y[outside][0]:g}")
+            raise fail(name, "in [0, 1] for the bce loss (labels 0/1 or probabilities)", got=f"{Y[outside][0]:g}")
         return Y
 
 
@@ -267,35 +270,35 @@ class CrossEntropy(Loss):
         xp.subtract(dZ, Y, out=dZ)
         return xp.multiply(dZ, self._scale(P.shape[0], self.w, P.dtype), out=dZ)
 
-    def prepare_targets(self, y, n_outputs, dtype):
-        y = _as_array(y)
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        y = _as_array(y, name)
         if y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1):
             y = y.reshape(-1)
             if y.dtype.kind == "f":
                 if not np.isfinite(y).all():
-                    raise fail("y", "finite", got="NaN or infinity")
+                    raise fail(name, "finite", got="NaN or infinity")
                 fractional = y != np.round(y)
                 if fractional.any():
                     raise fail(
-                        "y",
+                        name,
                         "integer class labels or one-hot rows for the cross_entropy loss",
                         got=f"non-integer values such as {y[fractional][0]:g}",
                     )
             elif y.dtype.kind not in "iub":
-                raise fail("y", "integer class labels", got=f"dtype {y.dtype}")
+                raise fail(name, "integer class labels", got=f"dtype {y.dtype}")
             labels = y.astype(np.int64)
             if labels.size and (labels.min() < 0 or labels.max() >= n_outputs):
                 bad = labels[(labels < 0) | (labels >= n_outputs)][0]
                 raise fail(
-                    "y", f"class labels 0..{n_outputs - 1} (the model has {n_outputs} classes)", got=f"label {bad}"
+                    name, f"class labels 0..{n_outputs - 1} (the model has {n_outputs} classes)", got=f"label {bad}"
                 )
             Y = np.zeros((labels.size, n_outputs), dtype=dtype)
             Y[np.arange(labels.size), labels] = 1.0
             return Y
-        Y = super().prepare_targets(y, n_outputs, dtype)
+        Y = super().prepare_targets(y, n_outputs, dtype, name)
         negative = Y < 0
         if negative.any():
-            raise fail("y", "one-hot or probability rows (every value >= 0)", got=f"the value {Y[negative][0]:g}")
+            raise fail(name, "one-hot or probability rows (every value >= 0)", got=f"the value {Y[negative][0]:g}")
         return Y
 
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import activations, initializers, losses, regularizers
 from . import metrics as metrics_mod
-from ._validation import as_rng, check_instance, check_sample_weight, check_X, fail
+from ._validation import as_rng, check_instance, check_real, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
 from .backend import as_dtype, xp
 from .errors import DivergenceError
@@ -261,7 +261,7 @@ class Sequential:
         """(X, Y, w) validated for this model: Y the loss's prepared targets. ``names`` are the
         three arguments' names in error messages."""
         X = self._check_X(X, names[0])
-        Y = loss.prepare_targets(y, self.n_outputs, self.dtype)
+        Y = loss.prepare_targets(y, self.n_outputs, self.dtype, names[1])
         if Y.shape[0] != X.shape[0]:
             raise fail(names[1], f"of {X.shape[0]} samples, as many as {names[0]}", got=f"{Y.shape[0]} samples")
         return X, Y, check_sample_weight(sample_weight, X.shape[0], self.dtype, names[2])
@@ -419,7 +419,8 @@ class Sequential:
         verbose : 0, 1 or 2
             1: a progress bar per epoch with the running loss; 2: a line per epoch.
         validation_split : float in [0, 1)
-            Hold out this fraction (the last samples, before shuffling) for validation.
+            Hold out this fraction (the last samples, before shuffling) for validation;
+            ``validation_data``, when given, takes its place (as in Keras) and every sample trains.
         callbacks : list of Callback
         regularizer : Regularizer or name, optional
             Penalty added to J (``mlplab.regularizers``); History keeps "data_loss" too.
@@ -463,14 +464,10 @@ class Sequential:
             verbose=verbose,
             seed=seed,
         )
+        split = check_real("validation_split", validation_split, 0, 1, high_open=True)
+        split = 0.0 if validation_data is not None else split  # validation_data wins, as in Keras
         source = as_source(
-            X,
-            y,
-            batch_size,
-            shuffle,
-            sample_weight=sample_weight,
-            class_weight=class_weight,
-            validation_split=validation_split,
+            X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight, validation_split=split
         )
         return trainer.fit(
             source, epochs, initial_epoch=initial_epoch, validation=validation_data, resume_from=resume_from

@@ -139,6 +139,8 @@ class ArraySource(BatchSource):
         self.X, self.y = X, y
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
+        if class_weight is not None and not (isinstance(class_weight, dict) or class_weight == "balanced"):
+            raise fail("class_weight", "a dict {class: weight} or 'balanced'", class_weight)
         self.sample_weight, self.class_weight = sample_weight, class_weight
         self.validation_split = check_real("validation_split", validation_split, 0, 1, high_open=True)
 
@@ -173,9 +175,9 @@ class ArraySource(BatchSource):
         return self
 
     @property
-    def batch_rows(self) -> int:
-        """Rows of a full batch once bound (batch_size, or n when smaller or None)."""
-        return self._bs
+    def batch_rows(self) -> float:
+        """Rows of a full batch: once bound, batch_size or n when that is smaller or None."""
+        return self._bs if hasattr(self, "_bs") else super().batch_rows
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs
@@ -229,7 +231,7 @@ class ChunkSource(BatchSource):
     """
 
     def __init__(self, chunks, batch_size=32, shuffle=True, *, class_weight=None):
-        if not (callable(chunks) or hasattr(chunks, "__iter__")):
+        if isinstance(chunks, (str, bytes, np.ndarray)) or not (callable(chunks) or hasattr(chunks, "__iter__")):
             raise fail("chunks", "an iterable of (X, y[, sample_weight]) chunks or a function returning one", chunks)
         if class_weight is not None and not isinstance(class_weight, dict):
             raise fail("class_weight", 'a dict {class: weight} ("balanced" needs all labels in advance)', class_weight)
@@ -243,8 +245,11 @@ class ChunkSource(BatchSource):
         return self
 
     def batches(self, rng, augment=None):
+        chunks = self.chunks() if callable(self.chunks) else self.chunks
+        if not hasattr(chunks, "__iter__"):
+            raise fail("chunks", "a function returning an iterable of (X, y[, sample_weight]) chunks", got=repr(chunks))
         count = 0
-        for i, chunk in enumerate(self.chunks() if callable(self.chunks) else self.chunks):
+        for i, chunk in enumerate(chunks):
             if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
                 raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
             part = ArraySource(
@@ -390,6 +395,8 @@ class Trainer:
         self.augment = None if augment is None else check_callable("augment", augment, "a callable f(X, rng) -> X")
         self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
         cbs = [ProgressBar(verbose=self.verbose)] if self.verbose else []
+        if callbacks is not None and (isinstance(callbacks, (Callback, str)) or not hasattr(callbacks, "__iter__")):
+            raise fail("callbacks", "a list of mlplab Callback instances", callbacks)
         for c in callbacks or ():
             cbs.append(check_instance("callbacks", c, Callback, "a list of mlplab Callback instances"))
         self.callbacks = CallbackList(cbs)
@@ -441,6 +448,7 @@ class Trainer:
         before its first update. It stops early, as ``fit`` does, when a batch callback sets
         ``model.stop_training`` (cleared when the epoch begins) or J is not finite."""
         check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
+        epoch = check_int("epoch", epoch, 0)
         batches.bind(self.model, self.loss)
         self.model.stop_training = False
         with _quiet(), blas_threads(self._flops(batches)):
@@ -608,8 +616,8 @@ class Trainer:
         elif type(self.optimizer) is not type(ck.optimizer):
             raise fail(
                 "optimizer",
-                f"a {type(ck.optimizer).__name__}, whose state resume_from={path!r} holds",
-                got=f"a {type(self.optimizer).__name__}",
+                f"an optimizer of class {type(ck.optimizer).__name__}, whose state resume_from={path!r} holds",
+                got=f"one of class {type(self.optimizer).__name__}",
             )
         else:
             self.optimizer.load_state_dict(ck.optimizer.state_dict())
