@@ -131,9 +131,12 @@ def test_the_readme_loop_runs_and_equals_fit():
     """README.md's first example and its loop written by hand (which asserts equality with fit)."""
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    steps = next(b for b in blocks if "# 1. forward pass" in b)
     loop = next(b for b in blocks if "loss_and_grad(Xtr[B]" in b)
     namespace = {}
-    exec(compile(blocks[0] + loop, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    exec(compile(blocks[0] + steps, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    assert np.isfinite(namespace["J"])
+    exec(compile(loop, "README.md", "exec"), namespace)  # noqa: S102
     assert np.array_equal(namespace["model"].get_weights(), namespace["twin"].get_weights())
 
 
