@@ -7,7 +7,8 @@
 * ``torch_grads(tmodel)``: torch's gradients laid out as mlplab's ``grads()`` ([dW1, db1, ...]);
 * ``assert_rel(actual, expected, tol)``: agreement within ``tol`` relative to the size of
   ``expected`` (so entries near zero are judged on the array's scale, as gradcheck does);
-* ``activation_name`` and ``loss_case``: parametrized over every entry of the registries
+* ``activation_name`` and ``loss_case`` (``model_loss_case``: the cases a model accepts):
+  parametrized over every entry of the registries
   ``activations.ACTIVATIONS`` and ``losses.LOSSES``, so a new entry is tested automatically
   (and fails loudly until its torch counterpart is written down here).
 """
@@ -114,10 +115,12 @@ def assert_rel():
 class LossCase:
     """How one loss of the registry is used and what torch computes for it.
 
-    ``output`` is the mlplab output activation that precedes the loss; ``make_y(rng, n, k)``
-    draws targets; ``torch_loss(Z, P, y, reduction)`` is the torch oracle given the output
-    layer's input Z (logits), the model output P and the targets; with reduction="none" it
-    returns per-sample losses (n,).
+    ``output`` is the mlplab output activation that precedes the loss (None: a linear output,
+    whose values a classification loss takes as logits); ``make_y(rng, n, k)`` draws targets;
+    ``torch_loss(Z, P, y, reduction)`` is the torch oracle given the output layer's input Z
+    (logits), the model output P and the targets; with reduction="none" it returns
+    per-sample losses (n,). ``model`` is False for a pairing a model refuses (e.g. bce after a
+    softmax), which the loss itself still computes when called on probabilities.
     """
 
     name: str
@@ -127,6 +130,7 @@ class LossCase:
     torch_loss: Callable
     #: the targets for torch (e.g. long labels); default: float tensor of y
     torch_target: Callable | None = None
+    model: bool = True
 
     @property
     def id(self):
@@ -192,18 +196,20 @@ def _cases_for(name, cls):
             )
         ]
     if cls is losses.BCE:
+        with_logits = _rows(lambda Z, P, Y, r: torch.nn.BCEWithLogitsLoss(reduction=r)(Z, Y))
         return [
             # fused with the sigmoid output: BCEWithLogitsLoss on the pre-sigmoid values
+            LossCase(name, "sigmoid", "sigmoid", _binary_y, with_logits),
+            # on a linear output, whose values are the logits: BCEWithLogitsLoss on them
+            LossCase(name, "logits", None, _binary_y, with_logits),
+            # the loss alone on probabilities (after a softmax, which a model refuses): BCELoss
             LossCase(
                 name,
-                "sigmoid",
-                "sigmoid",
-                _binary_y,
-                _rows(lambda Z, P, Y, r: torch.nn.BCEWithLogitsLoss(reduction=r)(Z, Y)),
-            ),
-            # standalone (after a softmax, so no fusion): BCELoss on the outputs
-            LossCase(
-                name, "standalone", "softmax", _prob_rows, _rows(lambda Z, P, Y, r: torch.nn.BCELoss(reduction=r)(P, Y))
+                "standalone",
+                "softmax",
+                _prob_rows,
+                _rows(lambda Z, P, Y, r: torch.nn.BCELoss(reduction=r)(P, Y)),
+                model=False,
             ),
         ]
     if cls is losses.CrossEntropy:
@@ -212,7 +218,10 @@ def _cases_for(name, cls):
             LossCase(name, "labels", "softmax", _labels, ce, torch_target=_long),
             LossCase(name, "onehot", "softmax", _onehot, ce),
             LossCase(name, "probs", "softmax", _prob_rows, ce),
-            # standalone (after a sigmoid, so no fusion): NLLLoss on log p
+            # on a linear output, whose values are the logits: CrossEntropyLoss on them
+            LossCase(name, "logits-labels", None, _labels, ce, torch_target=_long),
+            LossCase(name, "logits-probs", None, _prob_rows, ce),
+            # the loss alone on probabilities (after a sigmoid, which a model refuses): NLLLoss on log p
             LossCase(
                 name,
                 "standalone",
@@ -220,6 +229,7 @@ def _cases_for(name, cls):
                 _labels,
                 lambda Z, P, Y, r: torch.nn.NLLLoss(reduction=r)(torch.log(P), Y),
                 torch_target=_long,
+                model=False,
             ),
         ]
     raise KeyError(f"no torch oracle for loss {name!r} ({cls.__name__}): add its LossCase in conftest.py")
@@ -233,3 +243,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("activation_name", list(activations.ACTIVATIONS))
     if "loss_case" in metafunc.fixturenames:
         metafunc.parametrize("loss_case", LOSS_CASES, ids=[c.id for c in LOSS_CASES])
+    if "model_loss_case" in metafunc.fixturenames:  # the pairings of a loss and an output a model accepts
+        cases = [c for c in LOSS_CASES if c.model]
+        metafunc.parametrize("model_loss_case", cases, ids=[c.id for c in cases])

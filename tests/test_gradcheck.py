@@ -31,16 +31,16 @@ def _torch_flat_grads(model, case, X, y, torch_mirror):
     return _flat_torch_grads(tm)
 
 
-def test_every_activation_and_loss_pass_gradcheck(activation_name, loss_case, rng, torch_mirror, assert_rel):
-    model = ml.MLP([3, 4, K], activation=activation_name, output=loss_case.output, dtype="float64", seed=3)
+def test_every_activation_and_loss_pass_gradcheck(activation_name, model_loss_case, rng, torch_mirror, assert_rel):
+    model = ml.MLP([3, 4, K], activation=activation_name, output=model_loss_case.output, dtype="float64", seed=3)
     for layer in model.layers:
         if isinstance(layer, ml.Dense):
             layer.b = rng.normal(scale=0.5, size=layer.b.shape)
     X = rng.normal(size=(5, 3))
-    y = loss_case.make_y(rng, 5, K)
-    err, analytic, numeric = ml.gradcheck(model, X, y, loss=loss_case.name, return_grads=True)
+    y = model_loss_case.make_y(rng, 5, K)
+    err, analytic, numeric = ml.gradcheck(model, X, y, loss=model_loss_case.name, return_grads=True)
     assert err < 1e-6
-    expected = _torch_flat_grads(model, loss_case, X, y, torch_mirror)
+    expected = _torch_flat_grads(model, model_loss_case, X, y, torch_mirror)
     assert_rel(analytic, expected, 1e-9, "back-propagated")
     # central differences: error ~ eps^2 f''' + machine eps / eps, far below 1e-6 here
     assert_rel(numeric, expected, 1e-6, "finite differences")

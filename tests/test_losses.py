@@ -47,6 +47,10 @@ def _ours(case, Z, P, y, w=None):
     if loss.fused_with is not None and case.output == loss.fused_with:
         J = loss.forward_logits(Z, P, Y, sw)
         return J, loss.backward_logits(), "Z"
+    if loss.fused_with is not None and case.output is None:  # the linear output's values are logits
+        P, lse = loss.link(Z)
+        J = loss.forward_logits(Z, P, Y, sw, lse)
+        return J, loss.backward_logits(), "Z"
     J = loss.forward(P, Y, sw)
     return J, loss.backward(), "P"
 
@@ -92,8 +96,12 @@ def test_loss_in_float32(loss_case, rng, assert_rel):
     loss = losses.get(loss_case.name)
     Y = loss.prepare_targets(y, K, np.float32)
     assert Y.dtype == np.float32
-    fused = loss.fused_with is not None and loss_case.output == loss.fused_with
-    J = loss.forward_logits(Z32, P32, Y) if fused else loss.forward(P32, Y)
+    fused = loss.fused_with is not None and loss_case.output in (loss.fused_with, None)
+    if fused and loss_case.output is None:  # logits: the loss applies its activation
+        P32, lse = loss.link(Z32)
+        J = loss.forward_logits(Z32, P32, Y, None, lse)
+    else:
+        J = loss.forward_logits(Z32, P32, Y) if fused else loss.forward(P32, Y)
     g = loss.backward_logits() if fused else loss.backward()
     assert g.dtype == np.float32
     Jt, dZt, dPt = _torch_J_and_grads(loss_case, Z32.astype(np.float64), P32.astype(np.float64), y)

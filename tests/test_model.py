@@ -15,6 +15,7 @@ import torch
 
 import mlplab as ml
 from mlplab.callbacks import Callback
+from mlplab.errors import ArgumentError
 from mlplab.model import check_X
 
 K = 3  # outputs of the models compared with torch
@@ -63,23 +64,23 @@ def _check_against_torch(model, case, X, y, tol, torch_mirror, torch_grads, asse
 
 
 def test_every_activation_and_loss_match_torch(
-    activation_name, loss_case, dtype, rng, torch_mirror, torch_grads, assert_rel
+    activation_name, model_loss_case, dtype, rng, torch_mirror, torch_grads, assert_rel
 ):
     for depth in (1, 2, 3, 4):
-        model = _random_mlp(rng, depth, activation_name, loss_case.output, dtype)
+        model = _random_mlp(rng, depth, activation_name, model_loss_case.output, dtype)
         X = rng.normal(size=(6, 3)).astype(dtype)
-        y = loss_case.make_y(rng, 6, K)
-        _check_against_torch(model, loss_case, X, y, TOL[dtype], torch_mirror, torch_grads, assert_rel)
+        y = model_loss_case.make_y(rng, 6, K)
+        _check_against_torch(model, model_loss_case, X, y, TOL[dtype], torch_mirror, torch_grads, assert_rel)
 
 
-def test_sample_weight_is_torchs_weighted_mean(loss_case, rng, torch_mirror, torch_grads, assert_rel):
+def test_sample_weight_is_torchs_weighted_mean(model_loss_case, rng, torch_mirror, torch_grads, assert_rel):
     """J = sum_i w_i l_i / sum_i w_i with torch's per-sample losses l_i (reduction='none')."""
     for depth in (2, 3):
-        model = _random_mlp(rng, depth, "tanh", loss_case.output, "float64")
+        model = _random_mlp(rng, depth, "tanh", model_loss_case.output, "float64")
         X = rng.normal(size=(7, 3))
-        y = loss_case.make_y(rng, 7, K)
+        y = model_loss_case.make_y(rng, 7, K)
         w = rng.uniform(0.1, 3.0, size=7)
-        _check_against_torch(model, loss_case, X, y, 1e-9, torch_mirror, torch_grads, assert_rel, w=w)
+        _check_against_torch(model, model_loss_case, X, y, 1e-9, torch_mirror, torch_grads, assert_rel, w=w)
 
 
 @pytest.mark.parametrize("targets", ["labels", "onehot"])
@@ -726,3 +727,134 @@ def test_astype_keeps_the_arguments_of_custom_layers(rng, torch_mirror, assert_r
     X = 3.0 * rng.normal(size=(12, 3))
     assert (m.layers[0].forward(X.astype(np.float32)) < 0).any()
     assert_rel(c.forward(X), tm(torch.tensor(X)).detach().numpy(), 1e-12)
+
+
+# -- losses on logits (a linear output), as torch defines them ---------------------------------------
+def test_cross_entropy_on_a_linear_output_trains_as_torch_users_expect():
+    """MLP([64, 32, 10]) with loss="cross_entropy": torch's CrossEntropyLoss on logits."""
+    X, y = ml.datasets.load_digits()
+    model = ml.MLP([64, 32, 10], seed=0)
+    h = model.fit(X, y, loss="cross_entropy", optimizer=ml.optim.SGD(lr=0.1, momentum=0.9), epochs=5, verbose=0)
+    assert np.isfinite(h["loss"]).all() and h["loss"][-1] < 0.3 and h["accuracy"][-1] > 0.9
+    Z = model.predict(X)
+    P = model.predict_proba(X)
+    expected = torch.softmax(torch.tensor(Z, dtype=torch.float64), dim=1).numpy()
+    np.testing.assert_allclose(P, expected, rtol=1e-5, atol=1e-7)  # float32 model
+    np.testing.assert_array_equal(model.predict_classes(X), Z.argmax(axis=1))
+    res = model.evaluate(X, y, "cross_entropy")
+    assert np.isfinite(res["loss"]) and res["accuracy"] == np.mean(model.predict_classes(X) == y)
+    assert model.logits == "softmax" and model.probabilities == "softmax"
+
+
+def test_bce_on_a_one_unit_linear_output_reads_the_logit(rng):
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] - X[:, 1] > 0).astype(np.int64)
+    model = ml.MLP([3, 8, 1], dtype="float64", seed=0)
+    model.fit(X, y, loss="bce", optimizer=ml.optim.SGD(lr=0.5), epochs=30, batch_size=None, verbose=0)
+    z = model.predict(X)[:, 0]
+    np.testing.assert_array_equal(model.predict_classes(X), (z >= 0).astype(np.int64))  # p >= 0.5 <=> z >= 0
+    np.testing.assert_allclose(model.predict_proba(X)[:, 0], torch.sigmoid(torch.tensor(z)).numpy(), rtol=1e-12)
+    assert model.evaluate(X, y, "bce")["accuracy"] == np.mean(model.predict_classes(X) == y) > 0.8
+
+
+def test_bce_on_several_linear_units_is_multilabel(rng):
+    X = rng.normal(size=(40, 3))
+    Y = (X > 0).astype(np.float64)
+    model = ml.MLP([3, 6, 3], dtype="float64", seed=0)
+    model.loss_and_grad(X, Y, "bce")
+    assert model.multilabel and model.predict_classes(X).shape == (40, 3)
+    np.testing.assert_array_equal(model.predict_classes(X), (model.predict(X) >= 0).astype(np.int64))
+
+
+@pytest.mark.parametrize(
+    "output,units,loss",
+    [
+        ("softmax", 10, "bce"),
+        ("softmax", 3, "binary_crossentropy"),
+        ("softmax", 1, "cross_entropy"),
+        (None, 1, "cross_entropy"),
+        ("sigmoid", 1, "cross_entropy"),
+        ("sigmoid", 3, "cross_entropy"),
+        ("tanh", 3, "cross_entropy"),
+        ("relu", 1, "bce"),
+    ],
+)
+def test_a_loss_that_cannot_apply_to_the_output_is_refused_before_training(output, units, loss, rng):
+    model = ml.MLP([3, 4, units], output=output, seed=0)
+    before = model.get_weights()
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    act = output or "identity"
+    pattern = rf"^loss must be a loss that fits output='{act}' with {units} unit\(s\): .*, got '{loss}'"
+    for call in (
+        lambda: model.fit(X, y, loss=loss, verbose=0),
+        lambda: model.loss_and_grad(X, y, loss),
+        lambda: model.evaluate(X, y, loss),
+        lambda: ml.Trainer(model, loss, verbose=0),
+    ):
+        with pytest.raises(ArgumentError, match=pattern):
+            call()
+    np.testing.assert_array_equal(model.get_weights(), before)
+
+
+def test_predict_proba_of_a_regression_model_is_refused(rng):
+    model = ml.MLP([3, 4, 2], seed=0)
+    with pytest.raises(ArgumentError, match="^the model must be a classifier"):
+        model.predict_proba(rng.normal(size=(2, 3)))
+    assert model.probabilities is None
+    softmax = ml.MLP([3, 4, 2], output="softmax", seed=0)
+    X = rng.normal(size=(2, 3))
+    np.testing.assert_array_equal(softmax.predict_proba(X), softmax.predict(X))
+
+
+def test_predict_checks_batch_size(rng):
+    model = ml.MLP([3, 4, 2], seed=0)
+    for bad in (-1, 0, 2.5, "8"):
+        with pytest.raises(ArgumentError, match="^batch_size must be an int >= 1"):
+            model.predict(rng.normal(size=(4, 3)), batch_size=bad)
+
+
+# -- one seed makes a run reproducible ----------------------------------------------------------
+_RUN = """
+import hashlib, sys
+import numpy as np
+import mlplab as ml
+seed = None if sys.argv[1] == "none" else int(sys.argv[1])
+r = np.random.default_rng(7)
+X, y = r.normal(size=(64, 4)), r.integers(0, 3, size=64)
+model = ml.MLP([4, 8, 3], output="softmax", seed=seed, dropout=0.2)
+for _ in range(2):  # two fits: the second continues the sequence the seed starts
+    jitter = lambda Xb, rng: Xb + 0.01 * rng.standard_normal(Xb.shape)
+    model.fit(X, y, epochs=2, batch_size=8, verbose=0, augment=jitter)
+    print(hashlib.sha256(model.get_weights().tobytes()).hexdigest())
+"""
+
+
+def _run_in_a_new_process(seed, hashseed):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONHASHSEED=str(hashseed))
+    out = subprocess.run([sys.executable, "-c", _RUN, str(seed)], capture_output=True, text=True, env=env, check=True)
+    return out.stdout.split()
+
+
+def test_a_seeded_model_trains_the_same_in_every_process():
+    first, second = _run_in_a_new_process(0, 1), _run_in_a_new_process(0, 2)
+    assert first == second and first[0] != first[1]
+    assert _run_in_a_new_process(1, 1) != first  # another seed, another run
+    # without a seed, each process draws its own entropy (equal digests: chance 2^-256)
+    assert _run_in_a_new_process("none", 1) != _run_in_a_new_process("none", 1)
+
+
+def test_fit_seed_overrides_the_model_seed(rng):
+    X, y = rng.normal(size=(40, 4)), rng.integers(0, 3, size=40)
+    a, b = ml.MLP([4, 8, 3], output="softmax", seed=0), ml.MLP([4, 8, 3], output="softmax", seed=0)
+    a.fit(X, y, epochs=2, batch_size=8, seed=5, verbose=0)
+    b.fit(X, y, epochs=2, batch_size=8, seed=5, verbose=0)
+    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
+    c = ml.MLP([4, 8, 3], output="softmax", seed=0)
+    c.fit(X, y, epochs=2, batch_size=8, verbose=0)  # the model's seed instead of 5
+    assert not np.array_equal(a.get_weights(), c.get_weights())
+    with pytest.raises(ArgumentError, match="^seed must be an int >= 0"):
+        ml.Sequential([ml.Dense(4, 3)], seed=-1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import activations
 from ._validation import check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
 
@@ -44,6 +45,19 @@ class Loss:
 
     def __call__(self, P, Y, sample_weight=None) -> float:
         return self.forward(P, Y, sample_weight)
+
+    _link_layer = None
+
+    def link(self, Z):
+        """(P, lse) for logits Z: P = f(Z) with f the activation this loss fuses with (softmax
+        or sigmoid), and for softmax the row-wise log-sum-exp of Z. With it a loss applies to
+        a linear output as torch's losses on logits do (``CrossEntropyLoss``,
+        ``BCEWithLogitsLoss``): ``forward_logits(Z, P, Y)``, then ``backward_logits()``."""
+        act = self._link_layer
+        if act is None:
+            act = self._link_layer = activations.get(self.fused_with)
+        P = act.forward(Z)
+        return P, getattr(act, "lse", None)
 
     def _scale(self, n, w, dtype):
         """Per-row weights w_i / sum(w), as a column (or the scalar 1/n)."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import lookup
+from ._validation import fail, lookup
 
-__all__ = ["METRICS", "get", "classes_from_outputs"]
+__all__ = ["METRICS", "DEFAULT_METRICS", "get", "resolve", "classes_from_outputs", "multilabel_accuracy"]
+
+#: fit's and evaluate's default metrics: accuracy, left out for a regression loss
+DEFAULT_METRICS = ("accuracy",)
 
 
 def classes_from_outputs(P):
@@ -18,10 +21,14 @@ def classes_from_outputs(P):
 
 
 def accuracy(P, Y):
-    """Fraction of rows whose predicted class equals the target class.
-
-    With several sigmoid outputs (multi-label), the fraction of rows with every label right."""
+    """Fraction of rows whose predicted class equals the target class (``multilabel_accuracy``
+    for several sigmoid outputs)."""
     return float(np.mean(classes_from_outputs(P) == classes_from_outputs(Y)))
+
+
+def multilabel_accuracy(P, Y):
+    """Fraction of rows whose every label (p >= 0.5) is right."""
+    return float(np.mean(((P >= 0.5) == (Y >= 0.5)).all(axis=1)))
 
 
 def mse(P, Y):
@@ -48,3 +55,29 @@ def get(name):
     """The metric named ``name``, or ``name`` itself if it is callable; anything else raises
     ``ArgumentError`` naming ``metric`` and listing the valid names."""
     return lookup("metric", METRICS, name)
+
+
+def resolve(metrics, loss, multilabel=False) -> dict:
+    """{name: function} of ``metrics`` (names or callables) for a model trained with ``loss``:
+    "accuracy" only for a classification loss (dropped from the default, refused if asked
+    for), ``multilabel_accuracy`` for several sigmoid outputs."""
+    if metrics is None:
+        return {}
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    if metrics is DEFAULT_METRICS and not loss.classification:
+        return {}  # accuracy means nothing for a regression loss
+    out = {}
+    for m in metrics:
+        if m == "accuracy" and not loss.classification:
+            raise fail(
+                "metrics",
+                f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
+                f"loss, bce or cross_entropy)",
+                metrics,
+            )
+        if m == "accuracy" and multilabel:
+            out[m] = multilabel_accuracy
+        else:
+            out[m if isinstance(m, str) else getattr(m, "__name__", "metric")] = get(m)
+    return out

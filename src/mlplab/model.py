@@ -20,16 +20,15 @@ import numpy as np
 
 from . import activations, initializers, losses, regularizers
 from . import metrics as metrics_mod
-from ._validation import as_rng, check_instance, check_real, check_sample_weight, check_X, fail
+from ._validation import as_rng, check_instance, check_int, check_real, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
 from .backend import as_dtype, xp
 from .errors import DivergenceError
 from .layers import Dense, Dropout, Layer
+from .metrics import DEFAULT_METRICS
 
 __all__ = ["Sequential", "MLP", "DivergenceError", "check_X", "model_from_config", "DEFAULT_METRICS"]
 
-#: fit's and evaluate's default metrics: accuracy, dropped for regression losses
-DEFAULT_METRICS = ("accuracy",)
 _PREDICT_CHUNK = 8192  # rows per forward pass in predict: bounds the memory of big inputs
 
 
@@ -42,6 +41,8 @@ class Sequential:
         e.g. ``[Dense(2, 16), ReLU(), Dense(16, 1), Sigmoid()]``.
     dtype : "float32" or "float64", optional
         Computation dtype; by default the dtype of the first Dense layer.
+    seed : int >= 0, optional
+        Seeds the shuffling of ``fit`` when it is given no seed (see ``run_rng``).
 
     Attributes
     ----------
@@ -53,7 +54,7 @@ class Sequential:
         the current batch, as in Keras.
     """
 
-    def __init__(self, layers, dtype=None):
+    def __init__(self, layers, dtype=None, seed=None):
         layers = list(layers)
         if not layers:
             raise fail("layers", "a list of at least one layer", layers)
@@ -80,6 +81,12 @@ class Sequential:
         self.stop_training = False
         self.stop_reason = None
         self.optimizer = self.history = None
+        # fit's generator when fit is given no seed: the n-th run of a seeded model shuffles
+        # alike in every process (SeedSequence children), an unseeded model draws fresh entropy
+        self._run_seeds = None if seed is None else np.random.SeedSequence(check_int("seed", seed, 0))
+        #: for a linear output: "softmax" or "sigmoid" once trained or evaluated with
+        #: cross_entropy or bce on its logits (predict_proba and predict_classes apply it)
+        self.logits = None
         self._bufs: dict = {}
         self._bind()
 
@@ -121,9 +128,19 @@ class Sequential:
         return {k: v for k, v in self.__dict__.items() if k not in self._UNPICKLED}
 
     def __setstate__(self, state):
+        self.__dict__.setdefault("logits", None)  # models pickled before these attributes existed
+        self.__dict__.setdefault("_run_seeds", None)
         self.__dict__.update(state)
         self._bufs = {}
         self._bind()
+
+    def run_rng(self) -> np.random.Generator:
+        """The generator of a new training run (shuffling, augmentation) when it is given no
+        seed: the next of a sequence derived from the model's seed, so that a seeded model's
+        n-th ``fit`` shuffles the same way in every process; fresh entropy without a seed."""
+        if self._run_seeds is None:
+            return np.random.default_rng()
+        return np.random.default_rng(self._run_seeds.spawn(1)[0])
 
     def astype(self, dtype) -> Sequential:
         """A copy of the network that computes in ``dtype`` ("float32" or "float64"), its
@@ -213,12 +230,24 @@ class Sequential:
             dY = layer.backward(dY)
         return dY
 
+    @property
+    def output_activation(self) -> str:
+        """The name of the output layer's activation; "identity" for a linear output."""
+        last = self.layers[-1]
+        return last.name if isinstance(last, Activation) else "identity"
+
     def _fused(self, loss) -> bool:
+        """Whether the loss fuses with the output activation (softmax + cross_entropy, sigmoid +
+        bce), computed from the pre-activation with the exact gradient p - y."""
         last = self.layers[-1]
         return loss.fused_with is not None and isinstance(last, Activation) and last.name == loss.fused_with
 
-    def _loss_and_grad(self, X, Y, loss, regularizer=None, sample_weight=None, training=True):
-        """loss_and_grad on validated arrays: the training hot path."""
+    def _forward_loss(self, X, Y, loss, sample_weight, training):
+        """(J, P, body): the forward pass through ``body`` (the layers before the loss) and J.
+
+        P is the output, or, for a loss on probabilities, the probabilities: through the
+        output activation it fuses with, or (on a linear output, the outputs being logits)
+        through that activation applied by the loss, as torch's losses on logits do."""
         layers = self.layers
         fused = self._fused(loss)
         body = layers[:-1] if fused else layers
@@ -227,11 +256,19 @@ class Sequential:
             out = layer.forward(out, training)
         if fused:
             P = layers[-1].forward(out, training)
-            J = loss.forward_logits(out, P, Y, sample_weight, getattr(layers[-1], "lse", None))
+            return loss.forward_logits(out, P, Y, sample_weight, getattr(layers[-1], "lse", None)), P, body
+        if loss.fused_with is not None:  # logits: a linear output (checked by _resolve_loss)
+            P, lse = loss.link(out)
+            return loss.forward_logits(out, P, Y, sample_weight, lse), P, body
+        return loss.forward(out, Y, sample_weight), out, body
+
+    def _loss_and_grad(self, X, Y, loss, regularizer=None, sample_weight=None, training=True):
+        """loss_and_grad on validated arrays: the training hot path."""
+        layers = self.layers
+        J, P, body = self._forward_loss(X, Y, loss, sample_weight, training)
+        if loss.fused_with is not None:  # fused or on logits: dJ/dZ = w (p - y) / sum w
             dY = loss.backward_logits(out=self._buf("dZ", P.shape))
         else:
-            P = out
-            J = loss.forward(P, Y, sample_weight)
             dY = loss.backward()
         self._P = P
         first = self._first_param
@@ -284,18 +321,52 @@ class Sequential:
         return out
 
     def predict(self, X, batch_size=None):
-        """Network outputs for X (probabilities after a sigmoid or softmax output)."""
+        """Network outputs for X, shape (n, n_outputs): probabilities after a sigmoid or
+        softmax output, logits (or values) after a linear one. ``batch_size`` rows per pass
+        (default 8192) bound the memory."""
+        if batch_size is not None:
+            check_int("batch_size", batch_size, 1)
         return self._predict(self._check_X(X), batch_size)
 
     @property
+    def probabilities(self) -> str | None:
+        """How the outputs give class probabilities: "softmax" or "sigmoid" (the output
+        activation, or, for a linear output trained or evaluated with cross_entropy or bce,
+        the one applied to its logits), None for a regression model."""
+        act = self.output_activation
+        if act in ("softmax", "sigmoid"):
+            return act
+        return self.logits if act == "identity" else None
+
+    @property
     def multilabel(self) -> bool:
-        last = self.layers[-1]
-        return isinstance(last, activations.Sigmoid) and self.n_outputs > 1
+        """Several sigmoid outputs: one yes/no label each."""
+        return self.probabilities == "sigmoid" and self.n_outputs > 1
+
+    def predict_proba(self, X, batch_size=None):
+        """Class probabilities for X, shape (n, n_outputs), whatever the output layer: its
+        softmax or sigmoid outputs, or those of the logits of a linear output trained with
+        cross_entropy (softmax) or bce (sigmoid, one probability per unit).
+
+        Raises ``ArgumentError`` for a regression model (``probabilities`` is None)."""
+        kind = self.probabilities
+        if kind is None:
+            raise fail(
+                "the model",
+                "a classifier (a softmax or sigmoid output, or a linear output trained with cross_entropy or bce)",
+                got=f"output={self.output_activation!r}, untrained with a classification loss",
+            )
+        P = self.predict(X, batch_size)
+        if self.output_activation == "identity":
+            with np.errstate(over="ignore", under="ignore"):
+                P = activations.get(kind).forward(P).copy()
+        return P
 
     def predict_classes(self, X):
-        """Predicted class per sample: argmax of the outputs, or p >= 0.5 for one output
-        (and for each label of a multi-label sigmoid output, giving an (n, k) 0/1 array)."""
-        P = self.predict(X)
+        """Predicted class per sample: argmax of the probabilities, or p >= 0.5 for one
+        output (z >= 0 for a logit), and for each label of a multi-label output an (n, k)
+        0/1 array. A regression model's outputs are read the same way."""
+        P = self.predict_proba(X) if self.probabilities is not None else self.predict(X)
         if self.multilabel:
             return (P >= 0.5).astype(np.int64)
         return metrics_mod.classes_from_outputs(P)
@@ -307,22 +378,12 @@ class Sequential:
         return self._evaluate(X, Y, loss, self._resolve_metrics(metrics, loss), sw)
 
     def _evaluate(self, X, Y, loss, metric_fns, sw=None, prefix=""):
-        fused = self._fused(loss)
         n = X.shape[0]
         tot, P_all = 0.0, xp.empty((n, self.n_outputs), dtype=self.dtype)
         for s in range(0, n, _PREDICT_CHUNK):
             e = min(s + _PREDICT_CHUNK, n)
-            body = self.layers[:-1] if fused else self.layers
-            out = X[s:e]
-            for layer in body:
-                out = layer.forward(out, False)
             w = None if sw is None else sw[s:e]
-            if fused:
-                P = self.layers[-1].forward(out, False)
-                J = loss.forward_logits(out, P, Y[s:e], w, getattr(self.layers[-1], "lse", None))
-            else:
-                P = out
-                J = loss.forward(P, Y[s:e], w)
+            J, P, _ = self._forward_loss(X[s:e], Y[s:e], loss, w, False)
             tot += J * ((e - s) if sw is None else float(w.sum()))
             P_all[s:e] = P
         res = {prefix + "loss": tot / (n if sw is None else float(sw.sum()))}
@@ -332,36 +393,36 @@ class Sequential:
 
     # -- training -------------------------------------------------------------------------
     def _resolve_loss(self, loss):
+        """The loss object of ``loss`` (default: cross_entropy after softmax, bce after
+        sigmoid, mse otherwise), refused if it cannot apply to this output: a loss on class
+        probabilities needs its own output activation or a linear output (logits, which this
+        then records in ``logits``), and cross_entropy two units or more."""
+        act = self.output_activation
         if loss is None:
-            last = self.layers[-1]
-            if isinstance(last, activations.Softmax):
-                return losses.CrossEntropy()
-            if isinstance(last, activations.Sigmoid):
-                return losses.BCE()
-            return losses.MSE()
-        return losses.get(loss)
+            return losses.CrossEntropy() if act == "softmax" else losses.BCE() if act == "sigmoid" else losses.MSE()
+        given, loss = loss, losses.get(loss)
+        link = loss.fused_with
+        if link is None:
+            return loss
+        many = self.n_outputs > 1
+        if act not in (link, "identity") or (link == "softmax" and not many):
+            fits = {
+                "softmax": "cross_entropy" if many else "no classification loss (use 2 units, or sigmoid and bce)",
+                "sigmoid": "bce",
+                "identity": "cross_entropy or bce on its logits" if many else "bce on its logit",
+            }
+            raise fail(
+                "loss",
+                f"a loss that fits output={act!r} with {self.n_outputs} unit(s): "
+                f"{fits.get(act, 'no classification loss')}, or mse, mae, huber",
+                given if isinstance(given, str) else loss.name,
+            )
+        if act == "identity":
+            self.logits = link
+        return loss
 
     def _resolve_metrics(self, metrics, loss):
-        if metrics is None:
-            return {}
-        if isinstance(metrics, str):
-            metrics = (metrics,)
-        if metrics is DEFAULT_METRICS and not loss.classification:
-            return {}  # accuracy means nothing for a regression loss
-        out = {}
-        for m in metrics:
-            if m == "accuracy" and not loss.classification:
-                raise fail(
-                    "metrics",
-                    f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
-                    f"loss, bce or cross_entropy)",
-                    metrics,
-                )
-            if m == "accuracy" and self.multilabel:
-                out[m] = _multilabel_accuracy
-            else:
-                out[m if isinstance(m, str) else getattr(m, "__name__", "metric")] = metrics_mod.get(m)
-        return out
+        return metrics_mod.resolve(metrics, loss, self.multilabel)
 
     def fit(
         self,
@@ -412,7 +473,10 @@ class Sequential:
             None: full batch, the lecture's plain gradient descent (one step per epoch).
         shuffle : bool
         seed : int, optional
-            Seeds shuffling and augmentation.
+            Seeds shuffling and augmentation. By default: the model's seed (``MLP(...,
+            seed=0)``) seeds them, so the same script gives the same weights in every process
+            (the n-th fit of the model draws the n-th of a sequence derived from that seed);
+            a model without a seed draws fresh entropy.
         validation_data : (X_val, y_val) or (X_val, y_val, w_val), optional
         metrics : sequence of str
             "accuracy" (classification), "mse", "mae", "r2".
@@ -529,11 +593,6 @@ class Sequential:
         return export.to_onnx(self, path, **kwargs)
 
 
-def _multilabel_accuracy(P, Y):
-    """Fraction of rows whose every label (p >= 0.5) is right."""
-    return float(np.mean(((P >= 0.5) == (Y >= 0.5)).all(axis=1)))
-
-
 class MLP(Sequential):
     """Multi-layer perceptron: Dense layers of the given sizes with an activation between them.
 
@@ -551,8 +610,9 @@ class MLP(Sequential):
     init : str, optional
         Weight initializer; default "he" for the ReLU family, "glorot" otherwise.
     dtype : "float32" (default) or "float64"
-    seed : int, optional
-        Seeds the initial weights (and dropout masks).
+    seed : int or numpy Generator, optional
+        Seeds the initial weights, the dropout masks, and the shuffling of ``fit`` when it is
+        given no seed of its own.
     dropout : float, default 0
         If > 0, a Dropout(dropout) layer after each hidden activation.
     """
@@ -586,7 +646,9 @@ class MLP(Sequential):
         self.output = output if isinstance(output, str) or output is None else getattr(output, "name", None)
         self.init = init
         self.dropout = float(dropout)
-        super().__init__(layers, dtype=dtype)
+        # a Generator as seed seeds the runs too, with a number drawn from it after the weights
+        run_seed = int(rng.integers(2**63)) if isinstance(seed, np.random.Generator) else seed
+        super().__init__(layers, dtype=dtype, seed=run_seed)
 
     def get_config(self):
         cfg = super().get_config()

@@ -46,7 +46,8 @@ from .callbacks import Callback, CallbackList, ProgressBar
 from .errors import DivergenceError
 from .history import History
 from .layers import Dropout
-from .model import DEFAULT_METRICS, Sequential
+from .metrics import DEFAULT_METRICS
+from .model import Sequential
 
 __all__ = ["Trainer", "BatchSource", "ArraySource", "ChunkSource", "as_source"]
 
@@ -365,7 +366,9 @@ class Trainer:
     verbose : 0, 1 or 2
         1: a progress bar per epoch; 2: a line per epoch; 0: silent.
     seed : int or numpy Generator, optional
-        Seeds ``rng``, the generator of shuffling and augmentation.
+        Seeds ``rng``, the generator of shuffling and augmentation. By default it comes from
+        the model's seed (``model.run_rng()``): a model built with a seed trains the same way
+        in every process.
 
     Attributes
     ----------
@@ -400,7 +403,7 @@ class Trainer:
         for c in callbacks or ():
             cbs.append(check_instance("callbacks", c, Callback, "a list of mlplab Callback instances"))
         self.callbacks = CallbackList(cbs)
-        self.rng = as_rng(seed)
+        self.rng = model.run_rng() if seed is None else as_rng(seed)
         self.history = History()
         self._theta = model.flat_params()  # the model's one parameter buffer, for the guard
         self._backup = xp.empty_like(self._theta)  # the weights before the last update
