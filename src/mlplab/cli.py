@@ -1,13 +1,16 @@
 """The ``mlplab`` command.
 
 mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and report test accuracy
-mlplab lab [NAME] [--out DIR] [--quick] [--seed S]                   list or run an experiment
+mlplab lab [NAME] [--out DIR] [--quick] [--seed S] [NAME's options]  list or run an experiment
 mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
+
+``mlplab COMMAND --help`` and ``mlplab lab NAME --help`` describe every option and its default.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import sys
@@ -17,14 +20,34 @@ from . import activations, datasets, io, optim
 from . import export as export_mod
 from . import lab as lab_mod
 from ._version import __version__
-from .lab import POSITIVE_FLOAT, POSITIVE_INT
+from .errors import ArgumentError
+from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from .model import MLP
 from .plotting import have_matplotlib, plot_history
+from .regularizers import L2
 
-__all__ = ["main"]
+__all__ = ["main", "build_parser"]
 
 CLASSIFICATION = ("digits", "circle", "xor", "gaussian", "spiral", "moons", "iris", "wine", "breast_cancer")
 REGRESSION = ("diabetes",)
+#: activations that only make sense on the output layer (softmax couples a layer's units)
+OUTPUT_ONLY = ("softmax",)
+HIDDEN_ACTIVATIONS = tuple(name for name in activations.ACTIVATIONS if name not in OUTPUT_ONLY)
+
+#: what ``mlplab train`` uses when an option is not given: classification, then regression
+#: ("sgd_lr": --lr of --optimizer sgd; the other optimizers use their own default lr).
+#: Regression (diabetes: 353 training rows, 10 features) overfits a wide net trained briefly
+#: with SGD; a small net with Adam, an L2 penalty and more epochs matches a linear model.
+DEFAULTS = {
+    "classification": {"layers": [128, 64], "optimizer": "sgd", "epochs": 30, "weight_decay": 0.0, "sgd_lr": 0.05},
+    "regression": {"layers": [16], "optimizer": "adam", "epochs": 300, "weight_decay": 0.1, "sgd_lr": 0.002},
+}
+SGD_MOMENTUM = 0.9
+
+
+def _optimizer_lr(name):
+    """The default learning rate of optimizer ``name`` (not sgd) with ``mlplab train``: its own."""
+    return inspect.signature(optim.OPTIMIZERS[name]).parameters["lr"].default
 
 
 def _layers(text):
@@ -37,33 +60,65 @@ def _layers(text):
     return sizes
 
 
+def _hidden_activation(text):
+    if text in OUTPUT_ONLY:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is an output activation, not a hidden one (the classifiers' output layer already "
+            f"uses softmax); choose from {', '.join(HIDDEN_ACTIVATIONS)}"
+        )
+    return text
+
+
+def _folder(text):
+    """An argparse ``type=`` for ``--out``: a folder, created if missing; an existing file is refused
+    when the command line is read, before any training."""
+    if os.path.exists(text) and not os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"expected a folder (created if missing), got the existing file {text!r}")
+    return text
+
+
 def _load(name, seed):
     if name in ("circle", "xor", "gaussian", "spiral", "moons"):
         return datasets.load(name, n=1000, noise=0.1, seed=seed)
     return datasets.load(name)
 
 
+def _fill_defaults(args):
+    """Fill the options left at None with the defaults of the data set's task."""
+    defaults = DEFAULTS["regression" if args.dataset in REGRESSION else "classification"]
+    for key in ("layers", "optimizer", "epochs", "weight_decay"):
+        if getattr(args, key) is None:
+            setattr(args, key, defaults[key])
+    if args.lr is None:
+        args.lr = defaults["sgd_lr"] if args.optimizer == "sgd" else _optimizer_lr(args.optimizer)
+    return args
+
+
 def train(args) -> dict:
     import numpy as np
     from sklearn.preprocessing import StandardScaler
 
+    args = _fill_defaults(argparse.Namespace(**vars(args)))
     X, y = _load(args.dataset, args.seed)
     regression = args.dataset in REGRESSION
     Xtr, Xte, ytr, yte = datasets.train_test_split(
         X, y, test_size=0.2, random_state=args.seed, stratify=None if regression else y
     )
+    standardized = []
     if args.dataset != "digits":  # digits are already in [0, 1]
         scaler = StandardScaler().fit(Xtr)
         Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
-    if regression:
+        standardized.append("inputs")
+    if regression:  # trained on standardized targets, predictions mapped back to the data's units
         mu, sd = ytr.mean(), ytr.std()
         ytr_fit = (ytr - mu) / sd
         n_out, output = 1, None
+        standardized.append("targets")
     else:
         ytr_fit = ytr
         n_out, output = int(y.max()) + 1, "softmax"
     model = MLP([X.shape[1], *args.layers, n_out], activation=args.activation, output=output, seed=args.seed)
-    opt = optim.get(args.optimizer, lr=args.lr, **({"momentum": 0.9} if args.optimizer == "sgd" else {}))
+    opt = optim.get(args.optimizer, lr=args.lr, **({"momentum": SGD_MOMENTUM} if args.optimizer == "sgd" else {}))
     t0 = time.perf_counter()
     history = model.fit(
         Xtr,
@@ -72,7 +127,8 @@ def train(args) -> dict:
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
-        verbose=0 if args.json else 1,
+        regularizer=L2(args.weight_decay) if args.weight_decay > 0 else None,
+        verbose=0 if args.json or args.quiet else 1,
     )
     seconds = time.perf_counter() - t0
     result = {
@@ -81,8 +137,10 @@ def train(args) -> dict:
         "activation": args.activation,
         "optimizer": args.optimizer,
         "lr": args.lr,
+        "weight_decay": args.weight_decay,
         "epochs": len(history.epoch),
         "batch_size": args.batch_size,
+        "standardized": standardized,
         "train_seconds": round(seconds, 3),
         "final_loss": history["loss"][-1],
     }
@@ -106,34 +164,31 @@ def train(args) -> dict:
 
 
 def _print_train(result):
+    run = f"{result['dataset']}, {result['epochs']} epochs, {result['train_seconds']:.1f} s"
     if "test_accuracy" in result:
-        print(
-            f"test accuracy: {result['test_accuracy']:.4f}  ({result['dataset']}, {result['epochs']} epochs, "
-            f"{result['train_seconds']:.1f} s)"
-        )
+        print(f"test accuracy: {result['test_accuracy']:.4f}  ({run})")
     else:
         print(
-            f"test R^2: {result['test_r2']:.4f}, RMSE {result['test_rmse']:.2f}  ({result['dataset']}, "
-            f"{result['epochs']} epochs, {result['train_seconds']:.1f} s)"
+            f"test R^2: {result['test_r2']:.4f}, RMSE {result['test_rmse']:.2f}  "
+            f"({run}; trained on standardized {' and '.join(result['standardized'])})"
         )
     for k in ("loss_curve", "model_file"):
         if k in result:
             print(f"wrote {result[k]}")
 
 
-def lab(args, extra) -> int:
+def lab(args) -> int:
     if not args.name:
-        print("experiments (mlplab lab NAME --out DIR [--quick] [--seed S]):")
+        print("experiments (mlplab lab NAME [--out DIR] [--quick] [--seed S]; mlplab lab NAME --help for its options):")
         for name, desc in lab_mod.available().items():
             print(f"  {name:<16} {desc}")
         return 0
-    mod = lab_mod.get(args.name)
-    p = argparse.ArgumentParser(prog=f"mlplab lab {args.name}")
-    if hasattr(mod, "add_arguments"):
-        mod.add_arguments(p)
-    options = vars(p.parse_args(extra))
-    result, written = lab_mod.run_and_save(args.name, out=args.out, seed=args.seed, quick=args.quick, **options)
-    print(mod.table(result))
+    options = {dest: getattr(args, dest) for dest in args.lab_options}
+    try:
+        result, written = lab_mod.run_and_save(args.name, out=args.out, seed=args.seed, quick=args.quick, **options)
+    except ArgumentError as e:
+        args.lab_parser.error(str(e))
+    print(lab_mod.get(args.name).table(result))
     for path in written.values():
         print(f"wrote {path}")
     if args.out and "png" not in written:
@@ -141,26 +196,128 @@ def lab(args, extra) -> int:
     return 0
 
 
+_TRAIN_EPILOG = (
+    "Inputs are standardized (mean 0 and standard deviation 1 on the training split), except digits, "
+    "already in [0, 1]. Regression (diabetes): the targets are standardized too for training and the "
+    "predictions mapped back, so the test R^2 and RMSE are in the data's units. The test split is 20% "
+    "(stratified for classification), drawn with --seed."
+)
+
+
+def _add_train(sub):
+    c, r = DEFAULTS["classification"], DEFAULTS["regression"]
+    lrs = ", ".join(f"{name} {_optimizer_lr(name):g}" for name in sorted(optim.OPTIMIZERS) if name != "sgd")
+    t = sub.add_parser(
+        "train",
+        help="train an MLP on a dataset and report its test accuracy (R^2 for regression)",
+        description="Train an MLP on a dataset and report its test accuracy, or its test R^2 for regression.",
+        epilog=_TRAIN_EPILOG,
+    )
+    t.add_argument(
+        "--dataset",
+        default="digits",
+        choices=CLASSIFICATION + REGRESSION,
+        help="data set; diabetes is regression, the others classification (default: %(default)s)",
+    )
+    t.add_argument(
+        "--layers",
+        type=_layers,
+        default=None,
+        metavar="WIDTHS",
+        help=f"hidden widths, comma-separated, e.g. 64,32 (default: {','.join(map(str, c['layers']))}; "
+        f"regression: {','.join(map(str, r['layers']))})",
+    )
+    t.add_argument(
+        "--activation",
+        type=_hidden_activation,
+        default="relu",
+        choices=HIDDEN_ACTIVATIONS,
+        help="activation of the hidden layers; the output layer's is softmax for classification "
+        "(an output activation, refused here) and none for regression (default: %(default)s)",
+    )
+    t.add_argument(
+        "--optimizer",
+        default=None,
+        choices=sorted(optim.OPTIMIZERS),
+        help=f"update rule, torch.optim's (default: {c['optimizer']}; regression: {r['optimizer']})",
+    )
+    t.add_argument(
+        "--lr",
+        type=POSITIVE_FLOAT,
+        default=None,
+        help=f"learning rate (default: {c['sgd_lr']:g} with sgd, which uses momentum {SGD_MOMENTUM:g}, "
+        f"regression: {r['sgd_lr']:g}; the optimizer's own with the others: {lrs})",
+    )
+    t.add_argument(
+        "--epochs",
+        type=POSITIVE_INT,
+        default=None,
+        help=f"passes over the training split (default: {c['epochs']}; regression: {r['epochs']})",
+    )
+    t.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="mini-batch size (default: %(default)s)")
+    t.add_argument(
+        "--weight-decay",
+        type=NONNEGATIVE_FLOAT,
+        default=None,
+        metavar="LAMBDA",
+        help=f"L2 penalty lambda/2 * sum of the squared weights, 0 for none "
+        f"(default: {c['weight_decay']:g}; regression: {r['weight_decay']:g})",
+    )
+    t.add_argument(
+        "--seed",
+        type=NONNEGATIVE_INT,
+        default=0,
+        help="seeds the data, the split, the initial weights and the batch order (default: %(default)s)",
+    )
+    t.add_argument(
+        "--out",
+        type=_folder,
+        metavar="DIR",
+        help="folder for the loss curve (PNG), the history and the model, created if missing (default: none)",
+    )
+    t.add_argument("--json", action="store_true", help="print one JSON object on stdout, no progress (default: text)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar, only the result (default: a bar per epoch)")
+
+
+def _add_lab(sub):
+    la = sub.add_parser(
+        "lab",
+        help="list or run the experiments of the lecture",
+        description="Run an experiment: print its table and, with --out DIR, write DIR/NAME.json and "
+        "DIR/NAME.png. Without NAME, list the experiments.",
+    )
+    experiments = la.add_subparsers(dest="name", metavar="NAME", title="experiments")
+    for name, desc in lab_mod.available().items():
+        e = experiments.add_parser(
+            name,
+            help=desc,
+            description=lab_mod.get(name).__doc__,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        mod = lab_mod.get(name)
+        probe = argparse.ArgumentParser(add_help=False)  # which options are the experiment's own
+        if hasattr(mod, "add_arguments"):
+            mod.add_arguments(e)
+            mod.add_arguments(probe)
+        own = sorted(vars(probe.parse_args([])))
+        common = e.add_argument_group("common options")
+        common.add_argument(
+            "--out",
+            type=_folder,
+            metavar="DIR",
+            help=f"folder for {name}.json and {name}.png, created if missing (default none)",
+        )
+        common.add_argument("--seed", type=NONNEGATIVE_INT, default=0, help="random seed (default %(default)s)")
+        common.add_argument("--quick", action="store_true", help="a small, fast version, for tests (default off)")
+        e.set_defaults(lab_options=own, lab_parser=e)
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="mlplab", description="Build, train and understand multi-layer perceptrons.")
     p.add_argument("--version", action="version", version=f"mlplab {__version__}")
     sub = p.add_subparsers(dest="command")
-    t = sub.add_parser("train", help="train an MLP on a dataset and report its test accuracy")
-    t.add_argument("--dataset", default="digits", choices=CLASSIFICATION + REGRESSION)
-    t.add_argument("--layers", type=_layers, default=[128, 64], help="hidden widths, e.g. 64,32 (default 128,64)")
-    t.add_argument("--activation", default="relu")
-    t.add_argument("--optimizer", default="sgd", choices=sorted(optim.OPTIMIZERS))
-    t.add_argument("--epochs", type=POSITIVE_INT, default=30)
-    t.add_argument("--batch-size", type=POSITIVE_INT, default=32)
-    t.add_argument("--lr", type=POSITIVE_FLOAT, default=0.05)
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="folder for the loss curve (PNG), history and model")
-    t.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    la = sub.add_parser("lab", help="list or run the experiments of the lecture")
-    la.add_argument("name", nargs="?")
-    la.add_argument("--out", help="folder for NAME.json and NAME.png")
-    la.add_argument("--seed", type=int, default=0)
-    la.add_argument("--quick", action="store_true", help="a small, fast version (for tests)")
+    _add_train(sub)
+    _add_lab(sub)
     ex = sub.add_parser("export", help="export a saved model (model.save / --out) to ONNX")
     ex.add_argument("model", help="a model file written by model.save(path), e.g. model.mlp")
     ex.add_argument("onnx", help="the .onnx file to write")
@@ -181,20 +338,12 @@ def export(args) -> int:
 
 def main(argv=None) -> int:
     p = build_parser()
-    args, extra = p.parse_known_args(argv)
+    args = p.parse_args(argv)
     if args.command == "lab":
-        try:
-            return lab(args, extra)
-        except ValueError as e:
-            print(f"mlplab lab: error: {e}", file=sys.stderr)
-            return 2
-    if extra:
-        p.error(f"unrecognized arguments: {' '.join(extra)}")
+        return lab(args)
     if args.command == "export":
         return export(args)
     if args.command == "train":
-        if args.activation not in activations.ACTIVATIONS:
-            p.error(f"--activation must be one of {sorted(activations.ACTIVATIONS)}")
         result = train(args)
         if args.json:
             print(json.dumps(result))

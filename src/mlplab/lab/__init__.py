@@ -7,10 +7,11 @@ Each experiment is one module here with:
   as JSON-serialisable data (no plotting, no printing);
 - ``plot(result, path)``: draws the figure from that data (matplotlib imported there only);
 - ``table(result) -> str``: the numbers as text;
-- optionally ``add_arguments(parser)`` for experiment-specific command-line options,
-  whose values reach ``run`` as keyword arguments.
+- optionally ``add_arguments(parser)`` for experiment-specific command-line options, each
+  with a help text that says its default, whose values reach ``run`` as keyword arguments.
 
-``mlplab lab NAME --out DIR`` runs one, prints its table and writes NAME.json and NAME.png.
+``mlplab lab NAME --out DIR`` runs one, prints its table and writes NAME.json and NAME.png;
+``mlplab lab NAME --help`` shows its options with the common --out, --seed and --quick.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "run_and_save",
     "arg_type",
     "POSITIVE_INT",
+    "NONNEGATIVE_INT",
     "POSITIVE_FLOAT",
     "NONNEGATIVE_FLOAT",
     "json_number",
@@ -67,6 +69,7 @@ def arg_type(kind, check=None, what="a value"):
 
 
 POSITIVE_INT = arg_type(int, lambda v: v > 0, "a value > 0")
+NONNEGATIVE_INT = arg_type(int, lambda v: v >= 0, "a value >= 0")
 POSITIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v > 0, "a value > 0")
 NONNEGATIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v >= 0, "a value >= 0")
 
@@ -100,8 +103,11 @@ def get(name):
 
 def run_and_save(name, out=None, seed=0, quick=False, **options) -> tuple[dict, dict]:
     """Run experiment ``name``; with ``out``, write ``out/NAME.json`` and, when matplotlib is
-    installed, ``out/NAME.png``. Returns (result, {kind: path written})."""
+    installed, ``out/NAME.png``. Returns (result, {kind: path written}). An ``out`` that is an
+    existing file is refused before the experiment runs."""
     mod = get(name)
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise fail("out", "a folder (created if missing), not an existing file", out)
     result = mod.run(seed=seed, quick=quick, **options)
     written = {}
     if out is not None:

@@ -18,6 +18,7 @@ from .. import augment, datasets, optim
 from .._validation import check_int, check_real, fail
 from ..model import MLP
 from ..plotting import pyplot, save
+from . import POSITIVE_INT
 
 __all__ = ["run", "plot", "table", "add_arguments", "Sometimes", "augmenter"]
 
@@ -48,8 +49,12 @@ def augmenter(max_degrees=10.0, shift_p=0.2):
 
 
 def add_arguments(parser):
-    parser.add_argument("--splits", type=int, default=None, help="random training subsets (default 8, quick 3)")
-    parser.add_argument("--n-train", type=int, default=100, help="training images, a multiple of 10 (default 100)")
+    parser.add_argument(
+        "--splits", type=POSITIVE_INT, default=None, help="random training subsets (default 8, quick 3)"
+    )
+    parser.add_argument(
+        "--n-train", type=POSITIVE_INT, default=100, help="training images, a multiple of 10 (default 100)"
+    )
 
 
 def _subset(y, n_per_class, rng):

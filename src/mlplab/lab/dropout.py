@@ -23,13 +23,14 @@ from .. import datasets, optim
 from .._validation import check_int, check_real
 from ..model import MLP
 from ..plotting import pyplot, save
+from . import POSITIVE_INT
 
 __all__ = ["run", "plot", "table", "add_arguments"]
 
 
 def add_arguments(parser):
     parser.add_argument("--p", type=float, default=0.5, help="dropout probability (default 0.5)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 150, quick 60)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="epochs (default 150, quick 60)")
 
 
 def run(seed=0, quick=False, p=0.5, epochs=None) -> dict:

@@ -19,13 +19,16 @@ from .._validation import check_int
 from ..callbacks import EarlyStopping
 from ..model import MLP
 from ..plotting import pyplot, save
+from . import POSITIVE_INT
 
 __all__ = ["run", "plot", "table", "add_arguments"]
 
 
 def add_arguments(parser):
-    parser.add_argument("--patience", type=int, default=None, help="epochs without improvement (default 20, quick 10)")
-    parser.add_argument("--epochs", type=int, default=None, help="most epochs (default 300, quick 120)")
+    parser.add_argument(
+        "--patience", type=POSITIVE_INT, default=None, help="epochs without improvement (default 20, quick 10)"
+    )
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="most epochs (default 300, quick 120)")
 
 
 def run(seed=0, quick=False, patience=None, epochs=None) -> dict:

@@ -203,5 +203,12 @@ def _lr_list(text):
 
 def add_arguments(parser) -> None:
     parser.add_argument("--dataset", default="spiral", choices=sorted(_SETUP), help="task (default spiral)")
-    parser.add_argument("--lrs", type=_lr_list, default=None, help="learning rates, e.g. 1e-4,1e-3,1e-2")
-    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="epochs per run")
+    parser.add_argument(
+        "--lrs",
+        type=_lr_list,
+        default=None,
+        help=f"comma-separated learning rates (default {','.join(f'{v:g}' for v in _LRS)}, "
+        f"quick {','.join(f'{v:g}' for v in _QUICK_LRS)})",
+    )
+    epochs = "; ".join(f"{name} {e}, quick {q}" for name, (_, e, q, _) in _SETUP.items())
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help=f"epochs per run (default {epochs})")

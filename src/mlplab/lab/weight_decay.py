@@ -22,6 +22,7 @@ from .. import regularizers as R
 from .._validation import check_int, check_real
 from ..model import MLP
 from ..plotting import pyplot, save
+from . import POSITIVE_FLOAT, POSITIVE_INT
 
 __all__ = ["run", "plot", "table", "add_arguments", "THRESHOLD"]
 
@@ -31,8 +32,8 @@ _BINS = np.linspace(-8.0, 1.0, 37)  # log10 |w|; smaller magnitudes land in the 
 
 
 def add_arguments(parser):
-    parser.add_argument("--lam", type=float, default=1e-3, help="penalty strength lambda (default 1e-3)")
-    parser.add_argument("--epochs", type=int, default=None, help="epochs (default 40, quick 15)")
+    parser.add_argument("--lam", type=POSITIVE_FLOAT, default=1e-3, help="penalty strength lambda (default 1e-3)")
+    parser.add_argument("--epochs", type=POSITIVE_INT, default=None, help="epochs (default 40, quick 15)")
 
 
 def _penalties(lam):
