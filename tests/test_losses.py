@@ -321,7 +321,7 @@ def test_prepare_targets_errors_are_argument_errors_naming_y(name):
     for y in bad:
         with pytest.raises(ArgumentError, match="^y "):
             loss.prepare_targets(y, k, np.float64)
-    with pytest.raises(ArgumentError, match=r"y must be convertible to an array, got \[\[0, 1\], \[1\]\]"):
+    with pytest.raises(ArgumentError, match=r"y must be an array of real numbers, got \[\[0, 1\], \[1\]\]"):
         loss.prepare_targets([[0, 1], [1]], k, np.float64)
 
 

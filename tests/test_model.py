@@ -390,10 +390,14 @@ BAD_X = {
         r"X must be of shape \(n_samples, 3\) \(the model has 3 inputs\), got shape \(5, 4\)",
     ),
     "strings": (lambda X: X.astype(str), TypeError, "X must be an array of real numbers, got dtype <U"),
-    "objects": (lambda X: X.astype(object), TypeError, "X must be an array of real numbers, got dtype object"),
+    "objects": (
+        lambda X: np.where(X > 0, X, "x").astype(object),
+        TypeError,
+        "X must be an array of real numbers, got ",
+    ),
     "complex": (lambda X: X + 1j, TypeError, "X must be an array of real numbers, got dtype complex128"),
     "sparse": (lambda X: scipy.sparse.csr_matrix(X), TypeError, r"X must be a dense array \(sparse input"),
-    "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, "X must be convertible to an array, got"),
+    "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, r"X must be an array of real numbers, got \[\[1.0"),
 }
 
 
@@ -858,3 +862,58 @@ def test_fit_seed_overrides_the_model_seed(rng):
     assert not np.array_equal(a.get_weights(), c.get_weights())
     with pytest.raises(ArgumentError, match="^seed must be an int >= 0"):
         ml.Sequential([ml.Dense(4, 3)], seed=-1)
+
+
+# -- input parity with scikit-learn ---------------------------------------------------------------
+_REAL_DTYPES = [
+    np.bool_,
+    np.int8,
+    np.uint8,
+    np.int16,
+    np.uint16,
+    np.int32,
+    np.uint32,
+    np.int64,
+    np.uint64,
+    np.float16,
+    np.float32,
+    np.float64,
+]
+
+
+def _inputs_like(X01):
+    """The same 0/1 matrix in every form scikit-learn's check_array takes."""
+    import pandas as pd
+
+    forms = {np.dtype(d).name: X01.astype(d) for d in _REAL_DTYPES}
+    forms["list"] = X01.tolist()
+    forms["fortran"] = np.asfortranarray(X01)
+    forms["strided"] = np.repeat(X01, 2, axis=1)[:, ::2]
+    readonly = X01.copy()
+    readonly.flags.writeable = False
+    forms["read-only"] = readonly
+    forms["object"] = X01.astype(object)
+    forms["dataframe"] = pd.DataFrame(
+        {"a": X01[:, 0].astype(np.int64), "b": X01[:, 1], "c": pd.array(X01[:, 2].astype(np.int64), dtype="Int64")}
+    )
+    return forms
+
+
+@pytest.mark.parametrize(
+    "form",
+    [np.dtype(d).name for d in _REAL_DTYPES] + ["list", "fortran", "strided", "read-only", "object", "dataframe"],
+)
+def test_every_input_scikit_learn_takes_works_everywhere(form, rng):
+    import pandas as pd
+
+    X01 = (rng.random((12, 3)) > 0.5).astype(np.float64)
+    X = _inputs_like(X01)[form]
+    y = rng.integers(0, 2, size=12)
+    reference = ml.MLP([3, 4, 2], output="softmax", dtype="float64", seed=0)
+    model = ml.MLP([3, 4, 2], output="softmax", dtype="float64", seed=0)
+    np.testing.assert_array_equal(model.predict(X), reference.predict(X01))
+    assert model.evaluate(X, pd.Series(y)) == reference.evaluate(X01, y)
+    assert model.loss_and_grad(X, y.tolist()) == reference.loss_and_grad(X01, y)
+    model.fit(X, pd.Series(y), epochs=2, batch_size=4, seed=0, verbose=0)
+    reference.fit(X01, y, epochs=2, batch_size=4, seed=0, verbose=0)
+    np.testing.assert_array_equal(model.get_weights(), reference.get_weights())

@@ -49,6 +49,7 @@ def test_every_public_function_is_tested_here():
         "check_path",
         "check_seed",
         "as_rng",
+        "as_numeric_array",
         "check_X",
         "check_sample_weight",
         "lookup",
@@ -396,24 +397,48 @@ def test_check_X_refuses_sparse_input(X, name):
 @pytest.mark.parametrize(
     "X,dtype_shown",
     [
-        ([["a", "b"], ["c", "d"]], "<U1"),
-        (np.array([[1.0, None]], dtype=object), "object"),
+        (np.array([["a", "b"], ["c", "d"]]), "<U1"),
         (np.array([["1.0", "2.0"]]), "<U3"),
         (np.ones((2, 2), dtype=complex), "complex128"),
         (np.ones((2, 2), dtype=np.complex64), "complex64"),
         (np.array([[b"x"]]), "|S1"),
         (np.array([["2024-01-01"]], dtype="datetime64[D]"), "datetime64[D]"),
     ],
-    ids=["str", "object", "numeric-str", "complex128", "complex64", "bytes", "datetime"],
+    ids=["str", "numeric-str", "complex128", "complex64", "bytes", "datetime"],
 )
 def test_check_X_refuses_non_real_data(X, dtype_shown):
     msg = _refused("X", v.check_X, X)
     assert msg == f"X must be an array of real numbers, got dtype {dtype_shown}"
 
 
-def test_check_X_refuses_a_ragged_list():
-    msg = _refused("X", v.check_X, [[1.0, 2.0], [3.0]])
-    assert msg.startswith("X must be convertible to an array, got [[1.0, 2.0], [3.0]] (")
+@pytest.mark.parametrize(
+    "X",
+    [[["a", "b"], ["c", "d"]], [[1.0, 2.0], [3.0]], [[1 + 2j, 0]]],
+    ids=["str-list", "ragged", "complex-list"],
+)
+def test_check_X_refuses_what_scikit_learn_refuses_naming_its_reason(X):
+    """Inputs other than NumPy arrays of a real dtype go through scikit-learn's check_array."""
+    from sklearn.utils import check_array
+
+    with pytest.raises((TypeError, ValueError)) as sk:
+        check_array(X, dtype="numeric", ensure_all_finite=False)
+    msg = _refused("X", v.check_X, X)
+    assert msg.startswith(f"X must be an array of real numbers, got {v._show(X)} (") and str(sk.value) in msg
+
+
+def test_an_object_array_with_none_is_nan_for_scikit_learn_and_refused_as_such():
+    assert _refused("X", v.check_X, np.array([[1.0, None]], dtype=object)) == "X must be finite, got NaN or infinity"
+
+
+def test_as_numeric_array_takes_what_scikit_learn_takes():
+    import pandas as pd
+    A = np.ones((2, 3), dtype=np.int8)
+    assert v.as_numeric_array(A, "X") is A  # an array of a real dtype as it is
+    frame = pd.DataFrame({"a": pd.array([1, 2], dtype="Int64"), "b": [1.5, 2.0], "c": [True, False]})
+    np.testing.assert_array_equal(v.as_numeric_array(frame, "X"), [[1.0, 1.5, 1.0], [2.0, 2.0, 0.0]])
+    np.testing.assert_array_equal(v.as_numeric_array(pd.Series([1, 2], dtype="Int64"), "y"), [1.0, 2.0])
+    assert v.as_numeric_array(np.array([[1, 2.5]], dtype=object), "X").dtype == np.float64
+    np.testing.assert_array_equal(v.as_numeric_array([[1, 2], [3, 4]], "X"), [[1, 2], [3, 4]])
 
 
 @pytest.mark.parametrize("name", ["X", "validation_data X"])

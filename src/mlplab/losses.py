@@ -17,20 +17,17 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations
-from ._validation import check_real, fail, lookup
+from ._validation import as_numeric_array, check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
 
 
 def _as_array(y, name="y"):
-    """y as a NumPy array (None, ragged lists and the like refused, naming y)."""
+    """y as a NumPy array, as scikit-learn takes it (None and non-numbers refused, naming y)."""
     if y is None:
         raise fail(name, "an array of targets", y)
-    try:
-        return np.asarray(y)
-    except (TypeError, ValueError) as e:
-        raise fail(name, "convertible to an array", y) from e
+    return as_numeric_array(y, name)
 
 
 class Loss:
