@@ -10,6 +10,7 @@ one under test, so the expected epochs can be worked out by hand (each case says
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 
@@ -495,3 +496,32 @@ def test_csv_logger_bad_arguments():
         CSVLogger(None)
     with pytest.raises(ValueError, match="separator"):
         CSVLogger("a.csv", separator=", ")
+
+
+# -- ProgressBar ------------------------------------------------------------------------------------
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize(
+    "verbose,terminal,lines,frames",
+    [
+        (1, True, None, True),  # a live bar: carriage-return frames
+        (1, False, 3, False),  # a pipe or a log file: one line per epoch
+        (2, True, 3, False),  # Keras's verbose=2: one line per epoch, wherever it goes
+        (2, False, 3, False),
+        (0, True, 0, False),
+    ],
+)
+def test_progress_output_suits_where_it_goes(verbose, terminal, lines, frames):
+    out = _Terminal() if terminal else io.StringIO()
+    bar = ml.callbacks.ProgressBar(verbose=verbose, file=out)
+    _fit(_model(), [bar], 3)
+    text = out.getvalue()
+    assert ("\r" in text) is frames
+    if lines is not None:
+        assert text.count("\n") == lines and all(
+            line.startswith(f"epoch {e + 1}/3 loss=") for e, line in enumerate(text.splitlines())
+        )
+    assert bar.live is (verbose == 1 and terminal)

@@ -273,3 +273,20 @@ def test_diabetes_matches_a_linear_regression_on_the_same_split(seed, monkeypatc
     pred = model.predict(StandardScaler().fit(Xtr).transform(Xte))[:, 0] * ytr.std() + ytr.mean()
     assert r["test_r2"] == pytest.approx(r2_score(yte, pred), abs=1e-9)
     assert r["test_rmse"] == pytest.approx(np.sqrt(np.mean((yte - pred) ** 2)), rel=1e-9)
+
+
+def test_train_into_a_file_writes_one_line_per_epoch(tmp_path):
+    """Not on a terminal (here a log file), the progress is one plain line per epoch."""
+    log = tmp_path / "train.log"
+    with open(log, "w") as f:
+        subprocess.run(
+            [sys.executable, "-m", "mlplab.cli", "train", "--epochs", "3"],
+            stdout=f,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+    text = log.read_text()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert [line.split(" ")[:2] for line in lines[:3]] == [["epoch", "1/3"], ["epoch", "2/3"], ["epoch", "3/3"]]
+    assert lines[3].startswith("test accuracy:") and len(lines) == 4

@@ -451,7 +451,12 @@ def test_sources_and_trainer_refuse_what_they_cannot_use_at_once(rng):
 
 def test_the_progress_bar_counts_every_batch_of_a_chunk_source(rng):
     X, y = _data(rng, n=30)
-    out = io.StringIO()
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    out = Terminal()
     bar = ml.callbacks.ProgressBar(verbose=1, file=out)
     model = _model()
     model.fit(ChunkSource([(X, y)], batch_size=10), None, epochs=1, verbose=0, callbacks=[bar])

@@ -117,16 +117,29 @@ class CallbackList(Callback):
     del _each
 
 
-class ProgressBar(Callback):
-    """A tqdm progress bar per epoch, showing the running mean loss.
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):  # no isatty, or a closed stream
+        return False
 
-    verbose=1: a bar per epoch; verbose=2: one line per epoch; verbose=0: silent.
+
+class ProgressBar(Callback):
+    """Progress of training, as suits where it goes (``file``, default stderr).
+
+    verbose=1: on a terminal, a tqdm bar per epoch with the running mean loss; elsewhere (a
+    pipe, a log file, CI) one line per epoch, without carriage-return frames. verbose=2: one
+    line per epoch (Keras's meanings). verbose=0: silent.
     """
 
     def __init__(self, verbose=1, file=None):
         self.verbose = verbose
         self.file = file
         self.bar = None
+        #: whether a live bar is drawn (verbose=1 on a terminal)
+        self.live = verbose == 1 and _isatty(file or sys.stderr)
+        if not self.live:  # nothing to do per batch: the trainer then calls no batch hook at all
+            self.on_batch_end = super().on_batch_end
 
     def on_train_begin(self, logs=None):
         self.epochs = (logs or {}).get("epochs")
@@ -134,7 +147,7 @@ class ProgressBar(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._sum, self._n, self._pending, self._shown = 0.0, 0, 0, time.monotonic()
-        if self.verbose == 1:
+        if self.live:
             self.bar = tqdm(
                 total=self.steps,
                 desc=f"epoch {epoch + 1}/{self.epochs}",
@@ -166,8 +179,8 @@ class ProgressBar(Callback):
             self.bar.set_postfix_str(text, refresh=True)
             self.bar.close()
             self.bar = None
-        elif self.verbose == 2:
-            print(f"epoch {epoch + 1}/{self.epochs} {text}", file=self.file or sys.stderr)
+        elif self.verbose:
+            print(f"epoch {epoch + 1}/{self.epochs} {text}", file=self.file or sys.stderr, flush=True)
 
     def on_train_end(self, logs=None):
         if self.bar is not None:
