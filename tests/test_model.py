@@ -335,7 +335,7 @@ def test_mlp_rejects_bad_sizes(sizes):
 def test_mlp_rejects_unknown_activations():
     with pytest.raises(ValueError, match="activation must be .*got 'swish'"):
         ml.MLP([2, 3, 1], activation="swish")
-    with pytest.raises(ValueError, match="activation must be .*got 'logsoftmax'"):
+    with pytest.raises(ValueError, match="^output must be .*got 'logsoftmax'"):
         ml.MLP([2, 3, 1], output="logsoftmax")
 
 
@@ -917,3 +917,10 @@ def test_every_input_scikit_learn_takes_works_everywhere(form, rng):
     model.fit(X, pd.Series(y), epochs=2, batch_size=4, seed=0, verbose=0)
     reference.fit(X01, y, epochs=2, batch_size=4, seed=0, verbose=0)
     np.testing.assert_array_equal(model.get_weights(), reference.get_weights())
+
+
+def test_a_typo_in_output_names_output():
+    with pytest.raises(ArgumentError, match=r"^output must be an Activation or one of \[.*'softmax'.*\], got 'sofmax'"):
+        ml.MLP([3, 4, 2], output="sofmax")
+    with pytest.raises(ArgumentError, match=r"^activation must be an Activation or one of .*, got 'rleu'"):
+        ml.MLP([3, 4, 2], activation="rleu")

@@ -295,7 +295,8 @@ ACTIVATIONS = {
 RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "gelu"})
 
 
-def get(activation) -> Activation:
+def get(activation, name="activation") -> Activation:
     """A new activation layer from a name ("relu") or a class (ml.ReLU); an instance is
-    returned as is. Anything else raises ``ArgumentError`` listing the valid names."""
-    return lookup("activation", ACTIVATIONS, activation, base=Activation)
+    returned as is. Anything else raises ``ArgumentError`` naming the argument (``name``) and
+    listing the valid names."""
+    return lookup(name, ACTIVATIONS, activation, base=Activation)

@@ -628,7 +628,7 @@ class MLP(Sequential):
         act_name = activation if isinstance(activation, str) else getattr(activation, "name", None)
         activations.get(activation)  # validates the name before building anything
         if output is not None:
-            activations.get(output)
+            activations.get(output, "output")
         if init is None:
             init = "he" if act_name in RELU_FAMILY else "glorot"
         rng = as_rng(seed)
