@@ -286,14 +286,19 @@ def test_dtypes():
 
 
 # -- description and configuration --------------------------------------------------------
-def test_summary_and_repr():
+def test_summary_and_repr(capsys):
     m = ml.MLP([3, 4, 2], activation="relu", output="softmax", seed=0)
-    s = m.summary()
+    assert m.summary() is None  # printed, as Keras's summary
+    s = capsys.readouterr().out
+    assert s == m.summary(print_fn=None) + "\n"
+    lines = []
+    m.summary(print_fn=lines.append)
+    assert lines == [m.summary(print_fn=None)]
     assert "Dense(in_features=3, out_features=4, init='he')" in s and "ReLU()" in s and "Softmax()" in s
     assert "total parameters: 26" in s and "(float32)" in s
     assert repr(m) == "MLP([3, 4, 2], activation='relu', output='softmax', dtype='float32', n_params=26)"
     seq = ml.Sequential([ml.Dense(2, 3), ml.Tanh()])
-    assert repr(seq) == seq.summary() and "total parameters: 9" in seq.summary()
+    assert repr(seq) == seq.summary(print_fn=None) and "total parameters: 9" in repr(seq)
 
 
 def test_mlp_config_round_trip():

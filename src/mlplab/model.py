@@ -538,8 +538,10 @@ class Sequential:
         )
 
     # -- description ----------------------------------------------------------------------
-    def summary(self) -> str:
-        """A table of layers with their output width and parameter count."""
+    def summary(self, print_fn=print):
+        """Print a table of the layers with their output width and parameter count, as
+        Keras's ``summary`` does (``print_fn`` receives the table); with ``print_fn=None``,
+        return the table as a string instead (``repr(model)`` also gives it)."""
         rows = [("layer", "output", "params")]
         width = self.n_inputs
         rows.append(("input", str(width), "0"))
@@ -556,10 +558,12 @@ class Sequential:
             if i == 0:
                 out.append(line)
         out += [line, f"total parameters: {self.n_params:,}"]
-        return "\n".join(out)
+        if print_fn is None:
+            return "\n".join(out)
+        print_fn("\n".join(out))
 
     def __repr__(self):
-        return self.summary()
+        return self.summary(print_fn=None)
 
     def get_config(self) -> dict:
         """The architecture as a JSON-serialisable dict (see ``from_config``)."""
