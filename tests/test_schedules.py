@@ -1,7 +1,10 @@
 """Every schedule against torch.optim.lr_scheduler, plus validation, registry and config."""
 
+import bisect
 import json
 import math
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ import torch
 from torch.optim import lr_scheduler as tls
 
 from mlplab import schedules as S
+from mlplab.errors import ArgumentError
 
 N_STEPS = 300
 
@@ -386,3 +390,414 @@ def test_interval():
 
 def test_repr():
     assert repr(S.StepLR(0.1, 30)) == "StepLR(base_lr=0.1, step_size=30, gamma=0.1)"
+
+
+# --------------------------------------------------------------------------- any t: 10**12 and beyond
+#
+# Each schedule at large t against its closed form, computed here independently: periods and
+# cycles reduced with exact integer / Fraction arithmetic, powers exactly (Fraction) or in
+# 80-digit decimals, then rounded once. Cosines are math.cos of the exactly reduced argument.
+
+_D = Context(prec=80, Emax=MAX_EMAX, Emin=MIN_EMIN)
+BIG_T = [10**6, 10**9, 10**12 - 1, 10**12, 10**12 + 1, 10**15]
+FAR_T = [2**53 + 1, 10**18, 10**30, 10**400]  # past every float's exact-integer range
+
+
+class Raises:
+    """The expected outcome when the closed form has no finite float value: ArgumentError."""
+
+    def __init__(self, match):
+        self.match = match
+
+
+def _power(c, gamma, n):
+    """``c * gamma ** n``: a Fraction (exact) for n <= 2000, else an 80-digit Decimal, and 0 when
+    it is below 10**-400 (every float rounds it to 0.0)."""
+    if n <= 2000:
+        return Fraction(c) * Fraction(gamma) ** n
+    log10 = _D.add(_D.log10(Decimal(c)), _D.multiply(Decimal(n), _D.log10(Decimal(gamma))))
+    if log10 < -400:
+        return Fraction(0)
+    return _D.multiply(Decimal(c), _D.power(Decimal(gamma), n))
+
+
+def _dec(x):
+    x = Fraction(x)
+    return _D.divide(Decimal(x.numerator), Decimal(x.denominator))
+
+
+def _plus(a, b):
+    """a + b for Fractions and Decimals, exact when both are Fractions."""
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a + b
+    return _D.add(a if isinstance(a, Decimal) else _dec(a), b if isinstance(b, Decimal) else _dec(b))
+
+
+def _times(a, b):
+    if isinstance(a, Fraction) and isinstance(b, Fraction):
+        return a * b
+    return _D.multiply(a if isinstance(a, Decimal) else _dec(a), b if isinstance(b, Decimal) else _dec(b))
+
+
+def _cosine(base, eta, num, den):
+    """``eta + (base - eta) * (1 + cos(pi * num / den)) / 2``, num / den reduced modulo 2 exactly."""
+    x = Fraction(num, den) % 2
+    return eta + (base - eta) * (1 + math.cos(math.pi * float(x))) / 2
+
+
+def _restarts(s, t):
+    """CosineAnnealingWarmRestarts' closed form, from the schedule's arguments."""
+    T_0, m = s.T_0, s.T_mult
+    if m == 1:
+        T_cur, T_i = t % T_0, T_0
+    else:
+        # period i starts at T_0 * (m**i - 1) / (m - 1), the geometric sum of the periods before it
+        i = 0
+        while T_0 * (m ** (i + 1) - 1) // (m - 1) <= t:
+            i += 1
+        T_cur, T_i = t - T_0 * (m**i - 1) // (m - 1), T_0 * m**i
+    return _cosine(s.base_lr, s.eta_min, T_cur, T_i)
+
+
+def _cyclic(s, t):
+    """CyclicLR's closed form (built-in modes), from the schedule's arguments, exact."""
+    up = s.step_size_up
+    down = up if s.step_size_down is None else s.step_size_down
+    q, pos = divmod(t, up + down)  # q = cycle - 1
+    h = Fraction(pos, up) if pos <= up else Fraction(up + down - pos, down)
+    if s.mode == "triangular":
+        scale = Fraction(1)
+    elif s.mode == "triangular2":
+        # past 2**-100000 the term is below every float's half-ulp, and below 2**-1075
+        scale = Fraction(1, 2**q) if q <= 100_000 else Fraction(0)
+    else:
+        scale = _power(1.0, s.gamma, t)
+    return _plus(Fraction(s.base_lr), _times((Fraction(s.max_lr) - Fraction(s.base_lr)) * h, scale))
+
+
+def _onecycle(s, t):
+    """OneCycleLR's closed form as its docstring writes it, from the schedule's arguments."""
+    if t > s.total_steps:
+        return Raises(f"t must be <= total_steps={s.total_steps}")
+    n, p = s.total_steps, s.pct_start
+    lo, hi = s.max_lr / s.div_factor, s.max_lr
+    end_lr = lo / s.final_div_factor
+    if s.three_phase:
+        phases = [(p * n - 1, lo, hi), (2 * p * n - 2, hi, lo), (n - 1, lo, end_lr)]
+    else:
+        phases = [(p * n - 1, lo, hi), (n - 1, hi, end_lr)]
+    start = 0.0
+    for i, (end, a, b) in enumerate(phases):
+        if t <= end or i == len(phases) - 1:
+            pct = (Fraction(t) - Fraction(start)) / (Fraction(end) - Fraction(start))
+            if s.anneal_strategy == "cos":
+                return b + (a - b) * (1 + math.cos(math.pi * float(pct))) / 2
+            return Fraction(a) + (Fraction(b) - Fraction(a)) * pct
+        start = end
+
+
+def _around(*centres):
+    return sorted({c + d for c in centres for d in (-1, 0, 1)})
+
+
+_REST_STARTS = [10 * (2**i - 1) for i in (30, 37, 45)]  # restarts at 1.1e10, 1.4e12, 3.5e14
+_CYC_47 = (10**12 // 47) * 47  # a cycle boundary of step_size_up=10, step_size_down=37
+
+# registry name -> [(id, schedule, oracle(schedule, t), ts, abs_tol)]: the lr must be within 4 ulps of the
+# closed form rounded once, plus abs_tol: the float expression's own error where it has one
+# (a cosine's argument: 2e-15 of the amplitude, 0.1 in every case here)
+LARGE_T_CASES = {
+    "constant": [
+        ("to-1e12", S.ConstantLR(0.1, 0.5, total_iters=10**12), lambda s, t: 0.05 if t < 10**12 else 0.1, BIG_T, 0),
+    ],
+    "linear": [
+        (
+            "ramp-1e12",
+            S.LinearLR(0.1, 0.01, 1.0, total_iters=10**12),
+            lambda s, t: Fraction(0.1) * (Fraction(0.01) + (1 - Fraction(0.01)) * Fraction(min(t, 10**12), 10**12)),
+            BIG_T + [3 * 10**11 + 7],
+            0,
+        ),
+    ],
+    "step": [
+        # t // step_size reaches 10**12 // 10**9 = 1000: 0.5**1000 is a normal float
+        ("halve-1e9", S.StepLR(1.0, 10**9, 0.5), lambda s, t: _power(1.0, 0.5, t // 10**9), BIG_T + _around(10**12), 0),
+        # the float range's lower end: 2**-1074, then 2**-1075 (a tie, to even: 0.0) and 3 * 2**-1075 (to 2**-1073)
+        (
+            "halve-underflow",
+            S.StepLR(3.0, 10**9, 0.5),
+            lambda s, t: _power(3.0, 0.5, t // 10**9),
+            _around(1073 * 10**9, 1074 * 10**9, 1075 * 10**9, 1076 * 10**9),
+            0,
+        ),
+        ("default-gamma", S.StepLR(0.1, 30), lambda s, t: _power(0.1, 0.1, t // 30), BIG_T + FAR_T, 0),
+        (
+            "grow",
+            S.StepLR(0.1, 7, gamma=1.5),
+            lambda s, t: (
+                Raises(r"t must be <= 12298, the last update at which") if t > 12298 else _power(0.1, 1.5, t // 7)
+            ),
+            BIG_T + FAR_T + [12298, 12299],
+            0,
+        ),
+    ],
+    "multistep": [
+        (
+            "milestones-1e6-1e9-1e12",
+            S.MultiStepLR(0.1, [10**6, 10**9, 10**12], gamma=0.001),
+            lambda s, t: _power(0.1, 0.001, bisect.bisect_right([10**6, 10**9, 10**12], t)),
+            BIG_T + _around(10**6, 10**9) + FAR_T,
+            0,
+        ),
+        (
+            "grow-past-float",
+            S.MultiStepLR(0.1, [10, 10**12], gamma=1e300),
+            lambda s, t: Raises(r"t must be <= 999999999999,") if t >= 10**12 else _power(0.1, 1e300, 1),
+            BIG_T + FAR_T,
+            0,
+        ),
+    ],
+    "exponential": [
+        ("decay-0.98", S.ExponentialLR(0.1, 0.98), lambda s, t: _power(0.1, 0.98, t), BIG_T + FAR_T + [36_000], 0),
+        # 1e12 updates of 1 - 1e-12: exp(-1) of base_lr, a normal float
+        (
+            "decay-1-1e-12",
+            S.ExponentialLR(0.1, 1 - 1e-12),
+            lambda s, t: _power(0.1, 1 - 1e-12, t),
+            BIG_T + [10**13, 10**14],
+            0,
+        ),
+        (
+            "grow-1.001",
+            S.ExponentialLR(0.01, 1.001),
+            lambda s, t: Raises(r"t must be <= 714745,") if t > 714745 else _power(0.01, 1.001, t),
+            BIG_T + FAR_T + [714745, 714746],
+            0,
+        ),
+    ],
+    "cosine": [
+        (
+            "T7",
+            S.CosineAnnealingLR(0.1, 7, eta_min=1e-3),
+            lambda s, t: _cosine(0.1, 1e-3, t, 7),
+            BIG_T + FAR_T + _around(7 * 142857142857, 14 * 71428571428),
+            2e-16,
+        ),
+        (
+            "T1e8",
+            S.CosineAnnealingLR(0.1, 10**8),
+            lambda s, t: _cosine(0.1, 0.0, t, 10**8),
+            BIG_T + FAR_T + _around(10**12 + 5 * 10**7, 10**12 + 10**8, 4096 * 10**8),
+            2e-16,
+        ),
+    ],
+    "cosine_restarts": [
+        (
+            "T25",
+            S.CosineAnnealingWarmRestarts(0.1, 25),
+            _restarts,
+            BIG_T + FAR_T,
+            2e-16,
+        ),
+        (
+            "T10-mult2",
+            S.CosineAnnealingWarmRestarts(0.1, 10, T_mult=2, eta_min=1e-4),
+            _restarts,
+            BIG_T + FAR_T + _around(*_REST_STARTS),
+            2e-16,
+        ),
+        (
+            "T1-mult3",
+            S.CosineAnnealingWarmRestarts(0.1, 1, T_mult=3),
+            _restarts,
+            BIG_T + FAR_T + _around((3**25 - 1) // 2),
+            2e-16,
+        ),
+    ],
+    "cyclic": [
+        (
+            "triangular",
+            S.CyclicLR(0.001, 0.1, step_size_up=20),
+            _cyclic,
+            BIG_T + FAR_T + _around(10**12, 10**12 + 20),
+            0,
+        ),
+        (
+            "triangular-up10-down37",
+            S.CyclicLR(0.001, 0.1, 10, 37),
+            _cyclic,
+            BIG_T + FAR_T + _around(_CYC_47, _CYC_47 + 10),
+            0,
+        ),
+        (
+            "triangular-falling",  # max_lr < base_lr
+            S.CyclicLR(0.1, 0.001, 3, 5),
+            _cyclic,
+            BIG_T + FAR_T,
+            0,
+        ),
+        (
+            "triangular2",
+            S.CyclicLR(0.01, 0.5, 15, 5, mode="triangular2"),
+            _cyclic,
+            BIG_T + FAR_T + _around(1024 * 20, 1024 * 20 + 15),
+            0,
+        ),
+        (
+            "triangular2-to-0",  # base_lr 0: the halved amplitude itself, down to 2**-1074 and 0.0
+            S.CyclicLR(0.0, 1.0, 1, mode="triangular2"),
+            _cyclic,
+            BIG_T + FAR_T + _around(2 * 1074 + 1, 2 * 1075 + 1),
+            0,
+        ),
+        (
+            "exp_range-0.99",
+            S.CyclicLR(0.01, 0.2, 13, mode="exp_range", gamma=0.99),
+            _cyclic,
+            BIG_T + FAR_T,
+            0,
+        ),
+        (
+            "exp_range-1-1e-12",  # gamma ** t = exp(-1) at t = 1e12
+            S.CyclicLR(0.01, 0.2, 1000, 3000, mode="exp_range", gamma=1 - 1e-12),
+            _cyclic,
+            BIG_T + _around(10**12 + 1000),
+            0,
+        ),
+        (
+            "exp_range-grow",  # finite only where h = 0, at the start of a cycle
+            S.CyclicLR(0.01, 0.2, 13, mode="exp_range", gamma=1.01),
+            lambda s, t: 0.01 if t % 26 == 0 else Raises(r"t must be an update at which .*gamma \*\* t is a finite"),
+            [10**6, 10**6 + 2, 26 * 10**10, 26 * 10**10 + 1, 10**15, 26 * 10**30],
+            0,
+        ),
+    ],
+    "onecycle": [
+        (
+            "1e12-cos",
+            S.OneCycleLR(0.1, 10**12),
+            _onecycle,
+            BIG_T + FAR_T + _around(3 * 10**11 - 1),
+            2e-16,
+        ),
+        (
+            "1e12-linear-three_phase",
+            S.OneCycleLR(0.1, 10**12, 0.25, "linear", three_phase=True),
+            _onecycle,
+            BIG_T + FAR_T + _around(25 * 10**10 - 1, 5 * 10**11 - 2),
+            4 * math.ulp(0.1),  # torch's (b - a) * pct + a rounds at the scale of max_lr
+        ),
+        ("100", S.OneCycleLR(0.1, 100), _onecycle, BIG_T + FAR_T, 0),
+    ],
+    "sequential": [
+        (
+            "warmup-cosine",
+            S.SequentialLR([S.LinearLR(0.1, 0.01, total_iters=1000), S.CosineAnnealingLR(0.1, 7)], [1000]),
+            lambda s, t: _cosine(0.1, 0.0, t - 1000, 7),
+            BIG_T + FAR_T,
+            2e-16,
+        ),
+        (
+            "warmup-exponential",
+            S.SequentialLR([S.LinearLR(0.1, 0.01, total_iters=10), S.ExponentialLR(0.1, 1 - 1e-12)], [10]),
+            lambda s, t: _power(0.1, 1 - 1e-12, t - 10),
+            BIG_T,
+            0,
+        ),
+    ],
+    "lambda": [
+        (
+            "inverse",
+            S.LambdaLR(0.1, lambda t: 1000 / (1000 + t)),
+            lambda s, t: Fraction(0.1) * Fraction(1000, 1000 + t),
+            BIG_T + FAR_T,
+            0,
+        ),
+    ],
+}
+
+
+def _check(case, sched, oracle, t, abs_tol):
+    want = oracle(sched, t)
+    if isinstance(want, Raises):
+        with pytest.raises(ArgumentError, match=want.match):
+            sched(t)
+        return
+    got = sched(t)
+    assert type(got) is float and math.isfinite(got), (case, t, got)
+    want = float(want)  # rounded once from the exact value
+    tol = 4 * math.ulp(want) + abs_tol if want else 0.0
+    assert abs(got - want) <= tol, f"{case}, t={t}: got {got!r}, closed form {want!r} (off by {abs(got - want):.3g})"
+
+
+@pytest.mark.parametrize("name", sorted(S.SCHEDULES))
+def test_large_t_matches_the_closed_form(name):
+    # registry-driven: a new schedule fails here until it has its closed form in LARGE_T_CASES
+    cases = LARGE_T_CASES.get(name)
+    assert cases, f"add {name!r} to LARGE_T_CASES with its closed form"
+    for case, sched, oracle, ts, abs_tol in cases:
+        assert isinstance(sched, S.SCHEDULES[name])
+        for t in ts:
+            _check(case, sched, oracle, t, abs_tol)
+
+
+@pytest.mark.parametrize("name", sorted(S.SCHEDULES))
+def test_far_beyond_1e12_the_lr_stays_finite(name):
+    # finite, or the documented ArgumentError naming t (a finite horizon, or gamma > 1)
+    for _, sched, oracle, _, _ in LARGE_T_CASES.get(name, []):
+        for t in [10**15, 10**18 + 1, 10**100, 10**400 + 7]:
+            if isinstance(oracle(sched, t), Raises):
+                with pytest.raises(ArgumentError, match="^t must be"):
+                    sched(t)
+            else:
+                assert math.isfinite(sched(t))
+
+
+def test_growing_gamma_names_the_last_finite_update():
+    # the last t whose closed form 0.01 * 1.001 ** t rounds to a finite float, found here from
+    # the largest float's rounding boundary 2**1024 * (1 - 2**-54), with 80-digit logarithms
+    edge = _D.multiply(Decimal(2) ** 1024, 1 - Decimal(2) ** -54)
+    t_max = int(_D.divide(_D.subtract(edge.ln(_D), Decimal(0.01).ln(_D)), Decimal(1.001).ln(_D)))
+    assert t_max == 714745
+    grow = S.ExponentialLR(0.01, 1.001)
+    assert math.isfinite(grow(t_max))
+    with pytest.raises(ArgumentError, match=f"t must be <= {t_max}, the last update at which base_lr"):
+        grow(t_max + 1)
+    # the lr's reach past the largest float is found however far t is
+    with pytest.raises(ArgumentError, match=f"<= {t_max},.*got 10000000000"):
+        grow(10**400)
+
+
+def test_powers_near_the_ends_of_the_float_range():
+    # base_lr * gamma ** n where gamma ** n alone leaves the float range but the product does not
+    assert S.ExponentialLR(1e-10, 2.0)(1050) == float(Fraction(1e-10) * 2**1050)  # ~1.2e306
+    assert S.ExponentialLR(1e5, 0.5)(1080) == float(Fraction(10**5, 2**1080))  # ~7.7e-321
+    assert S.ExponentialLR(1e5, 0.5)(1091) == float(Fraction(10**5, 2**1091)) == 5e-324  # 0.76 * 2**-1074
+    assert S.StepLR(10.0, 1, gamma=0.5)(1077) == 5e-324  # 1.25 * 2**-1074
+    for n in (33_000, 35_000, 36_500):  # 0.98 ** n is subnormal, or below every float
+        assert S.ExponentialLR(0.1, 0.98)(n) == float(_power(0.1, 0.98, n))
+
+
+def test_legacy_expression_and_integer_reduction_agree_at_the_switch():
+    # below t = 4096 * T_max (4096 * the shorter half-cycle) the historical float expression,
+    # with its documented error (t / T_max * 2**-51 of the amplitude); from there on, exact
+    for sched, oracle, edge in [
+        (S.CosineAnnealingLR(1.0, 3), lambda s, t: _cosine(1.0, 0.0, t, 3), 4096 * 3),
+        (S.CyclicLR(0.0, 1.0, 20), _cyclic, 4096 * 20),
+        (S.CyclicLR(0.0, 1.0, 7, 3), _cyclic, 4096 * 3),
+    ]:
+        for t in range(edge - 50, edge):
+            assert abs(sched(t) - float(oracle(sched, t))) <= (t + 1) / (edge / 4096) * 2**-51
+        for t in range(edge, edge + 50):
+            assert abs(sched(t) - float(oracle(sched, t))) <= 2e-15
+
+
+def test_callables_must_return_finite_numbers():
+    with pytest.raises(ArgumentError, match=r"lr_lambda\(t\) must be a finite number, got inf"):
+        S.LambdaLR(0.1, lambda t: math.inf)(3)
+    with pytest.raises(ArgumentError, match=r"lr_lambda\(t\) must be a finite number, got 'x'"):
+        S.LambdaLR(0.1, lambda t: "x")(3)
+    with pytest.raises(ArgumentError, match=r"scale_fn\(x\) must be a finite number, got nan"):
+        S.CyclicLR(0.1, 1.0, 5, scale_fn=lambda x: math.nan)(3)
+    with pytest.raises(ArgumentError, match=r"t must be an update at which LambdaLR gives a finite lr"):
+        S.LambdaLR(1e300, lambda t: 1e10)(0)  # each factor finite, the product not

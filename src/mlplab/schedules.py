@@ -16,6 +16,18 @@ with torch to rounding (the tests ask for 1e-10 relative over 300 steps). Moment
 (CyclicLR's and OneCycleLR's ``cycle_momentum``) is out of scope: these schedules return an lr
 only.
 
+Any update count: ``t`` is a Python int of any size, and ``schedule(t)`` is the closed form for
+every ``t`` (10**12 updates, or more, as a model trained for years by ``partial_fit`` reaches),
+never an ``OverflowError`` or a value that lost its precision. ``t`` is reduced modulo a period
+in integers before it meets a float (cosines, cycles), a power ``gamma ** n`` that leaves the
+float range gives its rounded value (0.0 when it decays below the smallest float), and a schedule
+whose lr grows past the largest float (``gamma > 1``) raises ``ArgumentError`` naming ``t`` and
+the last update at which it is finite; a result that is not finite is never returned. So that
+the lrs a run has seen keep their bits, a periodic schedule keeps its historical float
+expression, written in ``t`` itself (torch's, for CyclicLR), while ``t < 4096 * T_max`` (4096
+times the shorter half-cycle for CyclicLR), where its error is what it always was: it grows like
+``t / T_max * 2**-51`` of the amplitude, under 2**-39 there. From there on ``t`` is reduced first.
+
 ``interval`` ("batch" or "epoch", keyword on every constructor) tells the training loop whether
 ``t`` counts updates or epochs; the loop passes the right count, the schedule only stores it.
 
@@ -27,7 +39,10 @@ JSON; ``from_config(cfg)`` rebuilds the schedule. Schedules that hold a Python c
 from __future__ import annotations
 
 import math
+import sys
 from bisect import bisect_right
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal
+from fractions import Fraction
 
 from ._validation import (
     check_bool,
@@ -76,6 +91,80 @@ def _milestones(name, values, *, low):
     return out
 
 
+# --------------------------------------------------------------------------- any t
+
+#: a periodic schedule keeps its historical float expression in ``t`` (so that every lr a run
+#: has seen keeps its bits) while t < _LEGACY * T_max (CosineAnnealingLR: 2048 periods) or
+#: _LEGACY * the shorter half-cycle (CyclicLR); from there on ``t`` is reduced in integers first
+_LEGACY = 4096
+_EXACT_INT = 2**53  # every int up to here is a float exactly
+_TINY = sys.float_info.min  # the smallest normal float, 2**-1022
+#: 60 digits and no exponent limit: powers near the ends of the float range, rounded once at the end
+_WIDE = Context(prec=60, Emax=MAX_EMAX, Emin=MIN_EMIN)
+
+
+def _scaled_power(c, gamma, n):
+    """``c * gamma ** n`` rounded to a float, for floats c >= 0, gamma > 0 and any int n >= 0.
+
+    0.0 when it is below the smallest float, ``math.inf`` when above the largest (the
+    caller raises). Where ``gamma ** n`` is a normal float the historical ``c * gamma ** n``
+    is returned bit for bit (pow's error is below 1 ulp, and one rounding follows). Otherwise
+    (only near or past the ends of the float range) the exact value rounded once, ties to
+    even, when it can be a tie (n <= 64, or gamma a power of two), else ``exp(ln c + n ln
+    gamma)`` in 60-digit decimals, rounded once (tens of microseconds).
+    """
+    if c == 0.0 or gamma == 1.0:
+        return c
+    if n <= _EXACT_INT:  # n converts to a float exactly
+        try:
+            p = gamma**n
+        except OverflowError:
+            p = math.inf
+        if _TINY <= p < math.inf:
+            lr = c * p
+            if lr < math.inf:
+                return lr
+    lg = math.log2(gamma)
+    # log2 of the result, to far better than the margins below (n * lg is inf for a huge n)
+    log2_lr = math.log2(c) + (lg * n if n.bit_length() < 1000 else math.copysign(math.inf, lg))
+    if log2_lr < -1100:  # below 2**-1075: rounds to 0.0
+        return 0.0
+    if log2_lr > 1050:
+        return math.inf
+    try:
+        if n <= 64:  # exact (3.0 * 0.5 ** 1075 is a tie, for instance)
+            return float(Fraction(c) * Fraction(gamma) ** n)
+        m, e = math.frexp(gamma)
+        if m == 0.5:  # gamma = 2 ** (e - 1): exact
+            return math.ldexp(c, (e - 1) * n)
+    except OverflowError:
+        return math.inf
+    # no tie: gamma ** n has more than 54 significant bits. |n * ln gamma| < 1600 here, so 60
+    # digits leave the result exact to about 1e-55
+    w = _WIDE
+    return float(w.exp(w.add(w.ln(Decimal(c)), w.multiply(Decimal(n), w.ln(Decimal(gamma))))))
+
+
+def _last_finite_power(c, gamma, n):
+    """The largest ``k < n`` with ``_scaled_power(c, gamma, k)`` finite (gamma > 1, and finite at 0)."""
+    lo, hi = 0, n
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if _scaled_power(c, gamma, mid) < math.inf:
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
+def _grows_past_float(t, t_max, formula):
+    return fail(
+        "t",
+        f"<= {t_max}, the last update at which {formula} is a finite float (gamma > 1 grows without bound)",
+        t,
+    )
+
+
 # --------------------------------------------------------------------------- base class
 
 
@@ -99,8 +188,11 @@ class Schedule:
         self.interval = check_choice("interval", interval, INTERVALS)
 
     def __call__(self, t) -> float:
-        """Return the learning rate of update ``t`` (0-based), a Python float."""
-        return float(self._lr(check_int("t", t, 0)))
+        """Return the learning rate of update ``t`` (0-based), a Python float, finite."""
+        lr = float(self._lr(check_int("t", t, 0)))
+        if not math.isfinite(lr):  # each schedule raises its own, clearer, error first
+            raise fail("t", f"an update at which {type(self).__name__} gives a finite lr (it gives {lr})", t)
+        return lr
 
     def _lr(self, t: int) -> float:
         raise NotImplementedError
@@ -231,7 +323,8 @@ class StepLR(Schedule):
     step_size : int
         Updates between decays, >= 1.
     gamma : float, default 0.1
-        Decay factor, > 0.
+        Decay factor, > 0. Decaying (< 1), the lr reaches 0.0 once below the smallest float;
+        growing (> 1), ``t`` past the last update with a finite lr raises ``ArgumentError``.
     interval : {"batch", "epoch"}, default "batch"
     """
 
@@ -241,7 +334,11 @@ class StepLR(Schedule):
         self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
-        return self.base_lr * self.gamma ** (t // self.step_size)
+        lr = _scaled_power(self.base_lr, self.gamma, t // self.step_size)
+        if lr == math.inf:
+            n = _last_finite_power(self.base_lr, self.gamma, t // self.step_size)
+            raise _grows_past_float(t, (n + 1) * self.step_size - 1, "base_lr * gamma ** (t // step_size)")
+        return lr
 
     def _params(self):
         return {"base_lr": self.base_lr, "step_size": self.step_size, "gamma": self.gamma}
@@ -271,7 +368,12 @@ class MultiStepLR(Schedule):
         self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
-        return self.base_lr * self.gamma ** bisect_right(self.milestones, t)
+        k = bisect_right(self.milestones, t)
+        lr = _scaled_power(self.base_lr, self.gamma, k)
+        if lr == math.inf:
+            n = _last_finite_power(self.base_lr, self.gamma, k)
+            raise _grows_past_float(t, self.milestones[n] - 1, "base_lr * gamma ** (milestones passed)")
+        return lr
 
     def _params(self):
         return {"base_lr": self.base_lr, "milestones": list(self.milestones), "gamma": self.gamma}
@@ -288,7 +390,9 @@ class ExponentialLR(Schedule):
     ----------
     base_lr : float
     gamma : float
-        Decay factor per update, > 0.
+        Decay factor per update, > 0. Decaying (< 1), the lr reaches 0.0 once below the
+        smallest float; growing (> 1), ``t`` past the last update with a finite lr raises
+        ``ArgumentError``.
     interval : {"batch", "epoch"}, default "batch"
     """
 
@@ -297,7 +401,10 @@ class ExponentialLR(Schedule):
         self.gamma = check_real("gamma", gamma, 0.0, low_open=True)
 
     def _lr(self, t):
-        return self.base_lr * self.gamma**t
+        lr = _scaled_power(self.base_lr, self.gamma, t)
+        if lr == math.inf:
+            raise _grows_past_float(t, _last_finite_power(self.base_lr, self.gamma, t), "base_lr * gamma ** t")
+        return lr
 
     def _params(self):
         return {"base_lr": self.base_lr, "gamma": self.gamma}
@@ -327,6 +434,9 @@ class CosineAnnealingLR(Schedule):
     Neither stops at ``T_max``: for T_max < t <= 2*T_max the lr climbs back to ``base_lr``,
     and so on with period ``2 * T_max``. To hold ``eta_min`` after ``T_max``, follow it with
     another schedule in ``SequentialLR``; for restarts use ``CosineAnnealingWarmRestarts``.
+    From ``t = 4096 * T_max`` (after 2048 periods) on, ``t`` is first reduced modulo
+    ``2 * T_max`` in integers, so the cosine's argument stays below ``2 * pi`` for any ``t``
+    (before, ``pi * t / T_max`` is off by at most ``t / T_max * 2**-51``, < 2**-39).
     """
 
     def __init__(self, base_lr, T_max, eta_min=0.0, *, interval="batch"):
@@ -335,6 +445,8 @@ class CosineAnnealingLR(Schedule):
         self.eta_min = check_real("eta_min", eta_min, 0.0)
 
     def _lr(self, t):
+        if t >= _LEGACY * self.T_max:
+            t %= 2 * self.T_max  # exact; the cosine is periodic in 2 * T_max
         return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
 
     def _params(self):
@@ -393,7 +505,9 @@ class CosineAnnealingWarmRestarts(Schedule):
             while T_cur >= T_i:
                 T_cur -= T_i
                 T_i *= self.T_mult
-        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(math.pi * T_cur / T_i)) / 2
+        # the integer ratio, exactly divided, once T_i no longer converts to a float exactly
+        angle = math.pi * T_cur / T_i if T_i <= _EXACT_INT else math.pi * (T_cur / T_i)
+        return self.eta_min + (self.base_lr - self.eta_min) * (1 + math.cos(angle)) / 2
 
     def _params(self):
         return {"base_lr": self.base_lr, "T_0": self.T_0, "T_mult": self.T_mult, "eta_min": self.eta_min}
@@ -447,7 +561,13 @@ class CyclicLR(Schedule):
     -----
     torch's ``CyclicLR`` also cycles momentum inversely to the lr (``cycle_momentum``);
     that is out of scope here: this schedule gives the lr only, so compare it with torch's
-    ``cycle_momentum=False``. torch computes the same closed form in ``t``.
+    ``cycle_momentum=False``. torch computes the same closed form in ``t``, in floats; that
+    expression is kept, bit for bit, while ``t < 4096 * min(step_size_up, step_size_down)``
+    (2048 cycles of equal halves), and from there on ``cycle`` and the position in the cycle
+    come from integer division of ``t`` (the float expression drifts by about
+    ``t / half * 2**-52`` of ``max_lr - base_lr``, ``half`` the length of the current half of
+    the cycle). With "exp_range" and ``gamma > 1`` an update whose lr exceeds the largest
+    float raises ``ArgumentError``; a ``scale_fn`` must return a finite number.
 
     References
     ----------
@@ -479,24 +599,40 @@ class CyclicLR(Schedule):
         self.scale_fn = scale_fn
         self.scale_mode = check_choice("scale_mode", scale_mode, ("cycle", "iterations"))
 
-    def _scale(self, cycle, t):
+    def _scaled(self, amp, cycle, t):
+        """``amp * scale``, ``amp`` being ``(max_lr - base_lr) * h``."""
         if self.scale_fn is not None:
-            return self.scale_fn(cycle if self.scale_mode == "cycle" else t)
+            return amp * check_real("scale_fn(x)", self.scale_fn(cycle if self.scale_mode == "cycle" else t))
         if self.mode == "triangular":
-            return 1.0
+            return amp
         if self.mode == "triangular2":
-            return 1 / (2.0 ** (cycle - 1))
-        return self.gamma**t
+            return math.ldexp(amp, 1 - cycle)  # amp / 2 ** (cycle - 1), exact, for any cycle
+        out = _scaled_power(abs(amp), self.gamma, t)
+        if out == math.inf:
+            raise fail(
+                "t",
+                "an update at which (max_lr - base_lr) * h * gamma ** t is a finite float "
+                "(exp_range with gamma > 1 grows without bound)",
+                t,
+            )
+        return math.copysign(out, amp)
 
     def _lr(self, t):
-        up = float(self.step_size_up)
-        down = up if self.step_size_down is None else float(self.step_size_down)
-        size = up + down
-        ratio = up / size
-        cycle = math.floor(1 + t / size)
-        x = 1.0 + t / size - cycle
-        h = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
-        return self.base_lr + (self.max_lr - self.base_lr) * h * self._scale(cycle, t)
+        up = self.step_size_up
+        down = up if self.step_size_down is None else self.step_size_down
+        if t < _LEGACY * min(up, down):
+            # torch's float expression, bit for bit
+            up, down = float(up), float(down)
+            size = up + down
+            ratio = up / size
+            cycle = math.floor(1 + t / size)
+            x = 1.0 + t / size - cycle
+            h = x / ratio if x <= ratio else (x - 1) / (ratio - 1)
+        else:
+            q, pos = divmod(t, up + down)
+            cycle = q + 1
+            h = pos / up if pos <= up else (up + down - pos) / down
+        return self.base_lr + self._scaled((self.max_lr - self.base_lr) * h, cycle, t)
 
     def _params(self):
         return {
@@ -718,8 +854,9 @@ class LambdaLR(Schedule):
     ----------
     base_lr : float
     lr_lambda : callable
-        ``lr_lambda(t) -> float``, a multiplier; it should be pure, as the schedule is
-        (called in any order, any number of times). Not serialisable: ``get_config`` raises.
+        ``lr_lambda(t) -> float``, a finite multiplier (anything else raises ``ArgumentError``
+        naming it); it should be pure, as the schedule is (called in any order, any number of
+        times), and ``t`` may be any int >= 0. Not serialisable: ``get_config`` raises.
     interval : {"batch", "epoch"}, default "batch"
     """
 
@@ -728,7 +865,7 @@ class LambdaLR(Schedule):
         self.lr_lambda = check_callable("lr_lambda", lr_lambda)
 
     def _lr(self, t):
-        return self.base_lr * self.lr_lambda(t)
+        return self.base_lr * check_real("lr_lambda(t)", self.lr_lambda(t))
 
     def _params(self):
         return {"base_lr": self.base_lr, "lr_lambda": self.lr_lambda}
