@@ -194,3 +194,14 @@ def test_config_and_repr():
 
 def test_relu_family_names_are_registered():
     assert activations.RELU_FAMILY <= set(ACTIVATIONS)
+
+
+@pytest.mark.parametrize("b", [0.5, 3.0, 100.0, 1e6])
+def test_bound_holds_for_every_input_within_it(activation_name, b, rng):
+    """|f(z)| <= bound(b) whenever |z| <= b: what the divergence guard relies on."""
+    layer = ml.activations.get(activation_name)
+    Z = np.concatenate([rng.uniform(-b, b, size=(64, 5)), np.full((1, 5), b), np.full((1, 5), -b), np.zeros((1, 5))])
+    with np.errstate(over="ignore"):
+        Y = layer.forward(Z)
+    bound = layer.bound(b)
+    assert np.isfinite(bound) and np.abs(Y).max() <= bound * (1 + 1e-12)

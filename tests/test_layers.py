@@ -254,3 +254,15 @@ def test_dense_dtype_follows_the_model(rng):
     assert np.shares_memory(d.W, model.flat_params())
     X = rng.normal(size=(4, 3))
     assert model.forward(X).dtype == np.float64
+
+
+@pytest.mark.parametrize("B", [0.1, 2.0, 1e3])
+def test_dense_bound_holds_for_every_input_within_it(B, rng):
+    layer = ml.Dense(6, 4, dtype="float64", seed=0)
+    layer.b = rng.normal(size=4)
+    X = np.concatenate([rng.uniform(-B, B, size=(200, 6)), np.sign(layer.W.T) * B, -np.sign(layer.W.T) * B])
+    Z = layer.forward(X)
+    assert np.abs(Z).max() <= layer.bound(B) * (1 + 1e-12)
+    # the rows of sign(W^T) B reach the weight part of the bound (up to the bias)
+    assert np.abs(Z).max() >= layer.bound(B) - 2 * np.abs(layer.b).max()
+    assert ml.Dropout(0.5).bound(B) == B and ml.layers.Layer().bound(B) == np.inf

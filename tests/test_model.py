@@ -486,31 +486,47 @@ class _WeightRecorder(Callback):
         self.weights.append(self.model.get_weights())
 
 
-def test_divergence_stops_fit_and_keeps_the_last_finite_weights(rng):
+class _EpochStarts(Callback):
+    def on_train_begin(self, logs=None):
+        self.weights = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+
+
+def test_divergence_stops_fit_and_goes_back_to_the_start_of_the_epoch(rng):
     X = rng.normal(size=(64, 3))
     y = X @ np.array([1.0, -2.0, 0.5]) + 0.1 * rng.normal(size=64)
     model = ml.MLP([3, 8, 1], activation="relu", seed=0)
-    rec = _WeightRecorder()
+    starts = _EpochStarts()
     with pytest.raises(ml.DivergenceError, match="lower learning rate") as info:
-        model.fit(X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0, callbacks=[rec])
+        model.fit(X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0, callbacks=[starts])
     assert isinstance(info.value, FloatingPointError)
     assert isinstance(info.value.history, ml.History)
-    assert "diverged" in info.value.history.stop_reason
-    w = model.get_weights()
-    assert np.isfinite(w).all()
-    # rec.weights[-1] gave the non-finite loss; the model is back to the weights before that update
-    assert len(rec.weights) >= 2
-    np.testing.assert_array_equal(w, rec.weights[-2])
+    assert "diverged" in info.value.history.stop_reason and "start of epoch" in str(info.value)
+    # the weights of the start of the epoch in which it diverged, whose outputs are finite
+    np.testing.assert_array_equal(model.get_weights(), starts.weights[-1])
+    assert np.isfinite(model.predict(X)).all() and len(info.value.history) == len(starts.weights) - 1
 
 
 def test_terminate_on_nan_stops_without_raising(rng):
     X = rng.normal(size=(64, 3))
     y = X.sum(axis=1)
     model = ml.MLP([3, 8, 1], activation="relu", seed=0)
+    starts = _EpochStarts()
     h = model.fit(
-        X, y, optimizer=ml.optim.SGD(lr=1e6), epochs=20, batch_size=16, verbose=0, callbacks=[ml.TerminateOnNaN()]
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=1e6),
+        epochs=20,
+        batch_size=16,
+        verbose=0,
+        callbacks=[ml.TerminateOnNaN(), starts],
     )
     assert "diverged" in h.stop_reason and np.isfinite(model.get_weights()).all()
+    np.testing.assert_array_equal(model.get_weights(), starts.weights[-1])
+    assert len(h) == len(starts.weights) - 1  # the diverged epoch is not logged
+    assert np.isfinite(h.history.get("loss", [])).all()
 
 
 def test_full_batch_epoch_is_one_gradient_step(rng):

@@ -343,3 +343,24 @@ def test_bad_data():
         import scipy.sparse
 
         MLPClassifier().fit(scipy.sparse.csr_matrix(X), y)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_divergence_gives_the_divergence_message(early_stopping):
+    """With or without early stopping (whose validation score used to meet the NaN first and
+    raise scikit-learn's input error), a diverging fit says that it diverged."""
+    r = np.random.default_rng(0)
+    X = 1000 * r.normal(size=(200, 4))
+    y = (X[:, 0] > 0).astype(int)
+    est = MLPClassifier(
+        (16,),
+        solver="sgd",
+        learning_rate_init=1e6,
+        momentum=0.0,
+        early_stopping=early_stopping,
+        max_iter=20,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match=r"^Solver produced a non-finite loss \(loss became .* training diverged"):
+        est.fit(X, y)
+    assert np.isfinite(est.model_.get_weights()).all()

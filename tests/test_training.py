@@ -461,3 +461,106 @@ def test_the_progress_bar_counts_every_batch_of_a_chunk_source(rng):
     model = _model()
     model.fit(ChunkSource([(X, y)], batch_size=10), None, epochs=1, verbose=0, callbacks=[bar])
     assert "3batch" in out.getvalue().replace(" ", "")  # steps unknown in advance: the count is shown
+
+
+# -- never a broken model --------------------------------------------------------------------------
+def _unscaled(rng, task):
+    X = 10 * rng.normal(size=(64, 4))
+    if task == "regression":
+        return X, 1000 * X @ np.array([1.0, -2.0, 0.5, 3.0]), None
+    return X, (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 5), "softmax"
+
+
+@pytest.mark.parametrize("lr", [1e4, 1e30])
+@pytest.mark.parametrize("opt", ["sgd", "adam", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("batch_size", [8, None])
+@pytest.mark.parametrize("task", ["regression", "classification"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fit_never_leaves_a_broken_model(dtype, task, batch_size, opt, lr, rng):
+    """Whether fit returns or raises DivergenceError, the weights are finite and so are the
+    model's outputs on its training and validation inputs (the issue's probe: 46 of 1728
+    such runs ended broken before the end-of-epoch check)."""
+    X, y, out = _unscaled(rng, task)
+    model = ml.MLP([4, 16, 16, 3 if out else 1], output=out, dtype=dtype, seed=0)
+    callbacks = [ml.callbacks.EarlyStopping(patience=2)]
+    try:
+        model.fit(
+            X,
+            y,
+            optimizer=ml.optim.get(opt, lr=lr),
+            epochs=4,
+            batch_size=batch_size,
+            seed=0,
+            verbose=0,
+            validation_split=0.25,
+            callbacks=callbacks,
+        )
+    except ml.DivergenceError as e:
+        assert "start of epoch" in str(e)
+    assert np.isfinite(model.get_weights()).all() and np.isfinite(model.predict(X)).all()
+
+
+def test_the_last_update_of_a_run_is_checked(rng):
+    """SGD(lr=1e30) on unscaled data: one full-batch update sends the weights to infinity;
+    the run used to report "completed 1 epochs" with those weights."""
+    X, y, _ = _unscaled(rng, "regression")
+    model = ml.MLP([4, 16, 1], seed=0)
+    w0 = model.get_weights()
+    with pytest.raises(ml.DivergenceError, match="^the weights after epoch 1 overflow: training diverged"):
+        model.fit(X, y, optimizer=ml.optim.SGD(lr=1e30), epochs=1, batch_size=None, verbose=0)
+    np.testing.assert_array_equal(model.get_weights(), w0)
+
+
+def test_finite_weights_whose_outputs_overflow_are_caught(rng):
+    """lr=1e6 leaves finite weights so large that the outputs are not finite."""
+    X, y, _ = _unscaled(rng, "regression")
+    model = ml.MLP([4, 16, 16, 1], seed=0)
+    starts = []
+    grab = ml.callbacks.LambdaCallback(on_epoch_begin=lambda e, logs: starts.append(model.get_weights()))
+    h = model.fit(
+        X,
+        y,
+        optimizer=ml.optim.SGD(lr=1e6),
+        epochs=5,
+        batch_size=None,
+        verbose=0,
+        callbacks=[ml.TerminateOnNaN(), grab],
+    )
+    assert "overflow" in h.stop_reason or "loss became" in h.stop_reason
+    np.testing.assert_array_equal(model.get_weights(), starts[-1])
+    assert np.isfinite(model.predict(X)).all()
+
+
+def test_divergence_rolls_the_optimizer_back_too(rng):
+    X, y, _ = _unscaled(rng, "regression")
+    model = ml.MLP([4, 16, 1], dtype="float64", seed=0)
+    opt = ml.optim.SGD(lr=1e3, momentum=0.9)  # a momentum buffer to roll back
+    seen = []
+
+    def keep(epoch, logs):
+        seen.append((opt.t, {k: v.copy() for k, v in opt.state.items()}))
+
+    h = model.fit(
+        X,
+        y,
+        optimizer=opt,
+        epochs=50,
+        batch_size=8,
+        verbose=0,
+        seed=0,
+        callbacks=[ml.TerminateOnNaN(), ml.callbacks.LambdaCallback(on_epoch_begin=keep)],
+    )
+    assert "diverged" in h.stop_reason
+    t, state = seen[-1]
+    assert opt.t == t and sorted(opt.state) == sorted(state)
+    for k in state:
+        np.testing.assert_array_equal(opt.state[k], state[k])
+    assert all(np.isfinite(v).all() for v in opt.state.values())
+
+
+def test_weights_that_already_overflow_are_refused_before_training(rng):
+    X, y, _ = _unscaled(rng, "regression")
+    model = ml.MLP([4, 16, 1], dtype="float32", seed=0)
+    model.set_weights(np.full(model.n_params, 1e30))
+    with pytest.raises(ArgumentError, match="^the model's weights must be finite, with finite outputs"):
+        model.fit(X, y, verbose=0)

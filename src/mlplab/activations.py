@@ -68,6 +68,9 @@ class Identity(Activation):
 
     name = "identity"
 
+    def bound(self, b):
+        return b
+
     def forward(self, Z, training=False):
         self.Z = self.Y = Z
         return Z
@@ -86,6 +89,9 @@ class Sigmoid(Activation):
     name = "sigmoid"
     can_inplace = True
 
+    def bound(self, b):
+        return 1.0
+
     def _f(self, Z, Y):
         return expit(Z, out=Y)
 
@@ -101,6 +107,9 @@ class Tanh(Activation):
 
     name = "tanh"
     can_inplace = True
+
+    def bound(self, b):
+        return 1.0
 
     def _f(self, Z, Y):
         return xp.tanh(Z, out=Y)
@@ -118,6 +127,9 @@ class ReLU(Activation):
     name = "relu"
     can_inplace = True
 
+    def bound(self, b):
+        return b
+
     def _f(self, Z, Y):
         return xp.maximum(Z, ZERO.get(Z.dtype, 0.0), out=Y)
 
@@ -129,6 +141,9 @@ class LeakyReLU(Activation):
     """f(z) = z if z > 0 else slope * z,  f'(z) = 1 if z > 0 else slope (slope = 0.01)."""
 
     name = "leaky_relu"
+
+    def bound(self, b):
+        return b  # |slope z| <= |z| for a slope below 1
 
     def __init__(self, negative_slope: float = 0.01):
         super().__init__()
@@ -158,6 +173,9 @@ class ELU(Activation):
     """
 
     name = "elu"
+
+    def bound(self, b):
+        return max(b, self.alpha)  # alpha (exp(z) - 1) lies in (-alpha, 0] for z <= 0
 
     def __init__(self, alpha: float = 1.0):
         super().__init__()
@@ -195,6 +213,9 @@ class GELU(Activation):
     """
 
     name = "gelu"
+
+    def bound(self, b):
+        return b  # |z (1 + tanh u) / 2| <= |z|
 
     def _f(self, Z, Y):
         T = self._buf("T", Z.shape, Z.dtype)
@@ -235,6 +256,9 @@ class Softplus(Activation):
     name = "softplus"
     threshold = 20.0
 
+    def bound(self, b):
+        return b + math.log(2.0)  # log(1 + exp(z)) <= max(z, 0) + log 2
+
     def _f(self, Z, Y):
         xp.minimum(Z, self.threshold, out=Y)
         xp.exp(Y, out=Y)
@@ -257,6 +281,9 @@ class Softmax(Activation):
     """
 
     name = "softmax"
+
+    def bound(self, b):
+        return 1.0
 
     def _f(self, Z, Y):
         m = row_max(Z)[:, None]

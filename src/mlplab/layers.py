@@ -7,6 +7,8 @@ are allocated once per batch shape and reused, so a training step allocates noth
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from . import initializers
@@ -107,6 +109,11 @@ class Layer:
     def backward(self, dY):
         raise NotImplementedError
 
+    def bound(self, b: float) -> float:
+        """An upper bound of |output| in prediction when every |input| <= b; inf when the
+        layer cannot tell (the divergence guard then runs the network instead)."""
+        return math.inf
+
     def output_size(self, n_in: int) -> int:
         """Width of this layer's output given the width of its input."""
         return n_in
@@ -176,6 +183,10 @@ class Dense(Layer):
         dX = self._buf("dX", (dY.shape[0], self.in_features), dY.dtype)
         return matmul(dY, self.W.T, dX)
 
+    def bound(self, b):
+        """|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|."""
+        return b * float(xp.abs(self.W).sum(axis=0).max()) + float(xp.abs(self.b).max())
+
     def output_size(self, n_in):
         if n_in != self.in_features:
             raise fail("Dense in_features", f"{n_in}, the width of the previous layer's output", self.in_features)
@@ -222,6 +233,9 @@ class Dropout(Layer):
             return dY
         dX = self._buf("dX", dY.shape, dY.dtype)
         return xp.multiply(dY, self.mask, out=dX)
+
+    def bound(self, b):
+        return b  # the identity in prediction
 
     def get_config(self):
         return {"p": self.p}

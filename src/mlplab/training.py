@@ -25,6 +25,7 @@ source gives it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import signal
 import threading
@@ -41,7 +42,7 @@ from ._validation import (
     check_real,
     fail,
 )
-from .backend import blas_threads, take_rows, xp
+from .backend import all_finite, blas_threads, take_rows, vdot, xp
 from .callbacks import Callback, CallbackList, ProgressBar
 from .errors import DivergenceError
 from .history import History
@@ -62,12 +63,19 @@ class BatchSource:
     per-sample weights or None; a batch may live in a buffer that the next one overwrites.
     ``batch_size`` is the rows of a batch (the last one of an epoch, or of a chunk, may be
     smaller), ``steps`` the batches of an epoch (None when not known in advance) and
-    ``validation`` the held-out (X, Y, w) or None.
+    ``validation`` the held-out (X, Y, w) or None. For the divergence guard, ``input_bound``
+    bounds |x| over every training input (inf: unknown) and ``inputs()`` yields them.
     """
 
     batch_size: int | None = None
     steps: int | None = None
     validation = None
+    input_bound = math.inf
+
+    def inputs(self):
+        """The training inputs X, in pieces (none by default: the guard then checks the
+        weights only)."""
+        return iter(())
 
     @property
     def batch_rows(self) -> float:
@@ -97,6 +105,13 @@ def _class_weights(class_weight, Y, name="class_weight"):
     else:
         raise fail(name, "a dict {class: weight} or 'balanced'", class_weight)
     return table[labels]
+
+
+def _norm(X) -> float:
+    """||X||_2 over all entries, which bounds every |x| (inf if the sum of squares overflows)."""
+    flat = X.reshape(-1)
+    with np.errstate(over="ignore"):
+        return float(np.sqrt(np.float64(vdot(flat, flat))))
 
 
 def _augmented(augment, xb, rng):
@@ -151,6 +166,7 @@ class ArraySource(BatchSource):
         dtype = model.dtype
         names = (where + "X", where + "y", where + "sample_weight")
         X, Y, w = model._check_data(self.X, self.y, loss, self.sample_weight, names)
+        self.input_bound = _norm(X)  # the validation rows' too
         if self.class_weight is not None:
             cw = _class_weights(self.class_weight, Y, where + "class_weight").astype(dtype)
             w = cw if w is None else w * cw
@@ -179,6 +195,9 @@ class ArraySource(BatchSource):
     def batch_rows(self) -> float:
         """Rows of a full batch: once bound, batch_size or n when that is smaller or None."""
         return self._bs if hasattr(self, "_bs") else super().batch_rows
+
+    def inputs(self):
+        yield self._data[0]
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs
@@ -243,9 +262,11 @@ class ChunkSource(BatchSource):
 
     def bind(self, model, loss):
         self._model, self._loss = model, loss
+        self.input_bound = 0.0  # grows as the chunks go by
         return self
 
-    def batches(self, rng, augment=None):
+    def _parts(self):
+        """Each chunk, validated for the model and the loss: a bound ArraySource."""
         chunks = self.chunks() if callable(self.chunks) else self.chunks
         if not hasattr(chunks, "__iter__"):
             raise fail("chunks", "a function returning an iterable of (X, y[, sample_weight]) chunks", got=repr(chunks))
@@ -253,15 +274,13 @@ class ChunkSource(BatchSource):
         for i, chunk in enumerate(chunks):
             if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
                 raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
+            w = chunk[2] if len(chunk) == 3 else None
             part = ArraySource(
-                chunk[0],
-                chunk[1],
-                self.batch_size,
-                self.shuffle,
-                sample_weight=chunk[2] if len(chunk) == 3 else None,
-                class_weight=self.class_weight,
+                chunk[0], chunk[1], self.batch_size, self.shuffle, sample_weight=w, class_weight=self.class_weight
             )
-            yield from part.bind(self._model, self._loss, where=f"chunk {i} ").batches(rng, augment)
+            part.bind(self._model, self._loss, where=f"chunk {i} ")
+            self.input_bound = max(self.input_bound, part.input_bound)
+            yield part
             count += 1
         if count == 0:
             raise fail(
@@ -270,6 +289,14 @@ class ChunkSource(BatchSource):
                 "one epoch: pass the function that makes it)",
                 got="no chunk",
             )
+
+    def inputs(self):
+        for part in self._parts():
+            yield from part.inputs()
+
+    def batches(self, rng, augment=None):
+        for part in self._parts():
+            yield from part.batches(rng, augment)
 
 
 def as_source(X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None, validation_split=0.0):
@@ -339,9 +366,10 @@ class Trainer:
             for each mini-batch B of the source (shuffled, augmented):       run_epoch
                 on_batch_begin
                 J = model.loss_and_grad(X_B, Y_B)   1. forward  2. J  3. backward
-                if J is NaN or infinite: restore the weights before the last update, stop
+                if J is NaN or infinite: back to the start of the epoch, stop
                 optimizer.step(model)               4. theta <- theta - lr * direction
                 on_batch_end
+            if the weights or outputs overflow: back to the start of the epoch, stop
             J and metrics on the validation data
             on_epoch_end (early stopping, checkpoints, ...)
 
@@ -406,8 +434,10 @@ class Trainer:
         self.rng = model.run_rng() if seed is None else as_rng(seed)
         self.history = History()
         self._theta = model.flat_params()  # the model's one parameter buffer, for the guard
-        self._backup = xp.empty_like(self._theta)  # the weights before the last update
+        self._backup = xp.empty_like(self._theta)  # the weights before train_step's last update
         self._stepped = False
+        self._epoch_start = xp.empty_like(self._theta)  # the weights at the start of the epoch
+        self._quiet_divergence = any(getattr(c, "terminate_on_nan", False) for c in cbs)
         self._sig = _NO_SIGNAL
         self.callbacks.set_trainer(self)
 
@@ -443,6 +473,50 @@ class Trainer:
             f"loss. Try a lower learning rate (now {self.optimizer.last_lr:g}) or gradient clipping (clip_norm=)."
         )
 
+    # -- the guard of run_epoch and fit ---------------------------------------------------------
+    def _snapshot(self):
+        """Keep the weights and the optimizer's state of the start of the epoch."""
+        opt = self.optimizer
+        xp.copyto(self._epoch_start, self._theta)
+        self._opt_start = (opt.t, opt.epoch, opt.last_lr, {k: v.copy() for k, v in opt.state.items()})
+
+    def _weights_hold(self, batches, val=None) -> bool:
+        """Whether the weights are finite and give finite outputs for every training input (and
+        validation input): by a bound carried through the layers from ||X||_2, or, when the
+        bound does not settle it, by running the network on those inputs."""
+        if not all_finite(self._theta):
+            return False
+        model = self.model
+        b = batches.input_bound if val is None else max(batches.input_bound, self._val_bound)
+        worst = b  # every layer's output must stay in range, not only the last (softmax of inf is NaN)
+        for layer in model.layers:
+            b = layer.bound(b)
+            worst = max(worst, b)
+        if worst < np.finfo(model.dtype).max / 16:
+            return True
+        inputs = batches.inputs() if val is None else itertools.chain(batches.inputs(), [val[0]])
+        return all(all_finite(model._predict(X)) for X in inputs)
+
+    def _diverge(self, what, epoch, J=None, b=None, m=None):
+        """Training diverged during ``epoch``: the model and the optimizer go back to the start
+        of the epoch; a NaN loss goes to the batch callbacks; DivergenceError is raised unless
+        a callback stops training (TerminateOnNaN). Returns None: no logs for this epoch."""
+        opt = self.optimizer
+        xp.copyto(self._theta, self._epoch_start)
+        lr = opt.last_lr
+        opt.t, opt.epoch, opt.last_lr, opt.state = self._opt_start
+        model = self.model
+        model.stop_reason = (
+            f"{what}: training diverged; the model is back at its weights of the start of epoch {epoch + 1}. "
+            f"Try a lower learning rate (now {lr:g}) or gradient clipping (clip_norm=)."
+        )
+        if b is not None:
+            self.callbacks.on_batch_end(b, {"loss": J, "size": m})
+        if not (model.stop_training or self._quiet_divergence):
+            raise DivergenceError(model.stop_reason, self.history, loss=J)
+        model.stop_training = True
+        return None
+
     # -- one epoch ------------------------------------------------------------------------
     def run_epoch(self, batches, epoch=0):
         """One pass over the batch source ``batches`` (bound to the model here), with the
@@ -457,11 +531,12 @@ class Trainer:
         with _quiet(), blas_threads(self._flops(batches)):
             return self._run_epoch(batches, epoch)
 
-    def _run_epoch(self, batches, epoch):
+    def _run_epoch(self, batches, epoch, val=None):
         model, cb, metric_fns = self.model, self.callbacks, self.metrics
-        # train_step's four steps and guard, written out: one call level less a batch
+        # train_step's four steps, written out: one call level less a batch
         loss_and_grad, loss, reg, update = model._loss_and_grad, self.loss, self.regularizer, self.optimizer.step
-        theta, backup, hooks = self._theta, self._backup, cb.batch_hooks
+        hooks = cb.batch_hooks
+        self._snapshot()
         tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
         seen = 0
         msum = dict.fromkeys(metric_fns, 0.0)
@@ -470,16 +545,9 @@ class Trainer:
             if hooks:
                 cb.on_batch_begin(b, {"size": m})
             J = loss_and_grad(xb, yb, loss, reg, wb)  # 1. forward, 2. J, 3. backward
-            if not math.isfinite(J):  # the guard: never update from a NaN
-                self._undo_last_update()
-                model.stop_reason = self._diverged(J, f"epoch {epoch + 1}, batch {b + 1}")
-                cb.on_batch_end(b, {"loss": J, "size": m})
-                if not model.stop_training:
-                    raise DivergenceError(model.stop_reason, self.history, loss=J)
-                break
-            xp.copyto(backup, theta)
+            if not math.isfinite(J):  # the guard (see fit): never update from a NaN
+                return self._diverge(f"loss became {J} at epoch {epoch + 1}, batch {b + 1}", epoch, J, b, m)
             update(model)  # 4. update
-            self._stepped = True
             wm = m if wb is None else float(wb.sum())
             tot += J * wm
             tot_data += model._data_loss * wm
@@ -491,6 +559,8 @@ class Trainer:
                 cb.on_batch_end(b, {"loss": J, "size": m})
             if model.stop_training or self._sig["interrupted"]:
                 break
+        if not self._weights_hold(batches, val):
+            return self._diverge(f"the weights after epoch {epoch + 1} overflow", epoch)
         if wsum == 0:  # stopped before the first update of this epoch
             return None
         logs = {"loss": tot / wsum}
@@ -516,9 +586,19 @@ class Trainer:
         held-out rows, if any) are logged with a "val_" prefix, the History records the epoch
         and the epoch callbacks run. Training stops early when a callback sets
         ``model.stop_training``, at the first Ctrl-C (after the current batch; a second one
-        raises KeyboardInterrupt), or when J becomes NaN or infinite: ``DivergenceError``,
-        with the weights before the last update, unless a callback (``TerminateOnNaN``)
-        stops training instead.
+        raises KeyboardInterrupt), or when training diverges.
+
+        The divergence guard: J is checked at every batch, and at the end of every epoch the
+        weights are checked to be finite and to give finite outputs on every training and
+        validation input (a bound carried through the layers from the inputs' norm settles it
+        in O(parameters); the network runs on the inputs only when the bound does not). When
+        J is not finite or the check fails, the model and the optimizer get back their state
+        of the start of that epoch, which passed the same check (at the end of the epoch
+        before, or before training), the epoch is not recorded, and ``DivergenceError`` is
+        raised, or training stops quietly when a callback asks for it (``TerminateOnNaN``).
+        So when ``fit`` returns, or raises DivergenceError, the model's weights and outputs on
+        its training inputs are finite. Weights that overflow already before training are
+        refused (``ArgumentError``).
 
         Parameters
         ----------
@@ -546,6 +626,15 @@ class Trainer:
             initial_epoch = self._resume(resume_from) + 1
         batches.bind(model, self.loss)
         val = batches.validation if validation is None else self._validation_data(validation)
+        self._val_bound = 0.0 if val is None else _norm(val[0])
+        with _quiet():
+            hold = self._weights_hold(batches, val)
+        if not hold:
+            raise fail(
+                "the model's weights",
+                "finite, with finite outputs on the training and validation inputs, before training",
+                got="weights that overflow",
+            )
         model.history, model.optimizer = self.history, self.optimizer
         model.stop_training, model.stop_reason = False, None
         self._stepped = False
@@ -557,7 +646,7 @@ class Trainer:
                 for epoch in range(initial_epoch, epochs):
                     self.optimizer.epoch = epoch
                     cb.on_epoch_begin(epoch, {})
-                    logs = self._run_epoch(batches, epoch)
+                    logs = self._run_epoch(batches, epoch, val)
                     if logs is None:
                         break
                     if val is not None:
