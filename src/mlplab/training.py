@@ -437,6 +437,7 @@ class Trainer:
         self._backup = xp.empty_like(self._theta)  # the weights before train_step's last update
         self._stepped = False
         self._epoch_start = xp.empty_like(self._theta)  # the weights at the start of the epoch
+        self._cut_short = False  # whether Ctrl-C ended the last epoch before its last batch
         self._quiet_divergence = any(getattr(c, "terminate_on_nan", False) for c in cbs)
         self._sig = _NO_SIGNAL
         self.callbacks.set_trainer(self)
@@ -540,7 +541,11 @@ class Trainer:
         tot = tot_data = wsum = 0.0  # weighted sums of J and of its data term
         seen = 0
         msum = dict.fromkeys(metric_fns, 0.0)
+        self._cut_short = False
         for b, (xb, yb, wb) in enumerate(batches.batches(self.rng, self.augment)):
+            if self._sig["interrupted"]:  # Ctrl-C: this epoch stays unfinished
+                self._cut_short = True
+                break
             m = xb.shape[0]
             if hooks:
                 cb.on_batch_begin(b, {"size": m})
@@ -557,7 +562,7 @@ class Trainer:
                 msum[name] += f(model._P, yb) * m
             if hooks:
                 cb.on_batch_end(b, {"loss": J, "size": m})
-            if model.stop_training or self._sig["interrupted"]:
+            if model.stop_training:
                 break
         if not self._weights_hold(batches, val):
             return self._diverge(f"the weights after epoch {epoch + 1} overflow", epoch)
@@ -647,6 +652,12 @@ class Trainer:
                     self.optimizer.epoch = epoch
                     cb.on_epoch_begin(epoch, {})
                     logs = self._run_epoch(batches, epoch, val)
+                    if self._cut_short:  # never recorded as finished, never checkpointed
+                        model.stop_reason = (
+                            f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}, which is not recorded; "
+                            f"the model keeps the weights of its last update"
+                        )
+                        break
                     if logs is None:
                         break
                     if val is not None:
