@@ -4,22 +4,33 @@ Oracles: a loaded model must reproduce the saved model's predictions exactly (th
 float bits); a resumed run must reproduce the uninterrupted run's weights and History
 exactly. A refused file must raise ModelFileError and run nothing: the pickle payloads below
 would create a marker file if anything unpickled them, and a control shows they do.
+
+Malformed files are forged as a deliberate editor would forge them (a valid archive, digests
+matching the arrays), so that each is refused by the check of its one change; a control shows
+an unchanged forgery loads. The fuzz tests mutate bytes of real files (bit flips, truncation,
+removed, inserted and overwritten bytes) with fixed seeds for MLPLAB_FUZZ_SECONDS in all
+(default 5): each mutated file is refused with ModelFileError or loads the identical model.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import hashlib
 import io as pyio
 import json
 import os
 import pathlib
 import pickle
+import time
+import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
 
 import mlplab as ml
-from mlplab import io
+from mlplab import cli, io
 
 
 def _models(dtype):
@@ -346,3 +357,539 @@ def test_model_checkpoint_callback_files_resume_bit_identically(tmp_path, rng):
     assert sorted(os.listdir(tmp_path)) == [f"ck-{e}.mlp" for e in range(1, 6)]
     resumed = run(resume_from=tmp_path / "ck-3.mlp")  # written after the third epoch
     np.testing.assert_array_equal(resumed.get_weights(), straight.get_weights())
+
+
+# -- malformed files: every kind refused with ModelFileError --------------------------------
+# The files below are forged as a deliberate editor would: a well-formed archive whose digests
+# match its arrays, so that only the checks of the metadata (the schema) can refuse them.
+def _sha(a):
+    """The format's digest of an array, written out here independently of mlplab.io."""
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(np.ascontiguousarray(a).tobytes())
+    return h.hexdigest()
+
+
+def _contents(path):
+    """(metadata, {name: array}) of a model file, read with NumPy alone."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    return json.loads(arrays.pop("__mlplab__").tobytes()), arrays
+
+
+def _forge(dst, meta, arrays, raw=None, digests=True):
+    """An archive holding ``meta`` (or the JSON bytes ``raw``) and ``arrays``, with the digests
+    of these arrays (``digests``) or those of ``meta``; returns dst."""
+    if raw is None:
+        raw = json.dumps(dict(meta, sha256={k: _sha(a) for k, a in arrays.items()}) if digests else meta).encode()
+    with open(dst, "wb") as f:
+        np.savez(f, __mlplab__=np.frombuffer(raw, np.uint8), **arrays)
+    return dst
+
+
+def _trained(model, opt, epochs=2, seed=0):
+    """A model trained a little with ``opt``, and the History and generator of its Trainer."""
+    X, y = np.random.default_rng(seed).normal(size=(40, 4)), np.arange(40) % 3
+    trainer = ml.Trainer(model, optimizer=opt, seed=seed, verbose=0)
+    history = trainer.fit(ml.ArraySource(X, y, batch_size=16), epochs=epochs)
+    return model, opt, history, trainer.rng
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """name -> path of three model files and three checkpoints (float32 and float64, Dropout,
+    LeakyReLU, Adam, SGD with momentum and a schedule, NAdam's scalar state)."""
+    d = tmp_path_factory.mktemp("files")
+    out = {
+        "mlp": ml.MLP([4, 6, 3], output="softmax", seed=0).save(d / "mlp.mlp"),
+        "mlp_leaky_dropout64": ml.MLP(
+            [4, 5, 2], activation=ml.LeakyReLU(0.2), output="sigmoid", dtype="float64", seed=1, dropout=0.3
+        ).save(d / "leaky.mlp"),
+        "sequential": ml.Sequential(
+            [ml.Dense(4, 5, seed=3), ml.ELU(0.5), ml.Dropout(0.1), ml.Dense(5, 3, seed=4), ml.Softmax()]
+        ).save(d / "seq.mlp"),
+    }
+    runs = {
+        "ck_adam64": _trained(
+            ml.MLP([4, 6, 3], activation="gelu", output="softmax", dtype="float64", seed=2, dropout=0.2),
+            ml.optim.Adam(lr=0.01),
+        ),
+        "ck_sgd_momentum": _trained(
+            ml.MLP([4, 5, 3], activation="tanh", output="softmax", seed=3),
+            ml.optim.SGD(lr=ml.schedules.get("step", base_lr=0.05, step_size=2, gamma=0.5), momentum=0.9),
+        ),
+        "ck_nadam": _trained(ml.MLP([4, 5, 3], output="softmax", seed=4), ml.optim.NAdam(lr=0.01), epochs=1),
+    }
+    for name, (model, opt, history, gen) in runs.items():
+        out[name] = ml.save_checkpoint(d / f"{name}.mlp", model, opt, 1, history, gen)
+    return {k: pathlib.Path(v) for k, v in out.items()}
+
+
+def _set(meta, path, value):
+    """A copy of ``meta`` with the entry at ``path`` (a tuple of keys and indices) replaced."""
+    meta = copy.deepcopy(meta)
+    node = meta
+    for k in path[:-1]:
+        node = node[k]
+    node[path[-1]] = value
+    return meta
+
+
+def _refused(path, match=None, checkpoint=False):
+    with pytest.raises(ml.ModelFileError, match=match) as e:
+        (ml.load_checkpoint if checkpoint else ml.load)(path)
+    assert str(path) in str(e.value)
+
+
+def test_the_forged_files_are_otherwise_valid(files, tmp_path):
+    # control: forging a file unchanged gives a file that loads, so each refusal below is the
+    # refusal of its one change
+    for name in ("mlp_leaky_dropout64", "ck_adam64"):
+        meta, arrays = _contents(files[name])
+        ck = name.startswith("ck")
+        a = (ml.load_checkpoint if ck else ml.load)(_forge(tmp_path / "same.mlp", meta, arrays))
+        b = (ml.load_checkpoint if ck else ml.load)(files[name])
+        assert _fingerprint(a) == _fingerprint(b)
+
+
+@pytest.mark.parametrize("where", ["config", "history"])
+@pytest.mark.parametrize("depth", [40, 100_000])
+def test_deeply_nested_json_is_refused_before_parsing(files, tmp_path, where, depth):
+    meta, arrays = _contents(files["ck_adam64"])
+    text = json.dumps(dict(meta, sha256={k: _sha(a) for k, a in arrays.items()}))
+    deep = "[" * depth + "]" * depth
+    if where == "config":
+        text = text.replace('"config": {', f'"config": {deep}, "x": {{', 1)
+    else:
+        text = text.replace('"history": {', f'"history": {{"deep": [{deep}], ', 1)
+    _refused(_forge(tmp_path / "deep.mlp", None, arrays, raw=text.encode()), "nested", checkpoint=True)
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("format_version",), "1"),
+        (("format_version",), True),
+        (("kind",), ["model"]),
+        (("config",), "MLP"),
+        (("config", "class"), {"a": 1}),
+        (("config", "dtype"), "float16"),
+        (("config", "layers"), {}),
+        (("config", "sizes"), [4, "6", 3]),
+        (("config", "sizes", 1), 1.5),
+        (("config", "activation"), None),
+        (("config", "dropout"), 1.0),
+        (("config", "layers", 0, "config", "in_features"), True),
+        (("config", "layers", 0, "config", "out_features"), 10**12),
+        (("config", "layers", 1, "config"), []),
+        (("config", "layers", 2, "config", "p"), "0.2"),
+        (("optimizer", "t"), -1),
+        (("optimizer", "t"), 2**64),
+        (("optimizer", "epoch"), 1.0),
+        (("optimizer", "config", "lr"), "0.01"),
+        (("optimizer", "config", "betas"), [0.9]),
+        (("optimizer", "config", "name"), ["Adam"]),
+        (("optimizer", "state"), []),
+        (("epoch",), 10**400),
+        (("epoch",), None),
+        (("history",), []),
+        (("history", "history"), []),
+        (("history", "history", "loss"), 5),
+        (("history", "epoch"), "abc"),
+        (("history", "best_epoch"), "1"),
+        (("rng_state",), "PCG64"),
+        (("rng_state", "bit_generator"), "os.system"),
+        (("rng_state", "state", "state"), -1),
+        (("rng_state", "state", "inc"), 2**300),
+        (("rng_state", "has_uint32"), 1.5),
+        (("dropout_rng_states",), {}),
+        (("dropout_rng_states", "2", "state"), None),
+        (("sha256",), None),
+        (("sha256",), []),
+        (("sha256", "layers.0.W"), "0" * 63),
+        (("sha256", "layers.0.W"), None),
+    ],
+)
+def test_a_field_of_the_wrong_type_or_range_is_refused(files, tmp_path, path, value):
+    meta, arrays = _contents(files["ck_adam64"])
+    meta = dict(meta, sha256={k: _sha(a) for k, a in arrays.items()})
+    bad = _forge(tmp_path / "bad.mlp", _set(meta, path, value), arrays, digests=False)
+    _refused(bad, checkpoint=True)
+    if path[0] in ("format_version", "kind", "config", "sha256"):
+        _refused(bad)  # load reads a checkpoint's model: it refuses it too
+
+
+@pytest.mark.parametrize("name", ["mlp_leaky_dropout64", "ck_sgd_momentum"])
+def test_no_field_of_any_value_makes_loading_fail_otherwise(files, tmp_path, name):
+    # every field, container or leaf, replaced by values of every JSON type: each file loads or
+    # is refused with ModelFileError (before the schema: AttributeError, TypeError, OverflowError)
+    meta, arrays = _contents(files[name])
+    load = ml.load_checkpoint if name.startswith("ck") else ml.load
+
+    def paths(node, path=()):
+        yield path
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for k, v in items:
+            yield from paths(v, (*path, k))
+
+    tried = 0
+    for path in list(paths(meta))[1:]:
+        if path[0] == "sha256":
+            continue
+        for value in (None, False, -1, 2**64, 0.5, float("nan"), "x", [[0]], {"a": {}}):
+            bad = _forge(tmp_path / "bad.mlp", _set(meta, path, value), arrays)
+            with contextlib.suppress(ml.ModelFileError):
+                load(bad)
+            tried += 1
+    assert tried > 300
+
+
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_a_small_file_cannot_make_load_allocate_a_large_model(files, tmp_path, checkpoint):
+    # the MLP is rebuilt from its sizes: these would allocate 30000^2 parameters (3.6 GB) if
+    # the architecture were not checked against the arrays first
+    name = "ck_adam64" if checkpoint else "mlp"
+    meta, arrays = _contents(files[name])
+    bad = _forge(tmp_path / "big.mlp", _set(meta, ("config", "sizes"), [4, 30_000, 30_000, 3]), arrays)
+    assert bad.stat().st_size < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ml.ModelFileError, match="sizes"):
+            (ml.load_checkpoint if checkpoint else ml.load)(bad)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2e6
+
+
+def test_an_archive_of_many_members_is_refused_from_its_end_record(files, tmp_path):
+    bad = tmp_path / "many.mlp"
+    with zipfile.ZipFile(files["mlp"]) as zin, zipfile.ZipFile(bad, "w") as zout:
+        zout.writestr("__mlplab__.npy", zin.read("__mlplab__.npy"))
+        for i in range(40_000):
+            zout.writestr(f"{i}.npy", b"")
+    tracemalloc.start()
+    try:
+        _refused(bad, "directory")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1e6  # zipfile would have built 40 000 ZipInfo objects (about 15 MB)
+
+
+def _state_variants():
+    for name, key in [("ck_adam64", "exp_avg"), ("ck_sgd_momentum", "momentum_buffer"), ("ck_nadam", "mu_product")]:
+        for change in ["shorter", "longer", "scalar", "2-D", "integers", "missing", "extra"]:
+            if not (key == "mu_product" and change == "scalar"):
+                yield name, key, change
+
+
+@pytest.mark.parametrize("name, key, change", list(_state_variants()))
+def test_an_optimizer_state_that_does_not_fit_the_model_is_refused(files, tmp_path, name, key, change):
+    # before: a shorter state was accepted, and the optimizer silently started afresh
+    meta, arrays = _contents(files[name])
+    a = arrays[f"optimizer.{key}"]
+    new = {
+        "shorter": a.reshape(-1)[:-1],
+        "longer": np.append(a, a.reshape(-1)[:1]),
+        "scalar": a.reshape(-1)[0],
+        "2-D": a.reshape(1, -1),
+        "integers": a.astype(np.int64),
+        "missing": None,
+        "extra": a,
+    }[change]
+    state = meta["optimizer"]["state"]
+    if change == "extra":
+        key = "extra"
+    if new is None:
+        del arrays[f"optimizer.{key}"], state[key]
+    else:
+        arrays[f"optimizer.{key}"] = new = np.asarray(new)
+        state[key] = {"shape": list(new.shape), "dtype": new.dtype.name}
+    _refused(_forge(tmp_path / "state.mlp", meta, arrays), "optimizer", checkpoint=True)
+
+
+@pytest.mark.parametrize("member", ["layers.0.W", "optimizer.exp_avg"])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_arrays_are_refused(files, tmp_path, member, value):
+    meta, arrays = _contents(files["ck_adam64"])
+    arrays[member] = arrays[member].copy()
+    arrays[member].flat[1] = value
+    _refused(_forge(tmp_path / "nan.mlp", meta, arrays), "NaN or infinity", checkpoint=True)
+
+
+@pytest.mark.parametrize("path", [("config", "dropout"), ("optimizer", "config", "lr"), ("optimizer", "config", "eps")])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_numbers_in_the_metadata_are_refused(files, tmp_path, path, value):
+    meta, arrays = _contents(files["ck_adam64"])
+    _refused(_forge(tmp_path / "nan.mlp", _set(meta, path, value), arrays), checkpoint=True)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda t: t[:-1] + ', "kind": "checkpoint"}',
+        lambda t: t.replace('"class": "MLP"', '"class": "MLP", "class": "Sequential"', 1),
+    ],
+)
+def test_duplicated_json_keys_are_refused(files, tmp_path, edit):
+    meta, arrays = _contents(files["mlp"])
+    text = json.dumps(dict(meta, sha256={k: _sha(a) for k, a in arrays.items()}))
+    _refused(_forge(tmp_path / "dup.mlp", None, arrays, raw=edit(text).encode()), "duplicated")
+
+
+def test_a_duplicated_archive_member_is_refused(files, tmp_path):
+    bad = tmp_path / "dup.mlp"
+    bad.write_bytes(files["mlp"].read_bytes())
+    with pytest.warns(UserWarning, match="Duplicate"), zipfile.ZipFile(bad, "a") as z:
+        z.writestr("layers.0.W.npy", _npy(np.zeros((4, 6), np.float32)))
+    _refused(bad, "unexpected archive member")
+
+
+@pytest.mark.parametrize(
+    "name, path, value",
+    [
+        ("sequential", ("config", "layers", 1, "class"), "Activation"),
+        ("sequential", ("config", "layers", 1, "class"), "builtins.eval"),
+        ("sequential", ("config", "layers", 1, "config"), {"alpha": 0.5, "__class__": 1}),
+        ("sequential", ("config", "layers", 3, "config", "in_features"), 4),  # widths must chain
+        ("ck_adam64", ("optimizer", "config", "name"), "Optimizer"),
+        ("ck_adam64", ("optimizer", "config", "name"), "os.system"),
+        ("ck_sgd_momentum", ("optimizer", "config", "lr", "schedule", "class_name"), "Schedule"),
+        (
+            "ck_sgd_momentum",
+            ("optimizer", "config", "lr", "schedule"),
+            {"class_name": "LambdaLR", "config": {"base_lr": 0.1, "lr_lambda": "os.system"}},
+        ),
+        ("mlp_leaky_dropout64", ("config", "layers", 2, "config", "p"), 0.9),  # not the MLP's dropout
+        ("mlp_leaky_dropout64", ("config", "layers", 1, "class"), "Tanh"),  # not the MLP's activation
+        ("mlp", ("config", "extra"), 1),
+        ("mlp", ("extra",), 1),
+        ("ck_adam64", ("rng_state",), {"bit_generator": "MT19937", "state": {"key": [0], "pos": 0}}),
+    ],
+)
+def test_unknown_or_inconsistent_names_are_refused(files, tmp_path, name, path, value):
+    meta, arrays = _contents(files[name])
+    _refused(_forge(tmp_path / "bad.mlp", _set(meta, path, value), arrays), checkpoint=name.startswith("ck"))
+
+
+def test_an_extra_digest_is_refused(files, tmp_path):
+    meta, arrays = _contents(files["mlp"])
+    raw = json.dumps(dict(meta, sha256={**{k: _sha(a) for k, a in arrays.items()}, "layers.9.W": "0" * 64}))
+    _refused(_forge(tmp_path / "bad.mlp", None, arrays, raw=raw.encode()), "sha256")
+
+
+@pytest.mark.parametrize("layout", ["fortran", "big-endian", "float16"])
+def test_arrays_in_another_layout_are_refused(files, tmp_path, layout):
+    # loading these with their digests would give transposed or converted weights
+    meta, arrays = _contents(files["mlp"])
+    W = arrays["layers.0.W"]
+    if layout == "float16":
+        meta = _set(meta, ("config", "dtype"), "float16")
+        arrays = {k: a.astype(np.float16) for k, a in arrays.items()}
+    else:
+        arrays["layers.0.W"] = np.asfortranarray(W) if layout == "fortran" else W.astype(">f4")
+    _refused(_forge(tmp_path / "bad.mlp", meta, arrays))
+
+
+@pytest.mark.parametrize(
+    "change", ["compression 99", "encrypted", "strong encryption", "patched data", "local name", "first byte removed"]
+)
+def test_damaged_archive_headers_are_refused(files, tmp_path, change):
+    # before: NotImplementedError, RuntimeError, BadZipFile, OSError
+    data = bytearray(files["mlp"].read_bytes())
+    directory = data.find(b"PK\x01\x02")  # the first member's entry in the central directory
+    flags = {"encrypted": 0x01, "strong encryption": 0x40, "patched data": 0x20}
+    if change == "compression 99":
+        data[directory + 10] = 99
+    elif change in flags:
+        data[directory + 8] |= flags[change]
+    elif change == "local name":
+        data[30] ^= 0x01  # the first member's name in its local header
+    else:
+        del data[0]
+    bad = tmp_path / "bad.mlp"
+    bad.write_bytes(bytes(data))
+    _refused(bad)
+
+
+@pytest.mark.parametrize("raw", [b"\xff\xfe{}", b"[1, 2]", b'{"format": "mlplab"', b"", b"1e999"])
+def test_metadata_that_is_not_a_json_object_is_refused(files, tmp_path, raw):
+    _, arrays = _contents(files["mlp"])
+    _refused(_forge(tmp_path / "bad.mlp", None, arrays, raw=raw))
+
+
+def test_export_reports_a_malformed_file_without_a_traceback(files, tmp_path, capsys):
+    meta, arrays = _contents(files["mlp"])
+    bad = _forge(tmp_path / "deep.mlp", None, arrays, raw=b"[" * 100_000 + b"]" * 100_000)
+    assert cli.main(["export", str(bad), str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "mlplab export: error:" in err and "nested" in err and "Traceback" not in err
+
+
+# -- save refuses what load would refuse -----------------------------------------------------
+def _nan_weights():
+    m = ml.MLP([3, 4, 2], seed=0)
+    m.layers[0].W[1, 1] = np.nan
+    return m
+
+
+def _replaced_activation():
+    m = ml.MLP([3, 4, 2], seed=0)
+    m.layers[1] = ml.Tanh()  # load would rebuild the MLP's ReLU
+    return m
+
+
+def _changed_dropout():
+    m = ml.MLP([3, 4, 2], seed=0, dropout=0.2)
+    m.layers[2].p = 0.5  # load would rebuild p = 0.2
+    return m
+
+
+@pytest.mark.parametrize("make", [_nan_weights, _replaced_activation, _changed_dropout])
+def test_save_refuses_a_model_load_would_refuse(tmp_path, make):
+    with pytest.raises(ml.ArgumentError, match="^model must be"):
+        make().save(tmp_path / "m.mlp")
+    assert not os.listdir(tmp_path)
+
+
+def test_save_checkpoint_refuses_what_load_checkpoint_would_refuse(tmp_path):
+    model = ml.MLP([4, 5, 3], output="softmax", seed=0)
+    _, adam, _, _ = _trained(ml.MLP([4, 9, 3], output="softmax", seed=0), ml.optim.Adam())  # another model's state
+    sgd = ml.optim.SGD(lr=0.1)
+
+    class OwnSchedule(ml.schedules.StepLR):  # not in SCHEDULES: load could not rebuild it
+        pass
+
+    cases = [
+        ("optimizer", dict(optimizer=adam)),
+        ("optimizer", dict(optimizer=ml.optim.SGD(lr=OwnSchedule(0.1, 2)))),
+        ("history", dict(history={"loss": [0.5]})),  # not History.to_dict()'s form
+        ("history", dict(history={"history": {"loss": [object()]}})),
+        ("rng_state", dict(rng_state={"bit_generator": "PCG64", "state": {"state": -1, "inc": 1}})),
+        ("epoch", dict(epoch=2**64)),
+    ]
+    for name, kw in cases:
+        with pytest.raises(ml.ArgumentError, match=f"^{name} must be"):
+            ml.save_checkpoint(tmp_path / "c.mlp", **{"model": model, "optimizer": sgd, "epoch": 0, **kw})
+    assert not os.listdir(tmp_path)
+    ml.save_checkpoint(tmp_path / "c.mlp", model, sgd, 0, rng_state=np.random.Generator(np.random.MT19937(1)))
+    assert ml.load_checkpoint(tmp_path / "c.mlp").rng_state["bit_generator"] == "MT19937"
+
+
+# -- fuzzing ---------------------------------------------------------------------------------
+#: seconds the whole fuzz suite runs (default 5); MLPLAB_FUZZ_SECONDS=600 runs it for minutes
+FUZZ_SECONDS = float(os.environ.get("MLPLAB_FUZZ_SECONDS", "5"))
+FUZZ_FILES = ["mlp", "mlp_leaky_dropout64", "sequential", "ck_adam64", "ck_sgd_momentum", "ck_nadam", "payload"]
+MUTATIONS = ["bit flip", "truncation", "removed byte", "inserted byte", "overwritten bytes"]
+#: the seconds of one fuzz test: the budget split among the byte and the metadata fuzz tests
+FUZZ_TEST_SECONDS = FUZZ_SECONDS / (2 * len(FUZZ_FILES) - 1)
+
+
+def _fingerprint(obj):
+    """Everything a loaded model or checkpoint holds, comparable with ==."""
+    ck = obj if isinstance(obj, io.Checkpoint) else None
+    model = ck.model if ck else obj
+    w = model.get_weights()
+    out = [type(model).__name__, json.dumps(model.get_config(), sort_keys=True), str(model.dtype), w.dtype, w.tobytes()]
+    if ck:  # a model file holds no generator states: its Dropout layers get fresh ones
+        out += [json.dumps(la.rng.bit_generator.state) for la in model.layers if isinstance(la, ml.Dropout)]
+        opt = ck.optimizer
+        out += [type(opt).__name__, json.dumps(opt.get_config()), opt.t, opt.epoch, ck.epoch]
+        out += [(k, v.dtype, v.shape, v.tobytes()) for k, v in sorted(opt.state.items())]
+        out += [json.dumps(x, sort_keys=True) for x in (ck.history.to_dict(), ck.rng_state, ck.dropout_rng_states)]
+    return out
+
+
+def _mutate(data, kind, rng):
+    n = len(data)
+    i = int(rng.integers(n))
+    if kind == "bit flip":
+        return data[:i] + bytes([data[i] ^ (1 << int(rng.integers(8)))]) + data[i + 1 :]
+    if kind == "truncation":
+        return data[:i]
+    if kind == "removed byte":
+        return data[:i] + data[i + 1 :]
+    if kind == "inserted byte":
+        return data[:i] + bytes([int(rng.integers(256))]) + data[i:]
+    k = int(rng.integers(1, 9))
+    return data[:i] + rng.integers(256, size=k, dtype=np.uint8).tobytes() + data[i + k :]
+
+
+@pytest.fixture(scope="module")
+def payload_file(files, tmp_path_factory):
+    """A model file whose first weight array is a pickled object that, unpickled, would create
+    the file ``marker``."""
+    d = tmp_path_factory.mktemp("payload")
+    marker = d / "executed"
+    bad = _rewrite(
+        files["mlp"], d / "payload.mlp", lambda n, b: _npy(np.array([_Payload(marker)])) if n == "layers.0.W.npy" else b
+    )
+    return bad, marker
+
+
+@pytest.mark.parametrize("name", FUZZ_FILES)
+def test_fuzz_mutated_files_are_refused_or_load_identically(files, payload_file, tmp_path, name):
+    """Byte mutations of model files and checkpoints: ModelFileError or the identical model,
+    nothing else, and no payload ever executed. Deterministic seeds; MLPLAB_FUZZ_SECONDS
+    bounds the time (split among the files and the kinds of mutation)."""
+    path, marker = payload_file if name == "payload" else (files[name], None)
+    load = ml.load_checkpoint if name.startswith("ck") else ml.load
+    reference = None if name == "payload" else _fingerprint(load(path))
+    data = path.read_bytes()
+    bad = tmp_path / "mutated.mlp"
+    counts = {kind: {"refused": 0, "identical": 0} for kind in MUTATIONS}
+    for kind_index, kind in enumerate(MUTATIONS):
+        rng = np.random.default_rng([FUZZ_FILES.index(name), kind_index])
+        deadline = time.perf_counter() + FUZZ_TEST_SECONDS / len(MUTATIONS)
+        tries = 0
+        while tries < 20 or time.perf_counter() < deadline:
+            bad.write_bytes(_mutate(data, kind, rng))
+            tries += 1
+            try:
+                got = load(bad)
+            except ml.ModelFileError:
+                counts[kind]["refused"] += 1
+                continue
+            assert reference is not None and _fingerprint(got) == reference, f"{kind} #{tries} loaded another model"
+            counts[kind]["identical"] += 1
+        assert marker is None or not marker.exists(), "loading a mutated file executed its payload"
+    # every kind of mutation damaged some file beyond repair (some, a flipped date in a zip
+    # header or a byte inserted before the archive, leave the model intact and load the same)
+    assert all(c["refused"] > 0 for c in counts.values()), counts
+
+
+@pytest.mark.parametrize("name", FUZZ_FILES[:-1])
+def test_fuzz_mutated_metadata_is_refused_or_loads(files, tmp_path, name):
+    """Byte mutations of the metadata's JSON inside a valid archive (CRC right, digests those of
+    the arrays), where only the schema stands in the way: ModelFileError or a model that loads,
+    nothing else (before: OverflowError, TypeError, AttributeError from the rebuilt objects)."""
+    with np.load(files[name], allow_pickle=False) as f:
+        arrays = {k: f[k] for k in f.files}
+    raw = arrays.pop("__mlplab__").tobytes()
+    load = ml.load_checkpoint if name.startswith("ck") else ml.load
+    rng = np.random.default_rng([FUZZ_FILES.index(name), len(MUTATIONS)])
+    deadline = time.perf_counter() + FUZZ_TEST_SECONDS
+    tries = refused = 0
+    while tries < 50 or time.perf_counter() < deadline:
+        bad = _forge(tmp_path / "mutated.mlp", None, arrays, raw=_mutate(raw, MUTATIONS[tries % 5], rng))
+        tries += 1
+        try:
+            load(bad)
+        except ml.ModelFileError:
+            refused += 1
+    assert 0 < refused < tries  # most mutations break the JSON or the schema, a few change a number
+
+
+def test_fuzz_every_single_byte_damage_at_the_start_and_the_end(files):
+    # the first and last 64 bytes (local header, end record), exhaustively, on a model file
+    data = files["mlp"].read_bytes()
+    reference = _fingerprint(ml.load(files["mlp"]))
+    bad = files["mlp"].parent / "damaged.mlp"
+    positions = [*range(64), *range(len(data) - 64, len(data))]
+    for i in positions:
+        for mutated in (data[:i] + data[i + 1 :], data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1 :]):
+            bad.write_bytes(mutated)
+            try:
+                assert _fingerprint(ml.load(bad)) == reference
+            except ml.ModelFileError:
+                pass

@@ -432,6 +432,7 @@ def test_an_object_array_with_none_is_nan_for_scikit_learn_and_refused_as_such()
 
 def test_as_numeric_array_takes_what_scikit_learn_takes():
     import pandas as pd
+
     A = np.ones((2, 3), dtype=np.int8)
     assert v.as_numeric_array(A, "X") is A  # an array of a real dtype as it is
     frame = pd.DataFrame({"a": pd.array([1, 2], dtype="Int64"), "b": [1.5, 2.0], "c": [True, False]})
