@@ -293,3 +293,13 @@ def test_as_dtype_raises_argument_error(bad):
 
     with pytest.raises(ArgumentError, match=r"dtype must be one of \['float32', 'float64'\], got "):
         backend.as_dtype(bad)
+
+
+@pytest.mark.parametrize("shape", [(7,), (5, 3), (2, 3, 4)])
+def test_l2_norm_is_the_reference_formula(shape, dtype, rng):
+    A = rng.normal(size=shape).astype(dtype)
+    expected = np.sqrt((A.astype(np.float64) ** 2).sum())
+    np.testing.assert_allclose(backend.l2_norm(A), expected, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    assert backend.l2_norm(A) >= np.abs(A).max()
+    big = np.full(4, 1e30, dtype=np.float32)  # squares overflow float32: the bound is inf, never wrong
+    assert backend.l2_norm(big) == np.inf

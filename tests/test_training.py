@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +19,7 @@ import torch
 
 import mlplab as ml
 from mlplab.errors import ArgumentError
-from mlplab.training import ArraySource, BatchSource, ChunkSource, Trainer, as_source
+from mlplab.training import ArraySource, ChunkSource, Trainer
 
 
 def _data(rng, n=50, d=4, k=3):
@@ -255,154 +254,6 @@ def test_save_checkpoint_resumes_bit_for_bit(tmp_path, rng):
     h = Trainer(resumed, seed=123, verbose=0).fit(ArraySource(X, y, 8), 5, resume_from=tmp_path / "ck.mlp")
     np.testing.assert_array_equal(resumed.get_weights(), full.get_weights())
     assert h.epoch == [0, 1, 2, 3, 4] and type(resumed.optimizer) is ml.optim.Adam
-
-
-# -- batch sources ---------------------------------------------------------------------------------
-def test_array_source_batches(rng):
-    X, y = _data(rng, n=10)
-    source = ArraySource(X, y, batch_size=4).bind(_model(dtype="float64"), ml.losses.CrossEntropy())
-    assert source.steps == 3 and source.batch_size == 4 and source.validation is None
-    # the gathered batches live in two reused buffers: each is valid until the next one is drawn
-    batches = [(xb.copy(), yb.copy(), wb) for xb, yb, wb in source.batches(np.random.default_rng(0))]
-    order = np.random.default_rng(0).permutation(10)
-    assert [len(xb) for xb, _, _ in batches] == [4, 4, 2]
-    for (xb, yb, wb), s in zip(batches, range(0, 10, 4)):
-        np.testing.assert_array_equal(xb, X[order[s : s + 4]])
-        np.testing.assert_array_equal(yb.argmax(axis=1), y[order[s : s + 4]])
-        assert wb is None
-    one = ArraySource(X, y, batch_size=None).bind(_model(dtype="float64"), ml.losses.CrossEntropy())
-    [(xb, _, _)] = list(one.batches(np.random.default_rng(0)))
-    np.testing.assert_array_equal(xb, X)  # a single batch is not shuffled: J is a mean
-
-
-def test_array_source_checks_its_arguments(rng):
-    X, y = _data(rng, n=10)
-    for kwargs, name in [
-        ({"batch_size": 0}, "batch_size"),
-        ({"batch_size": 2.5}, "batch_size"),
-        ({"shuffle": "yes"}, "shuffle"),
-        ({"validation_split": 1.0}, "validation_split"),
-    ]:
-        with pytest.raises(ArgumentError, match=rf"^{name} must be "):
-            ArraySource(X, y, **kwargs)
-    with pytest.raises(ArgumentError, match="^validation_split must be a fraction that leaves"):
-        ArraySource(X, y, validation_split=0.01).bind(_model(), ml.losses.CrossEntropy())
-    with pytest.raises(ArgumentError, match=r"^class_weight\[1\] must be a finite number >= 0"):
-        ArraySource(X, y, class_weight={1: -1.0}).bind(_model(), ml.losses.CrossEntropy())
-
-
-def test_chunk_source_of_one_chunk_equals_the_array_source(rng):
-    X, y = _data(rng)
-    a, b = _model(), _model()
-    a.fit(X, y, epochs=3, batch_size=8, seed=5, verbose=0)
-    b.fit(ChunkSource([(X, y)], batch_size=8), None, epochs=3, seed=5, verbose=0)
-    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
-
-
-def test_chunks_in_order_equal_the_concatenated_arrays(rng):
-    X, y = _data(rng, n=48)
-    w = rng.uniform(0.5, 1.5, size=48)
-
-    def chunks():
-        for s in range(0, 48, 16):
-            yield X[s : s + 16], y[s : s + 16], w[s : s + 16]
-
-    a, b = _model(), _model()
-    ha = a.fit(X, y, epochs=2, batch_size=8, shuffle=False, sample_weight=w, verbose=0, validation_data=(X, y))
-    hb = b.fit(ChunkSource(chunks, batch_size=8, shuffle=False), None, epochs=2, verbose=0, validation_data=(X, y))
-    np.testing.assert_array_equal(a.get_weights(), b.get_weights())
-    assert ha.history == hb.history
-
-
-def test_a_generator_serves_one_epoch_and_then_says_so(rng):
-    X, y = _data(rng, n=20)
-    gen = ((X[s : s + 10], y[s : s + 10]) for s in range(0, 20, 10))
-    _model().fit(ChunkSource(gen), None, epochs=1, verbose=0)
-    gen = ((X[s : s + 10], y[s : s + 10]) for s in range(0, 20, 10))
-    with pytest.raises(ArgumentError, match="^chunks must be an iterable that gives at least one chunk per epoch"):
-        _model().fit(ChunkSource(gen), None, epochs=2, verbose=0)
-
-
-def test_chunks_are_validated_and_named(rng):
-    X, y = _data(rng, n=20)
-    bad = X.copy()
-    bad[3, 1] = np.inf
-    with pytest.raises(ArgumentError, match="^chunk 1 X must be finite, got NaN or infinity"):
-        _model().fit(ChunkSource([(X, y), (bad, y)]), None, verbose=0)
-    with pytest.raises(ArgumentError, match=r"^chunk 0 must be a tuple \(X, y\)"):
-        _model().fit(ChunkSource([X]), None, verbose=0)
-    with pytest.raises(ArgumentError, match="^chunk 0 y must be of 20 samples"):
-        _model().fit(ChunkSource([(X, y[:5])]), None, verbose=0)
-    with pytest.raises(ArgumentError, match="^chunks must be an iterable"):
-        ChunkSource(3)
-    with pytest.raises(ArgumentError, match="^class_weight must be a dict"):
-        ChunkSource([(X, y)], class_weight="balanced")
-
-
-@pytest.mark.parametrize(
-    "name,value",
-    [
-        ("y", np.zeros(3)),
-        ("batch_size", 64),
-        ("shuffle", False),
-        ("sample_weight", np.ones(3)),
-        ("class_weight", {0: 1.0}),
-        ("validation_split", 0.2),
-    ],
-)
-def test_fit_refuses_array_options_with_a_source(name, value):
-    kwargs = {
-        "y": None,
-        "batch_size": 32,
-        "shuffle": True,
-        "sample_weight": None,
-        "class_weight": None,
-        "validation_split": 0.0,
-        name: value,
-    }
-    source = ChunkSource([])
-    with pytest.raises(ArgumentError, match=rf"^{name} must be left at .* when X is a batch source"):
-        as_source(source, kwargs.pop("y"), **kwargs)
-    assert as_source(source, None) is source and isinstance(as_source(np.ones((2, 2)), [0, 1]), ArraySource)
-    assert issubclass(ChunkSource, BatchSource) and issubclass(ArraySource, BatchSource)
-
-
-def test_training_on_a_memmap_keeps_memory_bounded(tmp_path):
-    """A memmap 1500 times the batch size trains through ChunkSource with a peak of Python-tracked
-    memory (NumPy reports its allocations to tracemalloc) far below its size: measured 145 kB for
-    7.2 MB, where fit on the same memmap as arrays peaks at 2.4 MB (the one-hot targets and the
-    permutation of all rows)."""
-    n, d, chunk, batch = 100_000, 16, 2_000, 64
-    X = np.lib.format.open_memmap(tmp_path / "X.npy", mode="w+", dtype=np.float32, shape=(n, d))
-    y = np.lib.format.open_memmap(tmp_path / "y.npy", mode="w+", dtype=np.int64, shape=(n,))
-    r = np.random.default_rng(0)
-    for s in range(0, n, 10_000):
-        X[s : s + 10_000] = r.normal(size=(10_000, d))
-        y[s : s + 10_000] = X[s : s + 10_000, 0] > 0
-    X.flush(), y.flush()
-    del X, y
-    X = np.load(tmp_path / "X.npy", mmap_mode="r")
-    y = np.load(tmp_path / "y.npy", mmap_mode="r")
-    size = X.nbytes + y.nbytes  # 7.2 MB on disk
-
-    def chunks():
-        for s in range(0, n, chunk):
-            yield X[s : s + chunk], y[s : s + chunk]
-
-    model = ml.MLP([d, 32, 2], output="softmax", seed=0)
-    # a first small fit loads what training loads once (SciPy's BLAS, threadpoolctl's controllers):
-    # their import is not the training's memory
-    ml.MLP([d, 32, 2], output="softmax", seed=0).fit(ChunkSource([(X[:100], y[:100])]), None, epochs=1, verbose=0)
-    tracemalloc.start()
-    try:
-        h = model.fit(
-            ChunkSource(chunks, batch_size=batch), None, optimizer=ml.optim.Adam(lr=1e-3), epochs=2, seed=0, verbose=0
-        )
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert peak < size / 20, f"peak {peak} bytes for a memmap of {size} bytes"
-    assert h["loss"][1] < h["loss"][0] and h["accuracy"][1] > 0.9
 
 
 def test_validation_data_takes_the_place_of_validation_split(rng):

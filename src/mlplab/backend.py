@@ -48,6 +48,15 @@ def to_numpy(a):
     return numpy.asarray(a)
 
 
+def l2_norm(A) -> float:
+    """||A||_2 over all entries, as a Python float: a bound of every |a| (inf when the sum of
+    squares overflows). Reference formula: ``numpy.sqrt((A.astype(float64) ** 2).sum())``;
+    here one BLAS pass and no temporary (``all_finite``'s sum of squares)."""
+    flat = A.reshape(-1)
+    with numpy.errstate(over="ignore"):
+        return float(numpy.sqrt(numpy.float64(vdot(flat, flat))))
+
+
 def all_finite(A) -> bool:
     """Whether every entry of the float array A is finite (no NaN, no infinity).
 
