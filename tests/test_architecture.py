@@ -21,8 +21,13 @@ PACKAGE = Path(mlplab.__file__).parent
 MAX_CODE_LINES = 450
 
 #: (module, function) pairs that may import an mlplab module when called: the model's facades,
-#: which keep model.py below the training loop, the files and the ONNX export
-FACADES = {("model", "Sequential.fit"), ("model", "Sequential.save"), ("model", "Sequential.to_onnx")}
+#: which keep model.py below the training loop, the files, their schema and the ONNX export
+FACADES = {
+    ("model", "Sequential.fit"),
+    ("model", "Sequential.save"),
+    ("model", "Sequential.to_onnx"),
+    ("model", "Sequential.from_config"),
+}
 
 
 def _modules() -> dict[str, Path]:

@@ -11,7 +11,7 @@ drives. The package is flat, one module per concern. Modules, each importing at 
 level only modules before it in this order (tests/test_architecture.py checks it):
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
-    regularizers, metrics, schedules, history, model, optim, io, export, gradcheck,
+    regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
     callbacks, batches, training, sklearn_objective, sklearn, augment, datasets, plotting, lab, cli
 
 backend holds the array library and the measured kernels, _validation every argument

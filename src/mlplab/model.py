@@ -18,7 +18,7 @@ import copy
 
 import numpy as np
 
-from . import activations, initializers, losses, regularizers
+from . import activations, losses, regularizers
 from . import metrics as metrics_mod
 from ._validation import as_rng, check_instance, check_int, check_real, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
@@ -27,7 +27,7 @@ from .errors import DivergenceError
 from .layers import Dense, Dropout, Layer
 from .metrics import DEFAULT_METRICS
 
-__all__ = ["Sequential", "MLP", "DivergenceError", "check_X", "model_from_config", "DEFAULT_METRICS"]
+__all__ = ["Sequential", "MLP", "DivergenceError", "check_X", "DEFAULT_METRICS"]
 
 _PREDICT_CHUNK = 8192  # rows per forward pass in predict: bounds the memory of big inputs
 
@@ -575,7 +575,10 @@ class Sequential:
 
     @staticmethod
     def from_config(config: dict) -> Sequential:
-        """Rebuild an architecture (with fresh weights) from ``get_config()``."""
+        """Rebuild an architecture (with fresh weights) from ``get_config()``
+        (``mlplab.schema.model_from_config``: only built-in layer classes)."""
+        from .schema import model_from_config
+
         return model_from_config(config)
 
     # -- files ----------------------------------------------------------------------------
@@ -679,51 +682,3 @@ def _new_activation(a):
     if isinstance(a, Activation):
         return copy.deepcopy(a)
     return activations.get(a)
-
-
-def _layer_from_config(d):
-    if not isinstance(d, dict) or not isinstance(d.get("class"), str) or not isinstance(d.get("config", {}), dict):
-        raise fail("a layer configuration", "a dict {'class': str, 'config': dict}", d)
-    cls_name, cfg = d["class"], dict(d.get("config", {}))
-    if cls_name == "Dense":
-        init = cfg.get("init")
-        init = init if isinstance(init, str) and init in initializers.INITIALIZERS and init != "zeros" else "glorot"
-        return Dense(cfg["in_features"], cfg["out_features"], init=init)
-    if cls_name == "Dropout":
-        return Dropout(cfg["p"])
-    for cls in set(activations.ACTIVATIONS.values()):
-        if cls.__name__ == cls_name:
-            return cls(**cfg)  # the activations' arguments: LeakyReLU negative_slope, ELU alpha
-    raise fail("a layer's class", "Dense, Dropout or an activation (unknown layer class)", cls_name)
-
-
-def model_from_config(config: dict) -> Sequential:
-    """Rebuild a Sequential or MLP from ``get_config()`` (fresh weights). Only known layer
-    classes are accepted: a configuration never names code to run."""
-    if not isinstance(config, dict) or "class" not in config:
-        raise fail("config", "a dict with a 'class' key (a model configuration)", config)
-    if config["class"] == "MLP":
-        model = MLP(
-            config["sizes"],
-            activation=config["activation"],
-            output=config.get("output"),
-            init=config.get("init") or "glorot",
-            dtype=config.get("dtype", "float32"),
-            dropout=config.get("dropout", 0.0),
-        )
-        layer_cfgs = config.get("layers")
-        if layer_cfgs is not None:
-            if not isinstance(layer_cfgs, list) or [
-                d.get("class") if isinstance(d, dict) else None for d in layer_cfgs
-            ] != [type(la).__name__ for la in model.layers]:
-                raise fail("config['layers']", "the layers of the MLP's sizes, activation and output", layer_cfgs)
-            # an activation built from an instance keeps its arguments (LeakyReLU(0.2)) only here
-            for i, d in enumerate(layer_cfgs):
-                if isinstance(model.layers[i], Activation) and d.get("config"):
-                    model.layers[i] = _layer_from_config(d)
-        return model
-    if config["class"] == "Sequential":
-        if not isinstance(config.get("layers"), list):
-            raise fail("config['layers']", "a list of layer configurations", config.get("layers"))
-        return Sequential([_layer_from_config(d) for d in config["layers"]], dtype=config.get("dtype"))
-    raise fail("config['class']", "'MLP' or 'Sequential' (unknown model class)", config["class"])

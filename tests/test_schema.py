@@ -1,0 +1,62 @@
+"""Tests of mlplab.schema: the metadata parser's limits, the configuration checks and
+model_from_config. The whole-file behaviour (every malformed file refused) is in test_io.py."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import mlplab as ml
+from mlplab import schema
+
+
+def test_parse_json_refuses_deep_nesting_before_parsing():
+    deep = ("[" * (schema.MAX_DEPTH + 1) + "]" * (schema.MAX_DEPTH + 1)).encode()
+    with pytest.raises(schema.Invalid, match=f"nested at most {schema.MAX_DEPTH} deep"):
+        schema.parse_json(deep)
+    ok = ("[" * schema.MAX_DEPTH + "]" * schema.MAX_DEPTH).encode()
+    assert schema.parse_json(ok) == json.loads(ok)
+    # brackets inside strings, escaped quotes included, do not count
+    tricky = json.dumps({"a": '[[[[\\"]]]' * 20, "b": [1, 2]}).encode()
+    assert schema.parse_json(tricky) == json.loads(tricky)
+
+
+def test_parse_json_refuses_duplicated_keys():
+    with pytest.raises(schema.Invalid, match="without duplicated keys"):
+        schema.parse_json(b'{"a": 1, "a": 2}')
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ml.MLP([3, 5, 2], activation="tanh", output="softmax", dropout=0.2, seed=0),
+        lambda: ml.MLP([4, 1], dtype="float64", seed=0),
+        lambda: ml.Sequential([ml.Dense(3, 4), ml.LeakyReLU(0.2), ml.Dropout(0.1), ml.Dense(4, 2), ml.ELU(0.5)]),
+    ],
+)
+def test_every_model_configuration_passes_and_rebuilds(make):
+    model = make()
+    cfg = json.loads(json.dumps(model.get_config()))
+    dtype, shapes, dropouts = schema.check_config(cfg)
+    assert dtype == model.dtype and sorted(shapes.values()) == sorted(p.shape for p in model.params())
+    assert dropouts == [i for i, layer in enumerate(model.layers) if isinstance(layer, ml.Dropout)]
+    rebuilt = schema.model_from_config(cfg)
+    assert type(rebuilt) is type(model) and rebuilt.get_config() == model.get_config()
+
+
+def test_model_from_config_refuses_unknown_classes():
+    with pytest.raises(ValueError, match="unknown layer class"):
+        schema.model_from_config({"class": "Sequential", "layers": [{"class": "Conv2d", "config": {}}]})
+    with pytest.raises(ValueError, match="unknown model class"):
+        schema.model_from_config({"class": "Pipeline"})
+
+
+def test_check_rng_reads_the_state_back():
+    state = np.random.default_rng(3).bit_generator.state
+    rng = schema.check_rng(state, "rng_state")
+    assert rng.bit_generator.state == state
+    bad = dict(state, state={**state["state"], "state": 1.5})  # numpy would silently read 1
+    with pytest.raises(schema.Invalid, match="rng_state must be a valid PCG64 state"):
+        schema.check_rng(bad, "rng_state")
