@@ -893,3 +893,15 @@ def test_fuzz_every_single_byte_damage_at_the_start_and_the_end(files):
                 assert _fingerprint(ml.load(bad)) == reference
             except ml.ModelFileError:
                 pass
+
+
+@pytest.mark.parametrize("loss,units", [("cross_entropy", 3), ("bce", 1)])
+def test_a_model_trained_on_logits_reads_them_the_same_after_loading(loss, units, tmp_path, rng):
+    X = rng.normal(size=(30, 4))
+    y = rng.integers(0, max(units, 2), size=30)
+    model = ml.MLP([4, 6, units], seed=0)
+    model.fit(X, y, loss=loss, epochs=2, verbose=0)
+    loaded = ml.load(model.save(tmp_path / "m.mlp"))
+    assert loaded.logits == model.logits == ("softmax" if units > 1 else "sigmoid")
+    np.testing.assert_array_equal(loaded.predict_classes(X), model.predict_classes(X))
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -60,3 +60,12 @@ def test_check_rng_reads_the_state_back():
     bad = dict(state, state={**state["state"], "state": 1.5})  # numpy would silently read 1
     with pytest.raises(schema.Invalid, match="rng_state must be a valid PCG64 state"):
         schema.check_rng(bad, "rng_state")
+
+
+def test_logits_only_on_a_linear_output():
+    cfg = ml.MLP([3, 4, 2], output="softmax", seed=0).get_config()
+    with pytest.raises(schema.Invalid, match="config\\['logits'\\] must be 'softmax' or 'sigmoid', on a linear output"):
+        schema.check_config({**cfg, "logits": "softmax"})
+    linear = ml.MLP([3, 4, 2], seed=0).get_config()
+    assert schema.check_config({**linear, "logits": "sigmoid"})[0] == np.float32
+    assert schema.model_from_config({**linear, "logits": "sigmoid"}).logits == "sigmoid"

@@ -566,12 +566,16 @@ class Sequential:
         return self.summary(print_fn=None)
 
     def get_config(self) -> dict:
-        """The architecture as a JSON-serialisable dict (see ``from_config``)."""
-        return {
+        """The architecture as a JSON-serialisable dict (see ``from_config``); with "logits"
+        when the linear output's values are logits (``logits``)."""
+        cfg = {
             "class": "Sequential",
             "dtype": self.dtype.name,
             "layers": [{"class": type(layer).__name__, "config": layer.get_config()} for layer in self.layers],
         }
+        if self.logits is not None:
+            cfg["logits"] = self.logits
+        return cfg
 
     @staticmethod
     def from_config(config: dict) -> Sequential:

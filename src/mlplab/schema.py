@@ -21,7 +21,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from . import activations, initializers, optim, schedules
-from ._validation import fail
+from ._validation import check_choice, fail
 from .activations import Activation
 from .layers import Dense, Dropout
 from .model import MLP, Sequential
@@ -152,7 +152,12 @@ def check_config(cfg) -> tuple[np.dtype, dict, list]:
     keys["Sequential"] = keys["MLP"][:3]
     ok = isinstance(cfg, dict) and isinstance(cfg.get("class"), str) and cfg["class"] in keys
     _need(ok, "config", "a model configuration of class 'MLP' or 'Sequential'", cfg)
-    _keys("config", cfg, keys[cfg["class"]])
+    _keys("config", cfg, keys[cfg["class"]], ("logits",))
+    if "logits" in cfg:
+        last = cfg["layers"][-1] if isinstance(cfg["layers"], list) and cfg["layers"] else None
+        linear = isinstance(last, dict) and last.get("class") in ("Dense", "Identity")
+        what = "'softmax' or 'sigmoid', on a linear output"
+        _need(cfg["logits"] in ("softmax", "sigmoid") and linear, "config['logits']", what, cfg["logits"])
     dtype = cfg["dtype"]
     _need(isinstance(dtype, str) and dtype in FLOATS, "config['dtype']", "'float32' or 'float64'", dtype)
     shapes, dropouts = _check_layers(cfg["layers"])
@@ -339,9 +344,12 @@ def model_from_config(config: dict) -> Sequential:
             for i, d in enumerate(layer_cfgs):
                 if isinstance(model.layers[i], Activation) and d.get("config"):
                     model.layers[i] = _layer_from_config(d)
-        return model
-    if config["class"] == "Sequential":
+    elif config["class"] == "Sequential":
         if not isinstance(config.get("layers"), list):
             raise fail("config['layers']", "a list of layer configurations", config.get("layers"))
-        return Sequential([_layer_from_config(d) for d in config["layers"]], dtype=config.get("dtype"))
-    raise fail("config['class']", "'MLP' or 'Sequential' (unknown model class)", config["class"])
+        model = Sequential([_layer_from_config(d) for d in config["layers"]], dtype=config.get("dtype"))
+    else:
+        raise fail("config['class']", "'MLP' or 'Sequential' (unknown model class)", config["class"])
+    if config.get("logits") is not None:
+        model.logits = check_choice("config['logits']", config["logits"], ("softmax", "sigmoid"))
+    return model
