@@ -22,6 +22,9 @@ import json
 import os
 import pathlib
 import pickle
+import stat
+import subprocess
+import sys
 import time
 import tracemalloc
 import zipfile
@@ -905,3 +908,33 @@ def test_a_model_trained_on_logits_reads_them_the_same_after_loading(loss, units
     assert loaded.logits == model.logits == ("softmax" if units > 1 else "sigmoid")
     np.testing.assert_array_equal(loaded.predict_classes(X), model.predict_classes(X))
     np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_saved_files_get_the_permissions_the_umask_gives(umask, tmp_path, rng):
+    """As every other tool's files: 0o666 less the umask (tempfile's 0o600 before)."""
+    model = ml.MLP([3, 4, 2], seed=0)
+    old = os.umask(umask)
+    try:
+        paths = [model.save(tmp_path / "m.mlp"), ml.save_checkpoint(tmp_path / "c.mlp", model, ml.optim.SGD(), 0)]
+        with ml.io.atomic_open(tmp_path / "h.json") as f:
+            f.write("{}")
+        paths.append(tmp_path / "h.json")
+    finally:
+        os.umask(old)
+    for p in paths:
+        assert stat.S_IMODE(os.stat(p).st_mode) == 0o666 & ~umask
+
+
+def test_a_save_cleans_up_what_a_killed_save_left(tmp_path):
+    model = ml.MLP([3, 4, 2], seed=0)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # a process that has ended
+    stale = tmp_path / f".m.mlp.{dead_pid}.0a1b2c3d.tmp"
+    live = tmp_path / f".m.mlp.{os.getppid()}.0a1b2c3d.tmp"  # a save in progress in a live process
+    other = tmp_path / f".other.mlp.{dead_pid}.0a1b2c3d.tmp"  # another file's
+    for p in (stale, live, other):
+        p.write_bytes(b"half a model")
+    model.save(tmp_path / "m.mlp")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name, "m.mlp"])

@@ -51,8 +51,8 @@ import contextlib
 import hashlib
 import math
 import os
+import secrets
 import struct
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 
@@ -152,14 +152,45 @@ def _write(path, meta: dict, arrays: dict) -> str:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, but another user's
+        return True
+    return True
+
+
+def _clean_stale(folder, name):
+    """Remove the temporary files that saves to ``name`` left when their process died (the
+    writer's pid is in the file's name, so a save in progress elsewhere is never touched)."""
+    prefix = f".{name}."
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            parts = entry.name[len(prefix) :].split(".")
+            if entry.name.startswith(prefix) and len(parts) == 3 and parts[2] == "tmp" and parts[0].isdigit():
+                if not _alive(int(parts[0])):
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+
+
 @contextlib.contextmanager
 def atomic_open(path, mode="w"):
     """Open a temporary file beside ``path`` for writing; on success it is flushed to disk
     and renamed over ``path`` (``os.replace``), on error removed. Readers see the old file
-    or the new one, never half of one."""
+    or the new one, never half of one. The file gets the permissions the user's umask gives
+    (as any tool's files), and temporary files left by a save that was killed are removed."""
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
+    folder, name = os.path.split(os.path.abspath(path))
+    _clean_stale(folder, name)
+    while True:  # created by open() with mode 0o666: the kernel applies the umask
+        tmp = os.path.join(folder, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+            break
+        except FileExistsError:
+            continue
     try:
         with os.fdopen(fd, mode) as f:
             yield f
