@@ -41,7 +41,7 @@ from .gradcheck import gradcheck
 from .history import History
 from .io import load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
-from .losses import BCE, MAE, MSE, CrossEntropy, Huber
+from .losses import BCE, MAE, MSE, CrossEntropy, Huber, Poisson
 from .model import MLP, Sequential
 from .regularizers import L1, L2, ElasticNet
 from .training import ArraySource, ChunkSource, Trainer
@@ -74,6 +74,7 @@ __all__ = [
     "MSE",
     "MAE",
     "Huber",
+    "Poisson",
     "BCE",
     "CrossEntropy",
     "Sequential",
