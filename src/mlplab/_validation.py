@@ -211,8 +211,9 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     return A
 
 
-def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
-    """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0."""
+def check_sample_weight(sample_weight, n, dtype, name="sample_weight", *, all_zero=False):
+    """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0
+    (all 0 allowed with ``all_zero=True``: a mini-batch that contributes nothing)."""
     if sample_weight is None:
         return None
     w = as_numeric_array(sample_weight, name)
@@ -222,8 +223,9 @@ def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
         raise fail(name, f"of shape ({n},), one weight per sample", got=f"shape {w.shape}")
     with np.errstate(over="ignore", under="ignore"):
         w = w.astype(dtype)  # checked as training will use them: no overflow to inf, no underflow to all 0
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0, and not all zero", sample_weight)
+    if not np.isfinite(w).all() or (w < 0).any() or (w.sum() <= 0 and not all_zero):
+        what = "" if all_zero else ", and not all zero"
+        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0{what}", sample_weight)
     return w
 
 
