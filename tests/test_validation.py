@@ -382,15 +382,37 @@ def test_check_X_converts_ints_and_bools(X, dtype):
         lambda: scipy.sparse.csc_matrix(np.eye(3)),
         lambda: scipy.sparse.coo_matrix(np.eye(3)),
         lambda: scipy.sparse.csr_array(np.eye(3)),
+        lambda: scipy.sparse.csc_matrix(np.eye(3, dtype=np.int64)),
     ],
-    ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"],
+    ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_int"],
 )
-@pytest.mark.parametrize("name", ["X", "validation_data X"])
-def test_check_X_refuses_sparse_input(X, name):
+def test_check_X_takes_sparse_input_as_csr(X, dtype):
+    """A sparse X stays sparse: CSR of the model's dtype (CSR of that dtype as it is; CSC and
+    the other formats converted once, which copies the stored values only)."""
     X = X()
-    msg = _refused(name, v.check_X, X, name=name)
-    assert msg == (
-        f"{name} must be a dense array (sparse input is not supported: use {name}.toarray()), got a {type(X).__name__}"
+    out = v.check_X(X, 3, dtype=dtype)
+    assert scipy.sparse.issparse(out) and out.format == "csr" and out.dtype == dtype
+    np.testing.assert_array_equal(out.toarray(), np.eye(3))
+    if X.format == "csr" and X.dtype == dtype:
+        assert out is X
+
+
+@pytest.mark.parametrize("name", ["X", "validation_data X"])
+def test_check_X_refuses_bad_sparse_input_naming_it(name):
+    A = scipy.sparse.csr_matrix(np.eye(3))
+    A.data[1] = np.nan
+    assert _refused(name, v.check_X, A, name=name) == f"{name} must be finite, got NaN or infinity"
+    B = scipy.sparse.csr_matrix(np.eye(3) * 1e300)
+    assert _refused(name, v.check_X, B, dtype=np.float32, name=name).startswith(
+        f"{name} must be representable in float32 (|x| <= 3.403e+38), got values up to 1e+300"
+    )
+    msg = _refused(name, v.check_X, scipy.sparse.csr_matrix(np.eye(3)), 4, name=name)
+    assert msg == f"{name} must be of shape (n_samples, 4) (the model has 4 inputs), got shape (3, 3)"
+    assert _refused(name, v.check_X, scipy.sparse.csr_matrix((0, 3)), name=name).startswith(f"{name} must be non-empty")
+    C = scipy.sparse.csr_matrix(np.eye(3) * 1j)
+    assert _refused(name, v.check_X, C, name=name) == (
+        f"{name} must be a sparse matrix of real numbers, got a csr_matrix of dtype complex128 "
+        f"(Complex data not supported)"
     )
 
 

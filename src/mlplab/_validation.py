@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from .backend import all_finite
+from .backend import all_finite, is_sparse
 from .errors import ArgumentError
 
 __all__ = [
@@ -173,19 +173,32 @@ def as_numeric_array(value, name):
         raise fail(name, "an array of real numbers", got=f"{_show(value)} ({e})") from None
 
 
+def _as_csr(X, name):
+    """A SciPy sparse matrix or array as CSR, through scikit-learn's ``check_array``: CSR as it
+    is, CSC and the other formats converted (a copy of the stored values, never a dense one)."""
+    from sklearn.utils import check_array  # imported on first use, as in as_numeric_array
+
+    try:
+        return check_array(
+            X, accept_sparse="csr", dtype=None, ensure_all_finite=False, ensure_min_samples=0, input_name=name
+        )
+    except (TypeError, ValueError) as e:
+        got = f"a {type(X).__name__} of dtype {X.dtype} ({str(e).splitlines()[0]})"
+        raise fail(name, "a sparse matrix of real numbers", got=got) from None
+
+
 def check_X(X, n_features=None, dtype=np.float64, name="X"):
-    """An input matrix as a C-contiguous array of ``dtype`` (no copy when it is one already).
+    """An input matrix as a C-contiguous array of ``dtype`` (no copy when it is one already),
+    or, for a SciPy sparse matrix or array, as CSR of ``dtype`` (CSC and the other formats
+    converted once: a copy of the stored values, never a dense copy).
 
     Accepted: what scikit-learn's ``check_array`` accepts (``as_numeric_array``: lists, any
-    real NumPy dtype and memory layout, read-only arrays, pandas DataFrames). Refused:
-    sparse matrices, non-numeric or complex data, anything but 2-D, no rows, a width other
-    than ``n_features``, NaN or infinity, finite values beyond the range of ``dtype``.
+    real NumPy dtype and memory layout, read-only arrays, pandas DataFrames; sparse matrices).
+    Refused: non-numeric or complex data, anything but 2-D, no rows, a width other than
+    ``n_features``, NaN or infinity, finite values beyond the range of ``dtype``.
     """
-    if hasattr(X, "toarray") or type(X).__name__ in {"csr_matrix", "csc_matrix", "coo_matrix"}:
-        raise fail(
-            name, f"a dense array (sparse input is not supported: use {name}.toarray())", got=f"a {type(X).__name__}"
-        )
-    A = as_numeric_array(X, name)
+    sparse = is_sparse(X)
+    A = _as_csr(X, name) if sparse else as_numeric_array(X, name)
     if A.dtype.kind not in "biuf":  # booleans, integers, floats: not complex, objects, strings or times
         raise fail(name, "an array of real numbers", got=f"dtype {A.dtype}")
     if A.ndim != 2:
@@ -197,11 +210,12 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise fail(
             name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}"
         )
-    source = A
+    source = A.data if sparse else A
     with np.errstate(over="ignore"):  # float64 beyond float32's range: refused below, by name
-        A = np.ascontiguousarray(A, dtype=dtype)
-    if not all_finite(A):
-        if A is not source and np.isfinite(source).all():
+        A = A.astype(dtype, copy=False) if sparse else np.ascontiguousarray(A, dtype=dtype)
+    values = A.data if sparse else A
+    if not all_finite(values):
+        if values is not source and np.isfinite(source).all():
             raise fail(
                 name,
                 f"representable in {A.dtype.name} (|x| <= {np.finfo(A.dtype).max:.4g})",

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ._validation import check_bool, check_int, check_real, fail
-from .backend import l2_norm, take_rows, xp
+from .backend import is_sparse, l2_norm, take_rows, xp
 
 __all__ = ["BatchSource", "ArraySource", "ChunkSource", "as_source"]
 
@@ -92,8 +92,10 @@ class ArraySource(BatchSource):
 
     Parameters
     ----------
-    X : array (n, n_inputs)
-        Any array-like; a float ``numpy.memmap`` of the model's dtype is used without a copy.
+    X : array (n, n_inputs) or sparse matrix
+        Any array-like; a float ``numpy.memmap`` of the model's dtype is used without a copy;
+        a SciPy sparse matrix (CSR; CSC and other formats are converted once) is never
+        densified: each batch is the sparse matrix of its rows.
     y : array
         Targets as the loss takes them (class labels, one-hot rows, values).
     batch_size : int or None, default 32
@@ -143,8 +145,10 @@ class ArraySource(BatchSource):
         self._data, self._n, self._bs = (X, Y, w), n, bs
         self.steps = math.ceil(n / bs)
         self._gather = self.shuffle and self.steps > 1
+        self._Xb = None  # a sparse X's batches are sparse matrices of their own (X[idx])
         if self._gather:
-            self._Xb = xp.empty((bs, X.shape[1]), dtype=dtype)
+            if not is_sparse(X):
+                self._Xb = xp.empty((bs, X.shape[1]), dtype=dtype)
             self._Yb = xp.empty((bs, Y.shape[1]), dtype=dtype)
         return self
 
@@ -158,13 +162,15 @@ class ArraySource(BatchSource):
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs
+        if augment is not None and is_sparse(X):
+            raise fail("augment", "None for a sparse X (augmentations take dense batches)", augment)
         if self._gather:
             order = rng.permutation(n)
             Xb, Yb = self._Xb, self._Yb
             for s in range(0, n, bs):
                 idx = order[s : s + bs]
                 m = idx.shape[0]
-                xb = take_rows(X, idx, Xb[:m])
+                xb = take_rows(X, idx, Xb[:m]) if Xb is not None else X[idx]
                 if augment is not None:
                     xb = _augmented(augment, xb, rng)
                 yield xb, take_rows(Y, idx, Yb[:m]), None if w is None else w[idx]

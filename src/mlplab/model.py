@@ -22,7 +22,7 @@ from . import activations, losses, regularizers
 from . import metrics as metrics_mod
 from ._validation import as_rng, check_instance, check_int, check_real, check_sample_weight, check_X, fail
 from .activations import RELU_FAMILY, Activation
-from .backend import as_dtype, xp
+from .backend import as_dtype, is_sparse, xp
 from .errors import DivergenceError
 from .layers import Dense, Dropout, Layer
 from .metrics import DEFAULT_METRICS
@@ -200,7 +200,10 @@ class Sequential:
 
     # -- the four steps ----------------------------------------------------------------
     def _check_X(self, X, name="X"):
-        return check_X(X, self.n_inputs, self.dtype, name)
+        X = check_X(X, self.n_inputs, self.dtype, name)
+        if self._first_param and is_sparse(X):  # only a Dense layer's product takes a sparse X
+            raise fail(name, "dense when the first layer is not Dense", got=f"a sparse {type(X).__name__}")
+        return X
 
     def _forward(self, X, training):
         for layer in self.layers:
