@@ -12,7 +12,8 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    callbacks, batches, training, sklearn_objective, sklearn, augment, datasets, plotting, lab, cli
+    callbacks, batches, training, lbfgs, sklearn_objective, sklearn, augment,
+    datasets, plotting, lab, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
@@ -26,6 +27,7 @@ from . import (
     datasets,
     history,
     initializers,
+    lbfgs,
     losses,
     metrics,
     optim,
@@ -41,6 +43,7 @@ from .gradcheck import gradcheck
 from .history import History
 from .io import load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
+from .lbfgs import LBFGS
 from .losses import BCE, MAE, MSE, CrossEntropy, Huber, Poisson
 from .model import MLP, Sequential
 from .regularizers import L1, L2, ElasticNet
@@ -53,6 +56,7 @@ __all__ = [
     "datasets",
     "history",
     "initializers",
+    "lbfgs",
     "losses",
     "metrics",
     "optim",
@@ -83,6 +87,7 @@ __all__ = [
     "L2",
     "ElasticNet",
     "Trainer",
+    "LBFGS",
     "ArraySource",
     "ChunkSource",
     "Callback",
