@@ -12,7 +12,7 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    callbacks, batches, training, lbfgs, sklearn_objective, sklearn, augment,
+    callbacks, batches, training, lbfgs, sklearn_params, sklearn_objective, sklearn, augment,
     datasets, plotting, lab, cli
 
 backend holds the array library and the measured kernels, _validation every argument
