@@ -231,3 +231,43 @@ def test_training_on_a_sparse_matrix_never_densifies_it():
         tracemalloc.stop()
     assert peak < 40e6, f"peak {peak} bytes"  # the dense X: 16e9 bytes
     assert P.shape == (n, 2) and np.isfinite(h["val_loss"][0]) and h["val_accuracy"][0] > 0.9
+
+
+def test_fingerprint_sees_any_change_of_the_data_it_samples(rng):
+    X, y = _data(rng, n=500)
+    model, loss = _model(), _model()._resolve_loss(None)
+
+    def fp(X, y, **kw):
+        return ArraySource(X, y, 16, **kw).bind(model, loss).fingerprint()
+
+    ref = fp(X, y)
+    assert ref == fp(X.copy(), list(y)) and ref["shapes"] == [[500, 4], [500, 3], None]
+    # an oracle: which rows the fingerprint samples, written out independently (64 evenly spaced)
+    sampled = set(np.linspace(0, 499, 64).astype(int).tolist())
+    for i in [0, 499, min(sampled - {0, 499})]:
+        Z = X.copy()
+        Z[i, 2] = np.nextafter(np.float32(Z[i, 2]), np.float32(np.inf))  # one ulp in float32
+        assert fp(Z, y) != ref, i
+    assert fp(X[::-1], y[::-1]) != ref  # another order
+    assert fp(X[:499], y[:499]) != ref
+    assert fp(X, y, validation_split=0.2)["shapes"] == [[400, 4], [400, 3], None, [100, 4], [100, 3], None]
+    assert fp(X, y, sample_weight=np.ones(500)) != ref
+    assert ChunkSource([(X, y)]).bind(model, loss).fingerprint() is None
+
+
+def test_fingerprint_of_a_sparse_X_hashes_its_sampled_rows(rng):
+    import scipy.sparse
+
+    X, y = _data(rng, n=300)
+    X[np.abs(X) < 1] = 0.0
+    model, loss = _model(), _model()._resolve_loss(None)
+
+    def fp(X):
+        return ArraySource(X, y, 16).bind(model, loss).fingerprint()
+
+    S = scipy.sparse.csr_matrix(X)
+    ref = fp(S)
+    assert ref == fp(S.copy()) and ref["shapes"][0] == [300, 4] and ref != fp(X)
+    T = S.tolil()
+    T[0, 0] = 7.0  # row 0 is always sampled
+    assert fp(T.tocsr()) != ref
