@@ -677,3 +677,59 @@ def test_schedule_params_replace_the_defaults_and_are_checked():
         warnings.simplefilter("ignore", ConvergenceWarning)
         est.fit(X, y)
     assert est.model_.optimizer.lr.get_config() == seq.get_config()
+
+
+# -- Dask: Incremental over the blocks of a dask array, a grid search on a LocalCluster -------------
+@pytest.fixture(scope="module")
+def dask_client():
+    """A LocalCluster of two single-threaded workers in this process (no ports beyond localhost,
+    no dashboard): what a laptop or CI machine runs."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None)
+    client = Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+@pytest.mark.parametrize("Est", [MLPClassifier, MLPRegressor])
+def test_dask_ml_incremental_trains_block_by_block(Est, dask_client):
+    """dask_ml.wrappers.Incremental calls partial_fit on each block of a dask array in turn: the
+    weights are those of partial_fit called by hand on the same blocks, bit for bit."""
+    import dask.array as da
+    from dask_ml.wrappers import Incremental
+
+    X, y = _digits(1200)
+    classes = Est is MLPClassifier
+    target = y if classes else X[:, 20] + X[:, 43]
+    Xd, yd = da.from_array(X, chunks=100), da.from_array(target, chunks=100)
+    assert Xd.numblocks == (12, 1)
+    kw = dict(hidden_layer_sizes=(16,), learning_rate_init=0.01, random_state=0)
+    fit_kw = {"classes": np.arange(10)} if classes else {}
+    # (dask-ml 2025.1's "r2" scorer fails on dask 2026's arrays of unknown chunk sizes, whatever the
+    # estimator: the regressor's score is computed from the predictions)
+    inc = Incremental(Est(**kw), scoring="accuracy" if classes else None, shuffle_blocks=False)
+    for _ in range(5):  # five passes over the blocks
+        inc.partial_fit(Xd, yd, **fit_kw)
+    by_hand = Est(**kw)
+    for _ in range(5):
+        for s in range(0, 1200, 100):
+            by_hand.partial_fit(X[s : s + 100], target[s : s + 100], **fit_kw)
+    np.testing.assert_array_equal(inc.estimator_.model_.get_weights(), by_hand.model_.get_weights())
+    P = inc.predict(Xd).compute()
+    np.testing.assert_array_equal(P, by_hand.predict(X))
+    assert inc.score(Xd, yd) > 0.85 if classes else by_hand.score(X, target) > 0.7
+
+
+def test_grid_search_on_a_dask_cluster_equals_the_sequential_one(dask_client):
+    import joblib
+
+    X, y = _digits(450)
+    grid = {"alpha": [1e-4, 1e-1], "hidden_layer_sizes": [(8,), (16,)], "solver": ["adam", "lbfgs"]}
+    est = MLPClassifier(max_iter=30, learning_rate_init=0.01, random_state=0)
+    with joblib.parallel_backend("dask"):
+        par = GridSearchCV(est, grid, cv=3, n_jobs=-1).fit(X, y)
+    seq = GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, y)
+    np.testing.assert_array_equal(par.cv_results_["mean_test_score"], seq.cv_results_["mean_test_score"])
+    assert par.best_score_ > 0.85 and len(dask_client.scheduler_info()["workers"]) == 2
