@@ -53,10 +53,10 @@ class LBFGS:
     Parameters
     ----------
     model : Sequential
-    loss : str or Loss, optional
-        Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
-    regularizer : Regularizer or name, optional
-        Penalty added to J.
+        The network; its weights are the starting point, and receive the result.
+    loss, regularizer : optional
+        J's loss and penalty, as ``Trainer`` takes them (default loss: cross_entropy after
+        softmax, bce after sigmoid, mse otherwise; no penalty).
     max_iter : int >= 1, default 200
         Iterations at most (SciPy's maxiter).
     max_fun : int >= 1, default 15000

@@ -76,6 +76,7 @@ What differs, deliberately
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -430,7 +431,7 @@ class _BaseMLP(BaseEstimator):
             return proto
         with atomic_open(path, "wb") as f:
             f.write(proto.SerializeToString())
-        return path
+        return os.fspath(path)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
