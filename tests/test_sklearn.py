@@ -360,6 +360,7 @@ def test_mlplab_options():
         ("verbose", -1, "verbose"),
         ("shuffle", "yes", "shuffle"),
         ("schedule", "sequential", r"schedule must be None, a Schedule or callable, or one of .*pass the schedule"),
+        ("schedule", ["cosine"], "schedule must be None, a Schedule or callable"),
         ("schedule_params", {"T_max": 3}, "schedule_params must be None unless schedule= names a schedule"),
         ("init", "unit", "init"),
         ("activation", "swish", "activation"),

@@ -248,7 +248,8 @@ def check_params(est, incremental) -> None:
         check_instance("schedule_params", est.schedule_params, dict, "a dict or None")
         if est.schedule is None or not isinstance(est.schedule, str):
             raise fail("schedule_params", "None unless schedule= names a schedule", est.schedule_params)
-    if est.schedule is not None and not callable(est.schedule) and est.schedule not in SCHEDULE_DEFAULTS:
+    named = isinstance(est.schedule, str) and est.schedule in SCHEDULE_DEFAULTS
+    if est.schedule is not None and not callable(est.schedule) and not named:
         raise fail(
             "schedule",
             f"None, a Schedule or callable, or one of {list(SCHEDULE_DEFAULTS)} (for 'sequential' and "
@@ -274,9 +275,9 @@ def check_params(est, incremental) -> None:
 
 
 def make_schedule(est, steps):
-    """The learning rate of ``schedule=``: a name built with learning_rate_init, the defaults of
-    ``SCHEDULE_DEFAULTS`` for a run of max_iter epochs of ``steps`` batches and
-    ``schedule_params``; a Schedule or callable given is used as it is (a copy of it)."""
+    """The schedule that ``schedule=`` names, built with learning_rate_init, the defaults of
+    ``SCHEDULE_DEFAULTS`` for a run of max_iter epochs of ``steps`` batches each, and
+    ``schedule_params`` over them (a schedule object given is copied by ``make_optimizer``)."""
     name = est.schedule
     interval, defaults = SCHEDULE_DEFAULTS[name]
     given = dict(est.schedule_params or {})
