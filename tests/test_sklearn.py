@@ -734,3 +734,19 @@ def test_grid_search_on_a_dask_cluster_equals_the_sequential_one(dask_client):
     seq = GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, y)
     np.testing.assert_array_equal(par.cv_results_["mean_test_score"], seq.cv_results_["mean_test_score"])
     assert par.best_score_ > 0.85 and len(dask_client.scheduler_info()["workers"]) == 2
+
+
+def test_predictions_from_several_threads_at_once_are_right():
+    """Dask's and joblib's threads call predict on one estimator at the same time: each call
+    must compute with buffers of its own (a shared network's work buffers gave other rows'
+    outputs on a dask LocalCluster of two threads)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = _digits(1200)
+    est = MLPRegressor(hidden_layer_sizes=(64,), max_iter=3, random_state=0).fit(X, X[:, 20])
+    parts = [X[s : s + 300] for s in range(0, 1200, 300)] * 10
+    expected = [est.predict(p) for p in parts]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(est.predict, parts))
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)

@@ -382,11 +382,12 @@ class _BaseMLP(BaseEstimator):
 
     def _predict_raw(self, X):
         """The network's outputs (the rates exp(z) for poisson) computed in float64 from its
-        weights: a float32 product may round a row differently depending on the rows it comes
-        with; in float64 the difference is ~1e-16, so predictions do not depend on the batch
-        (scikit-learn checks it), and are more accurate."""
-        model = self.model_ if self.model_.dtype == np.float64 else self.model_.astype("float64")
-        P = to_numpy(model.predict(X))
+        weights, by a copy of the network: a float32 product may round a row differently
+        depending on the rows it comes with, in float64 the difference is ~1e-16, so predictions
+        do not depend on the batch (scikit-learn checks it); and the network's layers reuse
+        their work buffers, which predictions from several threads at once (dask, joblib's
+        threads) must not share."""
+        P = to_numpy(self.model_.astype("float64").predict(X))
         if self.out_activation_ == "exp":
             with np.errstate(over="ignore"):
                 P = np.exp(P)
