@@ -12,7 +12,7 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    callbacks, batches, training, sklearn_objective, sklearn, augment, datasets, plotting, lab, cli
+    diagnostics, callbacks, batches, training, sklearn_objective, sklearn, augment, datasets, plotting, lab, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
@@ -24,6 +24,7 @@ from . import (
     augment,
     callbacks,
     datasets,
+    diagnostics,
     history,
     initializers,
     losses,
@@ -51,6 +52,7 @@ __all__ = [
     "augment",
     "callbacks",
     "datasets",
+    "diagnostics",
     "history",
     "initializers",
     "losses",

@@ -13,7 +13,8 @@ Callbacks here: ``ProgressBar`` (``verbose``), ``TerminateOnNaN``, ``EarlyStoppi
 ``LambdaCallback``. Each resets its state in ``on_train_begin``, so one instance can serve
 several fits. Monitoring callbacks use Keras's names and semantics, except
 ``ReduceLROnPlateau``, which follows torch's. (``History`` lives in ``mlplab.history`` and
-is importable from here too.)
+is importable from here too.) ``Diagnostics`` explains training: its figures and rules are
+``mlplab.diagnostics``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tqdm.auto import tqdm
 
 from . import io
 from ._validation import check_bool, check_callable, check_choice, check_int, check_path, check_real, fail
+from .diagnostics import DiagnosticsHooks
 from .history import History
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "LearningRateScheduler",
     "CSVLogger",
     "LambdaCallback",
+    "Diagnostics",
 ]
 
 
@@ -621,3 +624,7 @@ class LambdaCallback(Callback):
             check_choice("a LambdaCallback hook", name, self._HOOKS)
             if f is not None:
                 setattr(self, name, check_callable(name, f))
+
+
+class Diagnostics(DiagnosticsHooks, Callback):
+    __doc__ = DiagnosticsHooks.__doc__

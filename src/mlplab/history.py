@@ -57,5 +57,10 @@ class History:
         return h
 
     def __repr__(self):
-        last = {k: (round(v[-1], 5) if isinstance(v[-1], float) else v[-1]) for k, v in self.history.items() if v}
+        # per-layer lists (Diagnostics) are left out: one number per name
+        last = {
+            k: (round(v[-1], 5) if isinstance(v[-1], float) else v[-1])
+            for k, v in self.history.items()
+            if v and not isinstance(v[-1], list)
+        }
         return f"History(epochs={len(self.epoch)}, last={last}, stop_reason={self.stop_reason!r})"
