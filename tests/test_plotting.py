@@ -23,3 +23,13 @@ def test_plot_diagnostics_from_the_callback_and_from_its_dict(tmp_path):
     diag = ml.callbacks.Diagnostics(warn=False)
     linear.fit(X, y.astype(np.float64), loss="mse", epochs=1, verbose=0, callbacks=[diag])
     assert plotting.plot_diagnostics(diag, tmp_path / "linear.png").endswith("linear.png")
+
+
+def test_plot_lr_find_from_the_result_and_from_its_dict(tmp_path):
+    X, y = datasets.circle(n=120, noise=0.1, seed=0)
+    model = ml.MLP([2, 8, 1], activation="relu", output="sigmoid", seed=0)
+    r = ml.lr_find(model, X, y, num_steps=60)
+    for i, source in enumerate((r, r.to_dict())):
+        path = plotting.plot_lr_find(source, tmp_path / f"lr{i}.png", title="circle")
+        with open(path, "rb") as f:
+            assert f.read(8) == PNG

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-__all__ = ["pyplot", "save", "colormap", "plot_history", "plot_diagnostics", "have_matplotlib"]
+__all__ = ["pyplot", "save", "colormap", "plot_history", "plot_diagnostics", "plot_lr_find", "have_matplotlib"]
 
 
 def have_matplotlib() -> bool:
@@ -158,6 +158,44 @@ def plot_diagnostics(diagnostics, path, title=None) -> str:
     kinds = sorted({w["kind"] for w in d.get("warnings", [])})
     fig.suptitle(
         (title + "\n" if title else "") + "Diagnostics per Dense layer; warnings: " + (", ".join(kinds) or "none")
+    )
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_lr_find(result, path, title=None) -> str:
+    """The learning-rate range test (``mlplab.lr_find``'s result or its ``to_dict()``) as a PNG:
+    the loss of each update and its smoothed curve against the learning rate (log scale), with
+    each rule's suggestion marked, the chosen one in the legend."""
+    plt = pyplot()
+    d = result.to_dict() if hasattr(result, "to_dict") else result
+    lr = np.asarray(d["lr"], dtype=float)
+    loss = np.array([np.nan if v is None else v for v in d["loss"]], dtype=float)
+    smooth = np.array([np.nan if v is None else v for v in d["smoothed_loss"]], dtype=float)
+    fig, ax = plt.subplots(figsize=(7.5, 4.6))
+    ax.plot(lr, loss, color="C0", alpha=0.3, lw=0.8, label="loss of each update")
+    ax.plot(lr, smooth, color="C0", lw=2, label=f"smoothed (exponential average, beta {d['beta']:g})")
+    words = {"minimum": "minimum / 10", "steepest": "steepest fall"}
+    for (name, value), color in zip(d["suggestions"].items(), ("C3", "C2", "C4")):
+        if value is None:
+            continue
+        chosen = " (suggested)" if name == d["rule"] else ""
+        label = f"{words.get(name, name)}: lr = {value:.3g}{chosen}"
+        ax.axvline(value, color=color, ls="--" if chosen else ":", lw=1.5, label=label)
+    finite = smooth[np.isfinite(smooth)]
+    if finite.size:  # the flat start and the fall, not the blow-up at the end
+        i = int(np.nanargmin(smooth))
+        lo, hi = min(finite.min(), np.nanmin(loss[: i + 1])), finite[0]
+        ax.set_ylim(lo - 0.05 * (hi - lo + 1e-12), hi + 0.4 * (hi - lo + 1e-12))
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate (log scale)")
+    ax.set_ylabel("training loss J (mini-batch)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(
+        (title + "\n" if title else "")
+        + f"learning-rate range test: {d['optimizer_text']}, batch {d['batch_size']}, {len(lr)} updates",
+        fontsize=10,
     )
     fig.tight_layout()
     return save(fig, path)
