@@ -14,6 +14,8 @@ class History:
     (or else by ``ModelCheckpoint``) to the epoch of the best monitored value, so that
     ``history["val_loss"][history.epoch.index(best_epoch)]`` is that value; ``stop_reason``
     says why training ended (completed, early stopping, divergence, Ctrl-C, a callback).
+    ``mlplab.callbacks.Diagnostics`` adds its per-layer figures ("grad_norm", ...): per epoch,
+    a list with one value per Dense layer (left out of the repr).
     """
 
     def __init__(self):
