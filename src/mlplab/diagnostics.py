@@ -46,7 +46,7 @@ from .activations import Activation
 from .backend import l2_norm
 from .layers import Dense
 
-__all__ = ["MEASURES", "THRESHOLDS", "DiagnosticsWarning", "blocks", "measure", "rules", "DiagnosticsHooks"]
+__all__ = ["MEASURES", "THRESHOLDS", "MESSAGES", "DiagnosticsWarning", "blocks", "measure", "rules", "DiagnosticsHooks"]
 
 #: the per-layer figures, in the order of the docstring
 MEASURES = (
@@ -155,6 +155,29 @@ def _activation_figures(out, i, act, A):
         out["saturated_fraction"][i] = float(_SATURATED[act](A).mean())
 
 
+#: the warnings' words, filled with the figures that call for them
+MESSAGES = {
+    "vanishing": "vanishing gradient: the first layer's gradient norm is {r:.1e} times the last layer's ({g0:.2e} "
+    "against {g1:.2e}), so the first layers hardly learn. Each sigmoid layer passes on at most 1/4 of the "
+    "gradient (the lecture's vanishing gradient), a saturated tanh or sigmoid far less: use ReLU hidden units, "
+    "fewer layers, or a He or Glorot initialization.",
+    "exploding": "exploding gradient: the first layer's gradient norm is {r:.1e} times the last layer's ({g0:.2e} "
+    "against {g1:.2e}; the largest is {top:.3g}). Lower the learning rate, clip the gradient (clip_norm=), or "
+    "use a smaller initialization.",
+    "dead": "dead ReLUs: {f:.0%} of layer {layer}'s units output 0 for every probe input, so they get no gradient "
+    "and will not learn again. Lower the learning rate, use He initialization, or leaky_relu or elu.",
+    "saturated": "saturated units: {f:.0%} of layer {layer}'s {act} outputs sit at the ends of their range, where "
+    "the derivative is almost 0 and the gradient stalls. Standardize the inputs, use a smaller "
+    "initialization, or ReLU.",
+    "update_large": "updates far too large: one update changes layer {layer}'s weights by {f:.0%} of their norm "
+    "(about 0.1 % is usual). Lower the learning rate.",
+    "update_small": "updates far too small: one update changes layer {layer}'s weights by {f:.1e} of their norm "
+    "(about 1e-3 is usual). Raise the learning rate, or look for a vanishing gradient.",
+    "plateau": "the training loss does not move: {a:.5g} to {b:.5g} over the last {k} epochs (less than {f:.1%}). "
+    "Raise the learning rate and look for vanishing gradients or dead units; or training has converged.",
+}
+
+
 def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, str]]:
     """The warnings that one measurement calls for, as (kind, message) pairs.
 
@@ -169,93 +192,37 @@ def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, s
     thresholds : dict, optional
         Overrides of ``THRESHOLDS``.
 
-    Kinds: "vanishing" and "exploding" (the first layer's gradient norm against the last's),
-    "dead" and "saturated" (hidden blocks only: an output layer sure of its answers is
-    saturated by design), "update_large" and "update_small", "plateau".
+    Kinds (``MESSAGES``): "vanishing" and "exploding" (the first layer's gradient norm against
+    the last's, or a norm that is not finite), "dead" and "saturated" (hidden blocks only: an
+    output layer sure of its answers is saturated by design), "update_large" and
+    "update_small", "plateau".
     """
     th = {**THRESHOLDS, **(thresholds or {})}
-    g = figures["grad_norm"]
-    found = []
+    g = np.asarray(figures["grad_norm"], dtype=np.float64)
+    found = {}
     if len(g) >= 2:
-        if not np.isfinite(g).all():
-            found.append(("exploding", f"exploding gradient: a layer's gradient norm is {g.max():.3g}. {_EXPLODE}"))
-        elif g[-1] > 0 and g[0] / g[-1] < th["vanishing"]:
-            found.append(
-                (
-                    "vanishing",
-                    f"vanishing gradient: the first layer's gradient norm is {g[0] / g[-1]:.1e} times the last "
-                    f"layer's ({g[0]:.2e} against {g[-1]:.2e}), so the first layers hardly learn. Each sigmoid "
-                    "layer passes on at most 1/4 of the gradient (the lecture's vanishing gradient), a saturated "
-                    "tanh or sigmoid far less: use ReLU hidden units, fewer layers, or a He or Glorot "
-                    "initialization.",
-                )
-            )
-        elif g[-1] > 0 and g[0] / g[-1] > th["exploding"]:
-            found.append(
-                (
-                    "exploding",
-                    f"exploding gradient: the first layer's gradient norm is {g[0] / g[-1]:.1e} times the last "
-                    f"layer's ({g[0]:.2e} against {g[-1]:.2e}). {_EXPLODE}",
-                )
-            )
-    hidden = len(activations) - 1  # an output layer sure of its answers is saturated by design
-    dead = [i for i in range(hidden) if figures["dead_fraction"][i] > th["dead"]]
-    if dead:
-        i = dead[0]
-        found.append(
-            (
-                "dead",
-                f"dead ReLUs: {figures['dead_fraction'][i]:.0%} of layer {i + 1}'s units output 0 for every probe "
-                "input, so they get no gradient and will not learn again. Lower the learning rate, use He "
-                "initialization, or leaky_relu or elu.",
-            )
-        )
-    saturated = [i for i in range(hidden) if figures["saturated_fraction"][i] > th["saturated"]]
-    if saturated:
-        i = saturated[0]
-        found.append(
-            (
-                "saturated",
-                f"saturated units: {figures['saturated_fraction'][i]:.0%} of layer {i + 1}'s {activations[i]} "
-                "outputs sit at the ends of their range, where the derivative is almost 0 and the gradient "
-                "stalls. Standardize the inputs, use a smaller initialization, or ReLU.",
-            )
-        )
-    r = figures["update_ratio"]
-    if np.isfinite(r).any():
-        i_max, i_min = int(np.nanargmax(r)), int(np.nanargmin(r))
-        if r[i_max] > th["update_large"]:
-            found.append(
-                (
-                    "update_large",
-                    f"updates far too large: one update changes layer {i_max + 1}'s weights by {r[i_max]:.0%} of "
-                    "their norm (about 0.1 % is usual). Lower the learning rate.",
-                )
-            )
-        if r[i_min] < th["update_small"]:
-            found.append(
-                (
-                    "update_small",
-                    f"updates far too small: one update changes layer {i_min + 1}'s weights by {r[i_min]:.1e} of "
-                    "their norm (about 1e-3 is usual). Raise the learning rate, or look for a vanishing gradient.",
-                )
-            )
+        r = g[0] / g[-1] if g[-1] > 0 else math.nan  # no gradient at the output: no ratio
+        values = {"r": r, "g0": g[0], "g1": g[-1], "top": np.max(g)}
+        if not np.isfinite(g).all() or r > th["exploding"]:
+            found["exploding"] = values
+        elif r < th["vanishing"]:
+            found["vanishing"] = values
+    hidden = len(activations) - 1
+    for kind, name in (("dead", "dead_fraction"), ("saturated", "saturated_fraction")):
+        over = [i for i in range(hidden) if figures[name][i] > th[kind]]
+        if over:
+            found[kind] = {"f": figures[name][over[0]], "layer": over[0] + 1, "act": activations[over[0]]}
+    u = np.asarray(figures["update_ratio"], dtype=np.float64)
+    if np.isfinite(u).any():
+        for kind, i in (("update_large", int(np.nanargmax(u))), ("update_small", int(np.nanargmin(u)))):
+            if (u[i] > th[kind]) if kind == "update_large" else (u[i] < th[kind]):
+                found[kind] = {"f": u[i], "layer": i + 1}
     k = int(th["plateau_epochs"])
     if len(losses) > k and all(math.isfinite(v) for v in losses[-k - 1 :]):
         a, b = losses[-k - 1], losses[-1]
         if abs(b - a) <= th["plateau"] * abs(a):
-            found.append(
-                (
-                    "plateau",
-                    f"the training loss does not move: {a:.5g} to {b:.5g} over the last {k} epochs (less than "
-                    f"{th['plateau']:.1%}). Raise the learning rate and look for vanishing gradients or dead units; "
-                    "or training has converged.",
-                )
-            )
-    return found
-
-
-_EXPLODE = "Lower the learning rate, clip the gradient (clip_norm=), or use a smaller initialization."
+            found["plateau"] = {"a": a, "b": b, "k": k, "f": th["plateau"]}
+    return [(kind, MESSAGES[kind].format(**values)) for kind, values in found.items()]
 
 
 class DiagnosticsHooks:

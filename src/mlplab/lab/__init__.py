@@ -48,6 +48,11 @@ EXPERIMENTS = {
     "dropout": "dropout",
     "activations": "activations",
     "playground": "playground",
+    "capacity": "capacity",
+    "universal-approximation": "universal_approximation",
+    "minibatch": "minibatch",
+    "momentum": "momentum",
+    "schedules": "schedules",
 }
 
 
