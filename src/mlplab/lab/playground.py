@@ -24,10 +24,10 @@ import math
 import numpy as np
 
 from .. import activations, datasets, optim
-from .._validation import check_choice, check_int, check_real, fail
+from .._validation import check_choice, check_int, check_real
 from ..model import MLP
 from ..plotting import colormap, pyplot, save
-from . import NONNEGATIVE_FLOAT, POSITIVE_INT
+from . import NONNEGATIVE_FLOAT, POSITIVE_INT, check_names, names_arg
 
 __all__ = [
     "PROBLEMS",
@@ -58,15 +58,7 @@ _DECIMALS = 5  # grid probabilities are stored rounded, to keep the JSON small
 
 def check_options(problems, noise, activation, epochs):
     """(problems as a list, noise as a float), checked, and the activation and epochs checked."""
-    if isinstance(problems, str):
-        problems = [p.strip() for p in problems.split(",") if p.strip()]
-    try:
-        problems = list(problems)
-    except TypeError:
-        raise fail("problems", f"a list of names from {list(PROBLEMS)}", problems) from None
-    bad = [p for p in problems if p not in PROBLEMS]
-    if not problems or bad or len(set(problems)) != len(problems):
-        raise fail("problems", f"a non-empty list of distinct names from {list(PROBLEMS)}", problems)
+    problems = check_names("problems", problems, PROBLEMS)
     noise = check_real("noise", noise, 0)
     check_choice("activation", activation, sorted(set(activations.ACTIVATIONS) - {"softmax"}))
     if epochs is not None:
@@ -265,14 +257,8 @@ def draw_surface(ax, d, p, cmap) -> None:
     ax.set_yticks([])
 
 
-def problems_arg(text):
-    """argparse type of --problems: distinct names from PROBLEMS, comma-separated."""
-    import argparse
-
-    v = [p.strip() for p in text.split(",") if p.strip()]
-    if not v or any(p not in PROBLEMS for p in v) or len(set(v)) != len(v):
-        raise argparse.ArgumentTypeError(f"--problems must be distinct names from {','.join(PROBLEMS)}, got {text!r}")
-    return v
+#: argparse type of --problems: distinct names from PROBLEMS, comma-separated
+problems_arg = names_arg("--problems", PROBLEMS)
 
 
 def add_arguments(parser) -> None:

@@ -34,10 +34,10 @@ from __future__ import annotations
 import numpy as np
 
 from .. import optim
-from .._validation import check_int, fail
+from .._validation import check_int
 from ..model import MLP
 from ..plotting import pyplot, save
-from . import POSITIVE_INT, json_number
+from . import POSITIVE_INT, check_names, json_number, names_arg
 
 __all__ = ["FUNCTIONS", "WIDTHS", "TARGET", "run", "plot", "table", "add_arguments"]
 
@@ -154,12 +154,7 @@ def run(seed=0, quick=False, functions=None, epochs=None) -> dict:
         on ``x``; ``bump``: for a 2-D function, the trained ReLU's error map at the largest
         width.
     """
-    names = list(FUNCTIONS) if functions is None else functions
-    if isinstance(names, str):
-        names = [s.strip() for s in names.split(",") if s.strip()]
-    names = list(names)
-    if not names or any(n not in FUNCTIONS for n in names) or len(set(names)) != len(names):
-        raise fail("functions", f"a non-empty list of distinct names from {list(FUNCTIONS)}", functions)
+    names = list(FUNCTIONS) if functions is None else check_names("functions", functions, FUNCTIONS)
     epochs = check_int("epochs", (_QUICK_EPOCHS if quick else _EPOCHS) if epochs is None else epochs, 1)
     widths = list(_QUICK_WIDTHS if quick else WIDTHS)
     show = widths[len(widths) // 2]
@@ -308,18 +303,12 @@ def plot(result, path) -> str:
     return save(fig, path)
 
 
-def _functions(text):
-    import argparse
-
-    v = [s.strip() for s in text.split(",") if s.strip()]
-    if not v or any(n not in FUNCTIONS for n in v) or len(set(v)) != len(v):
-        raise argparse.ArgumentTypeError(f"--functions must be distinct names from {','.join(FUNCTIONS)}, got {text!r}")
-    return v
-
-
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "--functions", type=_functions, default=None, help=f"comma-separated, from {','.join(FUNCTIONS)} (default all)"
+        "--functions",
+        type=names_arg("--functions", FUNCTIONS),
+        default=None,
+        help=f"comma-separated, from {','.join(FUNCTIONS)} (default all)",
     )
     parser.add_argument(
         "--epochs",
