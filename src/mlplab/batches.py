@@ -8,6 +8,7 @@ importable from ``mlplab.training`` and ``mlplab`` too.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -16,6 +17,8 @@ from ._validation import check_bool, check_int, check_real, fail
 from .backend import l2_norm, take_rows, xp
 
 __all__ = ["BatchSource", "ArraySource", "ChunkSource", "as_source"]
+
+FINGERPRINT_ROWS = 64  # rows of the data a fingerprint hashes
 
 
 class BatchSource:
@@ -40,6 +43,11 @@ class BatchSource:
         """The training inputs X, in pieces (none by default: the guard then checks the
         weights only)."""
         return iter(())
+
+    def fingerprint(self) -> dict | None:
+        """A cheap summary of the data, once bound, that a checkpoint keeps so that a run is
+        resumed on the same data: None when the source cannot give one (``ChunkSource``)."""
+        return None
 
     @property
     def batch_rows(self) -> float:
@@ -155,6 +163,19 @@ class ArraySource(BatchSource):
 
     def inputs(self):
         yield self._data[0]
+
+    def fingerprint(self) -> dict:
+        """The shapes of the training and validation arrays and a SHA-256 of up to
+        ``FINGERPRINT_ROWS`` of their rows, evenly spaced (first and last included): O(1) in
+        the number of rows, and any change of size, order, dtype or of a sampled row shows."""
+        arrays = [*self._data, *(self.validation or ())]
+        h = hashlib.sha256()
+        for a in arrays:
+            if a is not None:
+                idx = np.unique(np.linspace(0, a.shape[0] - 1, min(a.shape[0], FINGERPRINT_ROWS)).astype(np.int64))
+                h.update(f"{a.dtype.str}{a.shape}".encode())
+                h.update(np.ascontiguousarray(np.asarray(a)[idx]).view(np.uint8))
+        return {"shapes": [None if a is None else list(a.shape) for a in arrays], "sha256": h.hexdigest()}
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs

@@ -446,6 +446,7 @@ class Sequential:
         class_weight=None,
         initial_epoch=0,
         resume_from=None,
+        allow_new_data=False,
     ):
         """Train by mini-batch gradient descent.
 
@@ -497,11 +498,14 @@ class Sequential:
         initial_epoch : int
             Epoch to start from (for resumed runs).
         resume_from : str or path-like, optional
-            A checkpoint (``mlplab.save_checkpoint``): restores the weights, the optimizer's
-            state (the optimizer given must be of the saved class; None uses the saved one),
-            the History so far, the shuffling generator and the Dropout generators, and
+            A full checkpoint (``ModelCheckpoint(save_full=True)``, ``Trainer.save_checkpoint``):
+            restores the weights, the optimizer's state and current learning rate (the
+            optimizer given must be of the saved class; None uses the saved one), the History
+            so far, the shuffling and Dropout generators and the callbacks' states, and
             continues at the epoch after the saved one. With the same arguments, the result
-            is bit for bit that of an uninterrupted run.
+            is bit for bit that of an uninterrupted run (details: ``Trainer.fit``).
+        allow_new_data : bool, default False
+            Resume on data other than the checkpoint's on purpose (else refused).
 
         Returns
         -------
@@ -534,7 +538,12 @@ class Sequential:
             X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight, validation_split=split
         )
         return trainer.fit(
-            source, epochs, initial_epoch=initial_epoch, validation=validation_data, resume_from=resume_from
+            source,
+            epochs,
+            initial_epoch=initial_epoch,
+            validation=validation_data,
+            resume_from=resume_from,
+            allow_new_data=allow_new_data,
         )
 
     # -- description ----------------------------------------------------------------------
