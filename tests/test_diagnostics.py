@@ -196,6 +196,26 @@ def test_recorded_in_the_history_and_saved_in_a_checkpoint(tmp_path):
     assert d["activations"] == ["relu", "relu", "sigmoid"] and d["step"] == diag.step
 
 
+def test_a_resumed_run_continues_the_history(tmp_path):
+    """Three epochs with a full checkpoint, then a run resumed from it to six: the History
+    holds one per-layer list per epoch, the first three as saved; the plateau rule reads the
+    restored losses (a loss flat since before the checkpoint is reported at once)."""
+    X, y = datasets.circle(n=80, noise=0.1, seed=0)
+    path = tmp_path / "ck.mlpck"
+
+    def fit(epochs, **kw):
+        model = ml.MLP([2, 6, 1], activation="relu", output="sigmoid", seed=0)
+        diag = Diagnostics(warn=False, thresholds={"plateau": 1.0, "plateau_epochs": 3})
+        callbacks = [diag, ml.callbacks.ModelCheckpoint(path, save_best_only=False, save_full=True)]
+        return model.fit(X, y, epochs=epochs, verbose=0, callbacks=callbacks, **kw), diag
+
+    h3, _ = fit(3)
+    h6, diag = fit(6, resume_from=path)
+    assert len(h6["grad_norm"]) == len(h6.epoch) == 6 and h6["grad_norm"][:3] == h3["grad_norm"]
+    assert diag.epoch == [3, 4, 5] and [w["kind"] for w in diag.warnings] == ["plateau"]
+    assert diag.warnings[0]["epoch"] == 3
+
+
 def test_every_k_updates_and_the_epoch_history():
     """every=5 with 4 batches an epoch: updates 5, 10, 15, 20 are measured; each epoch's
     History entry is its last measurement, an epoch without one gets None values."""

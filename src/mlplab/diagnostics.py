@@ -246,10 +246,10 @@ class DiagnosticsHooks:
     ``diag.to_dict()`` all of it as JSON.
 
     When a pattern appears (``mlplab.diagnostics.rules``: vanishing or exploding gradient,
-    most units dead or saturated, updates far too large or small, a loss that does not
-    move), it says so in plain words, once per kind and training run: a
-    ``DiagnosticsWarning`` (``warnings.warn``; ``warn=False`` keeps quiet), also kept in
-    ``diag.warnings`` as dicts with "kind", "epoch", "step" and "message".
+    most units dead or saturated, updates far too large or small, a loss that does not move
+    over the History's epochs, restored on resume), it says so in plain words, once per kind
+    and call of ``fit``: a ``DiagnosticsWarning`` (``warnings.warn``; ``warn=False`` keeps
+    quiet), also kept in ``diag.warnings`` as dicts with "kind", "epoch", "step" and "message".
 
     Parameters
     ----------
@@ -282,7 +282,7 @@ class DiagnosticsHooks:
         self.layers, self.activations = [], []
         self.step, self.epoch, self.loss, self.warnings = [], [], [], []
         self._rows = {name: [] for name in MEASURES}
-        self._epoch_losses, self._probe, self._probe_rows = [], [], 0
+        self._probe, self._probe_rows = [], 0
         self._before = self._copied = self._steps = None
         self._in_epoch, self._batch = 0, -1
 
@@ -350,7 +350,6 @@ class DiagnosticsHooks:
             self._take(t, logs["loss"])
 
     def on_epoch_end(self, epoch, logs=None):
-        self._epoch_losses.append(float(logs["loss"]))
         if self.every is None:
             self._take(self.trainer.optimizer.t, float(logs["loss"]))
         self._record_history(epoch)
@@ -368,7 +367,8 @@ class DiagnosticsHooks:
         for name in MEASURES:
             self._rows[name].append([float(v) for v in figures[name]])
         seen = {w["kind"] for w in self.warnings}
-        for kind, message in rules(figures, self.activations, self._epoch_losses, self.thresholds):
+        losses = self.trainer.history.history.get("loss", [])  # restored on resume: the plateau rule goes on
+        for kind, message in rules(figures, self.activations, losses, self.thresholds):
             if kind in seen:
                 continue
             seen.add(kind)
