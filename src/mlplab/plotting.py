@@ -7,7 +7,16 @@ import os
 
 import numpy as np
 
-__all__ = ["pyplot", "save", "colormap", "plot_history", "plot_diagnostics", "plot_lr_find", "have_matplotlib"]
+__all__ = [
+    "pyplot",
+    "save",
+    "finish",
+    "colormap",
+    "plot_history",
+    "plot_diagnostics",
+    "plot_lr_find",
+    "have_matplotlib",
+]
 
 
 def have_matplotlib() -> bool:
@@ -47,6 +56,13 @@ def save(fig, path) -> str:
     fig.savefig(path, dpi=110, bbox_inches="tight")
     pyplot().close(fig)
     return os.fspath(path)
+
+
+def finish(fig, path, title, fontsize=11) -> str:
+    """Give ``fig`` its title, lay it out tightly and ``save`` it to ``path``."""
+    fig.suptitle(title, fontsize=fontsize)
+    fig.tight_layout()
+    return save(fig, path)
 
 
 def plot_history(history, path, title=None) -> str:

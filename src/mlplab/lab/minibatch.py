@@ -28,7 +28,7 @@ from .._validation import check_int, check_real
 from ..backend import single_blas_thread
 from ..callbacks import Callback
 from ..model import MLP
-from ..plotting import pyplot, save
+from ..plotting import finish, pyplot
 from . import POSITIVE_FLOAT, POSITIVE_INT, json_number
 
 __all__ = ["SIZES", "run", "plot", "table", "add_arguments"]
@@ -185,9 +185,12 @@ def plot(result, path) -> str:
     b.set_title(f"SGD at lr {result['lr']:g} for every B, equal samples seen", fontsize=10)
     b.legend(fontsize=8)
     b.grid(alpha=0.3)
-    fig.suptitle("Too small a mini-batch: too much gradient noise to converge; too large: too few updates", fontsize=11)
-    fig.tight_layout()
-    return save(fig, path)
+    return finish(
+        fig,
+        path,
+        "Too small a mini-batch: too much gradient noise to converge; too large: too few updates",
+        fontsize=11,
+    )
 
 
 def add_arguments(parser) -> None:

@@ -36,7 +36,7 @@ import numpy as np
 from .. import optim
 from .._validation import check_int
 from ..model import MLP
-from ..plotting import pyplot, save
+from ..plotting import finish, pyplot
 from . import POSITIVE_INT, check_names, json_number, names_arg
 
 __all__ = ["FUNCTIONS", "WIDTHS", "TARGET", "run", "plot", "table", "add_arguments"]
@@ -292,15 +292,15 @@ def plot(result, path) -> str:
             ax.set_title(f"{name}: trained ReLU, {widths[-1]} units: error", fontsize=9)
         else:
             ax.axis("off")
-    fig.suptitle(
+    return finish(
+        fig,
+        path,
         "Universal approximation: one hidden layer of k units can approximate a continuous f (construction, least "
         "squares: the error falls with k)\nbut the theorem says neither how many units (grey line: sup error "
         f"{result['target']:g}) nor that training finds them (dotted: {result['optimizer']}, "
         f"{result['epochs']} epochs)",
         fontsize=10,
     )
-    fig.tight_layout()
-    return save(fig, path)
 
 
 def add_arguments(parser) -> None:
