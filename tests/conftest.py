@@ -25,7 +25,7 @@ import pytest
 import torch
 
 import mlplab as ml
-from mlplab import activations, losses
+from mlplab import activations, lab, losses
 from mlplab.cli import main
 
 # the oracle's tensors are tiny: torch's thread pool only adds start-up and contention
@@ -58,15 +58,21 @@ def rng():
 @pytest.fixture(scope="session")
 def lab_quick(tmp_path_factory):
     """``lab_quick(name) -> (result, folder)``: the experiment run once a session through the
-    command line, ``mlplab lab NAME --quick --out folder``, its JSON read back."""
+    command line, ``mlplab lab NAME --quick --out folder``, its JSON read back; checked on the
+    way: listed by ``mlplab lab``, plain JSON (no NaN), a PNG written."""
     done = {}
 
     def run(name):
         if name not in done:
+            assert name in lab.available()
             folder = tmp_path_factory.mktemp(name)
             assert main(["lab", name, "--quick", "--out", str(folder)]) == 0
             with open(folder / f"{name}.json") as f:
-                done[name] = (json.load(f), folder)
+                result = json.load(f)
+            json.dumps(result, allow_nan=False)
+            assert result["quick"] is True and result["experiment"] == name
+            assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            done[name] = (result, folder)
         return done[name]
 
     return run
