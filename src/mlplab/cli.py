@@ -191,8 +191,10 @@ def _print_train(result):
 def lab(args) -> int:
     if not args.name:
         print("experiments (mlplab lab NAME [--out DIR] [--quick] [--seed S]; mlplab lab NAME --help for its options):")
-        for name, desc in lab_mod.available().items():
-            print(f"  {name:<16} {desc}")
+        listed = lab_mod.available()
+        width = max(map(len, listed), default=0)
+        for name, desc in listed.items():
+            print(f"  {name:<{width}}  {desc}")
         return 0
     options = {dest: getattr(args, dest) for dest in args.lab_options}
     try:
