@@ -263,7 +263,7 @@ def plot(result, path) -> str:
                 )
         ax.axhline(result["target"], color="grey", lw=0.8)
         if any(e == 0 for by in result["errors"][name].values() for errs in by.values() for e in errs):
-            ax.text(0.98, 0.04, f"0 (exact) drawn at {_FLOOR:g}", ha="right", transform=ax.transAxes, fontsize=7)
+            ax.text(0.98, 0.1, f"0 (exact) drawn at {_FLOOR:g}", ha="right", transform=ax.transAxes, fontsize=7)
         ax.set(xscale="log", yscale="log", xlabel="hidden units k (log scale)", ylabel="sup error max |f_hat - f|")
         ax.set_xticks(widths, [str(k) for k in widths], fontsize=7)
         ax.set_title(f"{name}: {result['functions'][name]['formula']}", fontsize=9)
