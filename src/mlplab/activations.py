@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ._validation import check_real, lookup
+from ._validation import check_real, fail, lookup
 from .backend import ZERO, expit, relu_grad, row_max, row_sum, xp
 from .layers import Layer
 
@@ -326,4 +326,6 @@ def get(activation, name="activation") -> Activation:
     """A new activation layer from a name ("relu") or a class (ml.ReLU); an instance is
     returned as is. Anything else raises ``ArgumentError`` naming the argument (``name``) and
     listing the valid names."""
+    if not isinstance(name, str) or not name:
+        raise fail("name", "a non-empty str, the argument's name in messages", name)
     return lookup(name, ACTIVATIONS, activation, base=Activation)

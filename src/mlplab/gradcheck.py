@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import regularizers
-from ._validation import check_real, fail
+from ._validation import check_bool, check_instance, check_real, fail
 from .layers import Dropout
+from .model import Sequential
 
 __all__ = ["gradcheck", "numerical_grad"]
 
@@ -60,7 +61,9 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     return_grads : bool
         Also return (analytic, numerical) flat gradients.
     """
+    check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     check_real("eps", eps, 0, 1, low_open=True, high_open=True)
+    check_bool("return_grads", return_grads)
     if any(layer.p for layer in model.layers if isinstance(layer, Dropout)):
         raise fail(
             "model",

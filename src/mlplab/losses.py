@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations
-from ._validation import as_numeric_array, check_real, fail, lookup
+from ._validation import as_finite, as_numeric_array, check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
@@ -107,12 +107,9 @@ class Loss:
             raise fail(name, "1-D or 2-D", got=f"shape {y.shape}")
         if y.shape[1] != n_outputs:
             raise fail(name, f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
-        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise fail(name, "numeric", got=f"dtype {y.dtype}")
-        y = y.astype(dtype)
-        if not np.isfinite(y).all():
-            raise fail(name, "finite", got="NaN or infinity")
-        return y
+        if y.dtype.kind not in "biuf":
+            raise fail(name, "real numbers", got=f"dtype {y.dtype}")
+        return as_finite(y, dtype, name)
 
     def get_config(self) -> dict:
         return {}

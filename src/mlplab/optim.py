@@ -83,9 +83,21 @@ class Optimizer:
         self.epoch = 0  # set by fit, for schedules that step per epoch
         self.state: dict[str, np.ndarray] = {}
         self._work: dict[str, np.ndarray] = {}  # scratch buffers: reused, never saved
-        self.last_lr = self.lr_at(0, 0) if callable(lr) else self.lr
+        self.last_lr = self._first_lr() if callable(lr) else self.lr
 
     # -- learning rate -------------------------------------------------------------
+    def _first_lr(self) -> float:
+        """The rate of a schedule (or any callable ``lr``) at t = 0, checked."""
+        try:
+            lr0 = self.lr(0)
+            ok = not isinstance(lr0, (bool, np.bool_)) and math.isfinite(float(lr0)) and float(lr0) >= 0
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            lr0, ok = "an error", False
+        if not ok:
+            what = "a float >= 0 or a schedule whose rates are finite numbers >= 0"
+            raise fail("lr", what, got=f"one giving {lr0!r}")
+        return float(lr0)
+
     def lr_at(self, t=None, epoch=None) -> float:
         """The learning rate for update t (default: the next one)."""
         if not callable(self.lr):
