@@ -4,7 +4,7 @@ Every activation is a parameter-free layer applied element-wise (softmax row-wis
 ``forward`` writes f(Z) into a reused buffer; ``backward(dY)`` returns dZ = dY * f'(Z),
 computed from the stored output Y where the derivative allows it (sigmoid: Y(1 - Y),
 tanh: 1 - Y^2, relu: [Y > 0]) and from the stored input otherwise. All of them are
-stable for any finite input: nothing overflows for |z| up to 1e4 and beyond.
+stable for any finite input: nothing overflows for ``|z|`` up to 1e4 and beyond.
 
 Adding an activation = one class here + one line in ``ACTIVATIONS`` + one row in the
 parametrized torch test.

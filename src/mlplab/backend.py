@@ -49,7 +49,7 @@ def to_numpy(a):
 
 
 def l2_norm(A) -> float:
-    """||A||_2 over all entries, as a Python float: a bound of every |a| (inf when the sum of
+    """``||A||_2`` over all entries, as a Python float: a bound of every ``|a|`` (inf when the sum of
     squares overflows). Reference formula: ``numpy.sqrt((A.astype(float64) ** 2).sum())``;
     here one BLAS pass and no temporary (``all_finite``'s sum of squares)."""
     flat = A.reshape(-1)

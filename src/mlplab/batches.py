@@ -31,7 +31,7 @@ class BatchSource:
     ``batch_size`` is the rows of a batch (the last one of an epoch, or of a chunk, may be
     smaller), ``steps`` the batches of an epoch (None when not known in advance) and
     ``validation`` the held-out (X, Y, w) or None. For the divergence guard, ``input_bound``
-    bounds |x| over every training input (inf: unknown) and ``inputs()`` yields them.
+    bounds ``|x|`` over every training input (inf: unknown) and ``inputs()`` yields them.
     """
 
     batch_size: int | None = None

@@ -43,7 +43,7 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     """Maximum relative error between back-propagated and finite-difference gradients.
 
     The check runs on a float64 copy of ``model`` (the model itself is untouched). For each
-    parameter array P (each W and b), with a its analytic and n its numerical gradient:
+    parameter array P (each W and b), with a its analytic and n its numerical gradient::
 
         err(P) = max_j |a_j - n_j| / max(max_j |a_j|, max_j |n_j|, 1e-12)
 

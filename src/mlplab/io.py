@@ -1,7 +1,7 @@
 """Model files and training checkpoints, without pickle.
 
 A model file (``model.save(path)``, ``mlplab.load(path)``) is a NumPy ``.npz`` archive
-(an uncompressed zip of ``.npy`` arrays) holding
+(an uncompressed zip of ``.npy`` arrays) holding::
 
     __mlplab__          the metadata: UTF-8 JSON as a uint8 array (format name and version,
                         kind, the architecture from ``model.get_config()``, a SHA-256 digest

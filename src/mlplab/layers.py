@@ -110,7 +110,7 @@ class Layer:
         raise NotImplementedError
 
     def bound(self, b: float) -> float:
-        """An upper bound of |output| in prediction when every |input| <= b; inf when the
+        """An upper bound of ``|output|`` in prediction when every ``|input| <= b``; inf when the
         layer cannot tell (the divergence guard then runs the network instead)."""
         return math.inf
 
@@ -199,7 +199,7 @@ class Dense(Layer):
         return matmul(dY, self.W.T, dX)
 
     def bound(self, b):
-        """|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|."""
+        """``|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|``."""
         return b * float(xp.abs(self.W).sum(axis=0).max()) + float(xp.abs(self.b).max())
 
     def output_size(self, n_in):

@@ -137,7 +137,7 @@ class MSE(Loss):
 
 
 class MAE(Loss):
-    """Mean absolute error (torch.nn.L1Loss): loss_i = 1/k sum_j |p_ij - y_ij|,
+    """Mean absolute error (torch.nn.L1Loss): ``loss_i = 1/k sum_j |p_ij - y_ij|``,
     d loss_i / dp_ij = sign(p_ij - y_ij) / k (0 where p = y)."""
 
     name = "mae"
@@ -152,11 +152,13 @@ class MAE(Loss):
 
 
 class Huber(Loss):
-    """Huber loss (torch.nn.HuberLoss), with d = p - y, mean over the k outputs:
+    """Huber loss (torch.nn.HuberLoss).
 
-    h(d) = d^2 / 2                    if |d| <= delta
-         = delta (|d| - delta / 2)    otherwise
-    h'(d) = clip(d, -delta, delta)
+    With d = p - y, the mean over the k outputs of::
+
+        h(d) = d^2 / 2                    if |d| <= delta
+             = delta (|d| - delta / 2)    otherwise
+        h'(d) = clip(d, -delta, delta)
     """
 
     name = "huber"
@@ -189,7 +191,7 @@ class BCE(Loss):
         loss_i = -1/k sum_j [ y_ij log p_ij + (1 - y_ij) log(1 - p_ij) ]
 
     After a sigmoid layer it is computed from z in the stable form of
-    torch.nn.BCEWithLogitsLoss, max(z, 0) - z y + log(1 + exp(-|z|)), and the gradient with
+    torch.nn.BCEWithLogitsLoss, ``max(z, 0) - z y + log(1 + exp(-|z|))``, and the gradient with
     respect to z is fused: (p - y) / k per row. On its own (no sigmoid before it), it
     equals torch.nn.BCELoss, with log clamped at -100.
     """

@@ -52,10 +52,10 @@ class Optimizer:
     clip_norm : float, optional
         Rescale the whole gradient g to norm at most clip_norm:
         g <- g * min(1, clip_norm / (||g||_2 + 1e-6)), the norm taken over all parameters at
-        once (torch.nn.utils.clip_grad_norm_).
+        once (``torch.nn.utils.clip_grad_norm_``).
     clip_value : float, optional
         Clip every gradient coordinate to [-clip_value, clip_value]
-        (torch.nn.utils.clip_grad_value_). Applied before clip_norm.
+        (``torch.nn.utils.clip_grad_value_``). Applied before clip_norm.
 
     Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
     flags True or False, NumPy scalars accepted, bool never a number); a bad one raises

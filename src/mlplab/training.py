@@ -337,7 +337,7 @@ class Trainer:
         """Train for the epochs ``initial_epoch`` .. ``epochs - 1`` on the batch source.
 
         After each epoch: the loss and metrics of ``validation`` (else of the source's own
-        held-out rows, if any) are logged with a "val_" prefix, the History records the epoch
+        held-out rows, if any) are logged with a ``val_`` prefix, the History records the epoch
         and the epoch callbacks run. Training stops early when a callback sets
         ``model.stop_training``, at the first Ctrl-C (after the current batch; a second one
         raises KeyboardInterrupt), or when training diverges.
