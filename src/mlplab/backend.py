@@ -31,7 +31,7 @@ def as_dtype(dtype) -> numpy.dtype:
     """Normalise ``dtype`` ("float32", numpy.float64, ...) to a numpy dtype, or raise."""
     try:
         dt = None if dtype is None else numpy.dtype(dtype)  # numpy reads None as float64
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):  # numpy.dtype("01") is a SyntaxError
         dt = None
     if dt is None or dt.name not in DTYPES:
         raise ArgumentError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")

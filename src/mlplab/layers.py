@@ -157,7 +157,8 @@ class Dense(Layer):
         self.out_features = check_int("out_features", out_features, 1)
         dtype = as_dtype(dtype)
         n = self.in_features * self.out_features
-        check_memory("in_features, out_features", n, dtype.itemsize, "a weight matrix")
+        # W and its gradient, and the initializer's float64 draw
+        check_memory("in_features, out_features", n, 8 + 2 * dtype.itemsize, "a weight matrix")
         self.init = init
         init_fn = initializers.get(init)
         shape, rng = (self.in_features, self.out_features), as_rng(seed)

@@ -671,7 +671,7 @@ class MLP(Sequential):
             raise fail("sizes", what, sizes)
         dtype = as_dtype(dtype)
         n_params = sum(int(a) * int(b) + int(b) for a, b in zip(sizes[:-1], sizes[1:]))
-        check_memory("sizes", n_params, dtype.itemsize, "a network")
+        check_memory("sizes", n_params, 8 + 2 * dtype.itemsize, "a network")  # as Dense counts
         dropout = check_real("dropout", dropout, 0, 1, high_open=True)  # also without hidden layers
         act_name = activation if isinstance(activation, str) else getattr(activation, "name", None)
         activations.get(activation)  # validates the name before building anything
