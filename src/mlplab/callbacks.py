@@ -200,7 +200,9 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, verbose=1, file=None):
-        self.verbose = verbose
+        self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
+        if file is not None and not callable(getattr(file, "write", None)):
+            raise fail("file", "None (sys.stderr) or a text stream with a write method", file)
         self.file = file
         self.bar = None
         #: whether a live bar is drawn (verbose=1 on a terminal)
