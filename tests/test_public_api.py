@@ -227,6 +227,8 @@ def _specs(tmp):
             optimizer=optim.SGD,
         ),  # fmt: skip
         _with(to_onnx, "to_onnx", to_onnx, {"path": str(tmp / "m.onnx")}, model=_model),
+        Spec("callbacks.Diagnostics", callbacks.Diagnostics),
+        _with(ml.lr_find, "lr_find", ml.lr_find, {"X": X, "y": y, "num_steps": 5}, model=_model),
     ]
     return S
 

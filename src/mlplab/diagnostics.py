@@ -270,12 +270,13 @@ class DiagnosticsHooks:
         self.every = None if every is None else check_int("every", every, 1)
         self.probe_size = check_int("probe_size", probe_size, 1)
         self.warn = check_bool("warn", warn)
-        thresholds = dict(thresholds or {})
-        for k, v in thresholds.items():
-            if k not in THRESHOLDS:
-                raise fail("thresholds", f"a dict with keys from {sorted(THRESHOLDS)}", thresholds)
-            check_real(f"thresholds[{k!r}]", v, 0)
-        self.thresholds = thresholds
+        if thresholds is not None and (not isinstance(thresholds, dict) or not set(thresholds) <= set(THRESHOLDS)):
+            raise fail("thresholds", f"None or a dict with keys from {sorted(THRESHOLDS)}", thresholds)
+        self.thresholds = {k: check_real(f"thresholds[{k!r}]", v, 0) for k, v in (thresholds or {}).items()}
+        if "plateau_epochs" in self.thresholds:
+            self.thresholds["plateau_epochs"] = check_int(
+                "thresholds['plateau_epochs']", thresholds["plateau_epochs"], 1
+            )
         self._reset()
 
     def _reset(self):

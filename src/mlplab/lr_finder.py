@@ -36,10 +36,11 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from . import optim
-from ._validation import check_choice, check_int, check_real, fail
+from ._validation import check_choice, check_instance, check_int, check_real, fail
 from .batches import ArraySource
 from .callbacks import Callback
 from .errors import DivergenceError
+from .model import Sequential
 from .training import Trainer
 
 __all__ = ["RULES", "LRFindResult", "lr_find"]
@@ -186,7 +187,7 @@ def lr_find(
         and its lr replaced at each update; the one given is left unchanged.
     start_lr, end_lr : float, 0 < start_lr < end_lr
         The range swept, default 1e-7 to 10.
-    num_steps : int >= 3, default 200
+    num_steps : int in [3, 10^6], default 200
         Updates at most (the data is gone through as many times as it takes, reshuffled).
     batch_size : int or None, default 32
     beta : float in [0, 1), default 0.98
@@ -211,11 +212,12 @@ def lr_find(
     ArgumentError
         For a bad argument (named), or data the model cannot take.
     """
+    check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     start_lr = check_real("start_lr", start_lr, 0, low_open=True)
     end_lr = check_real("end_lr", end_lr, 0, low_open=True)
     if end_lr <= start_lr:
         raise fail("end_lr", f"a number above start_lr = {start_lr:g}", end_lr)
-    num_steps = check_int("num_steps", num_steps, 3)
+    num_steps = check_int("num_steps", num_steps, 3, 1_000_000)
     beta = check_real("beta", beta, 0, 1, high_open=True)
     diverge = check_real("diverge", diverge, 1, low_open=True)
     check_choice("rule", rule, tuple(RULES))
