@@ -5,7 +5,7 @@ The lecture's second chapter is about why training fails: the derivative of the 
 lies in [0, 1/4], so the gradient shrinks at every layer it is propagated back through (the
 vanishing gradient) and the first layers of a deep sigmoid network hardly learn. This module
 measures it, and its relatives, on a network while it trains. Per Dense layer l = 1 (the
-first) ... L (the output layer), at a measured update:
+first) ... L (the output layer), at a measured update::
 
     grad_norm           ||dJ/dW_l||_F: the gradient of that update's mini-batch, as the
                         optimizer used it (after clipping), J with its penalty if any
