@@ -98,11 +98,11 @@ def test_chunks_are_validated_and_named(rng):
     X, y = _data(rng, n=20)
     bad = X.copy()
     bad[3, 1] = np.inf
-    with pytest.raises(ArgumentError, match="^chunk 1 X must be finite, got NaN or infinity"):
+    with pytest.raises(ArgumentError, match="^chunks\\[1\\] X must be finite, got NaN or infinity"):
         _model().fit(ChunkSource([(X, y), (bad, y)]), None, verbose=0)
-    with pytest.raises(ArgumentError, match=r"^chunk 0 must be a tuple \(X, y\)"):
+    with pytest.raises(ArgumentError, match=r"^chunks\[0\] must be a tuple \(X, y\)"):
         _model().fit(ChunkSource([X]), None, verbose=0)
-    with pytest.raises(ArgumentError, match="^chunk 0 y must be of 20 samples"):
+    with pytest.raises(ArgumentError, match="^chunks\\[0\\] y must be of 20 samples"):
         _model().fit(ChunkSource([(X, y[:5])]), None, verbose=0)
     with pytest.raises(ArgumentError, match="^chunks must be an iterable"):
         ChunkSource(3)

@@ -266,7 +266,7 @@ def test_prepare_targets_shapes(name):
         loss.prepare_targets(np.array([0, 1, 1]), 2, np.float64)
     with pytest.raises(ValueError, match=r"y must be 1-D or 2-D, got shape \(2, 2, 1\)"):
         loss.prepare_targets(np.zeros((2, 2, 1)), 1, np.float64)
-    with pytest.raises(TypeError, match="y must be numeric, got dtype <U1"):
+    with pytest.raises(TypeError, match="y must be real numbers, got dtype <U1"):
         loss.prepare_targets(np.array(["a", "b"]), 1, np.float64)
 
 
@@ -382,3 +382,17 @@ def test_a_model_trains_with_poisson_to_the_rate(rng):
     model = ml.Sequential([ml.Dense(1, 1, dtype="float64")])
     model.fit(X, y, loss="poisson", optimizer=ml.optim.Adam(lr=0.05), epochs=30, batch_size=200, seed=0, verbose=0)
     np.testing.assert_allclose([model.layers[0].W[0, 0], model.layers[0].b[0]], [1.0, 0.5], atol=0.08)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber", "poisson", "bce", "cross_entropy"])
+def test_complex_targets_are_refused_never_silently_made_real(name):
+    loss = ml.losses.get(name)
+    n_out = 1 if name != "cross_entropy" else 3
+    y = np.ones((4, n_out)) * (1 + 2j)
+    with pytest.raises(ml.errors.ArgumentError, match="^y must be"):
+        loss.prepare_targets(y, n_out, np.float64)
+
+
+def test_targets_beyond_float32_are_refused_saying_so():
+    with pytest.raises(ml.errors.ArgumentError, match="^y must be representable in float32"):
+        ml.losses.get("mse").prepare_targets(np.array([1e300, 1.0]), 1, np.float32)

@@ -272,7 +272,7 @@ def test_target_errors_name_the_argument_they_come_from(rng):
     X, y = _data(rng, n=20)
     with pytest.raises(ArgumentError, match=r"^validation_data y must be class labels 0..2"):
         _model().fit(X, y, validation_data=(X[:3], np.array([1, 2, 10])), verbose=0)
-    with pytest.raises(ArgumentError, match=r"^chunk 1 y must be class labels 0..2"):
+    with pytest.raises(ArgumentError, match=r"^chunks\[1\] y must be class labels 0..2"):
         _model().fit(ChunkSource([(X[:10], y[:10]), (X[10:], y[10:] + 5)]), None, verbose=0)
     with pytest.raises(ArgumentError, match="^Y must be an array of targets, got None"):
         Trainer(_model(), verbose=0).train_step(X, None)

@@ -12,8 +12,8 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    callbacks, batches, training, lbfgs, sklearn_params, sklearn_objective, sklearn, augment,
-    datasets, plotting, lab, cli
+    diagnostics, callbacks, batches, training, lr_finder, lbfgs, sklearn_params, sklearn_objective,
+    sklearn, augment, datasets, plotting, lab, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
@@ -25,6 +25,7 @@ from . import (
     augment,
     callbacks,
     datasets,
+    diagnostics,
     history,
     initializers,
     lbfgs,
@@ -45,6 +46,7 @@ from .io import load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
 from .lbfgs import LBFGS
 from .losses import BCE, MAE, MSE, CrossEntropy, Huber, Poisson
+from .lr_finder import lr_find
 from .model import MLP, Sequential
 from .regularizers import L1, L2, ElasticNet
 from .training import ArraySource, ChunkSource, Trainer
@@ -54,6 +56,7 @@ __all__ = [
     "augment",
     "callbacks",
     "datasets",
+    "diagnostics",
     "history",
     "initializers",
     "lbfgs",
@@ -94,6 +97,7 @@ __all__ = [
     "History",
     "TerminateOnNaN",
     "gradcheck",
+    "lr_find",
     "load",
     "save_checkpoint",
     "load_checkpoint",

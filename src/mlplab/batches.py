@@ -31,7 +31,7 @@ class BatchSource:
     ``batch_size`` is the rows of a batch (the last one of an epoch, or of a chunk, may be
     smaller), ``steps`` the batches of an epoch (None when not known in advance) and
     ``validation`` the held-out (X, Y, w) or None. For the divergence guard, ``input_bound``
-    bounds |x| over every training input (inf: unknown) and ``inputs()`` yields them.
+    bounds ``|x|`` over every training input (inf: unknown) and ``inputs()`` yields them.
     """
 
     batch_size: int | None = None
@@ -61,12 +61,16 @@ class BatchSource:
         raise NotImplementedError
 
 
+def _is_balanced(class_weight) -> bool:
+    return isinstance(class_weight, str) and class_weight == "balanced"
+
+
 def _class_weights(class_weight, Y, name="class_weight"):
     """The weight of each row's class: a dict {class: weight} or "balanced" (scikit-learn's
     n / (n_classes * count), 0 for a class with no sample)."""
     labels = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(np.int64)
     n_classes = max(Y.shape[1], 2)
-    if isinstance(class_weight, str) and class_weight == "balanced":
+    if _is_balanced(class_weight):
         counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
         table = np.where(counts > 0, labels.size / (n_classes * np.maximum(counts, 1)), 0.0)
     elif isinstance(class_weight, dict):
@@ -122,7 +126,7 @@ class ArraySource(BatchSource):
         self.X, self.y = X, y
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
-        if class_weight is not None and not (isinstance(class_weight, dict) or class_weight == "balanced"):
+        if class_weight is not None and not (isinstance(class_weight, dict) or _is_balanced(class_weight)):
             raise fail("class_weight", "a dict {class: weight} or 'balanced'", class_weight)
         self.sample_weight, self.class_weight = sample_weight, class_weight
         self.validation_split = check_real("validation_split", validation_split, 0, 1, high_open=True)
@@ -262,12 +266,12 @@ class ChunkSource(BatchSource):
         count = 0
         for i, chunk in enumerate(chunks):
             if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
-                raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
+                raise fail(f"chunks[{i}]", "a tuple (X, y) or (X, y, sample_weight)", chunk)
             w = chunk[2] if len(chunk) == 3 else None
             part = ArraySource(
                 chunk[0], chunk[1], self.batch_size, self.shuffle, sample_weight=w, class_weight=self.class_weight
             )
-            part.bind(self._model, self._loss, where=f"chunk {i} ")
+            part.bind(self._model, self._loss, where=f"chunks[{i}] ")
             self.input_bound = max(self.input_bound, part.input_bound)
             yield part
             count += 1

@@ -13,7 +13,8 @@ Callbacks here: ``ProgressBar`` (``verbose``), ``TerminateOnNaN``, ``EarlyStoppi
 ``LambdaCallback``. Each resets its state in ``on_train_begin``, so one instance can serve
 several fits. Monitoring callbacks use Keras's names and semantics, except
 ``ReduceLROnPlateau``, which follows torch's. (``History`` lives in ``mlplab.history`` and
-is importable from here too.)
+is importable from here too.) ``Diagnostics`` explains training: its figures and rules are
+``mlplab.diagnostics``.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from ._validation import (
     check_real,
     fail,
 )
+from .diagnostics import DiagnosticsHooks
 from .history import History
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "LearningRateScheduler",
     "CSVLogger",
     "LambdaCallback",
+    "Diagnostics",
 ]
 
 
@@ -197,7 +200,9 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, verbose=1, file=None):
-        self.verbose = verbose
+        self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
+        if file is not None and not callable(getattr(file, "write", None)):
+            raise fail("file", "None (sys.stderr) or a text stream with a write method", file)
         self.file = file
         self.bar = None
         #: whether a live bar is drawn (verbose=1 on a terminal)
@@ -702,3 +707,7 @@ class LambdaCallback(Callback):
             check_choice("a LambdaCallback hook", name, self._HOOKS)
             if f is not None:
                 setattr(self, name, check_callable(name, f))
+
+
+class Diagnostics(DiagnosticsHooks, Callback):
+    __doc__ = DiagnosticsHooks.__doc__

@@ -1,7 +1,7 @@
 """Model files and training checkpoints, without pickle.
 
 A model file (``model.save(path)``, ``mlplab.load(path)``) is a NumPy ``.npz`` archive
-(an uncompressed zip of ``.npy`` arrays) holding
+(an uncompressed zip of ``.npy`` arrays) holding::
 
     __mlplab__          the metadata: UTF-8 JSON as a uint8 array (format name and version,
                         kind, the architecture from ``model.get_config()``, a SHA-256 digest
@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, optim
-from ._validation import check_instance, check_int, check_path, fail
+from ._validation import check_instance, check_int, check_list, check_path, fail
 from .backend import all_finite, to_numpy
 from .errors import ModelFileError
 from .history import History
@@ -184,7 +184,7 @@ def atomic_open(path, mode="w"):
     and renamed over ``path`` (``os.replace``), on error removed. Readers see the old file
     or the new one, never half of one. The file gets the permissions the user's umask gives
     (as any tool's files), and temporary files left by a save that was killed are removed."""
-    path = os.fspath(path)
+    path = check_path("path", path)
     folder, name = os.path.split(os.path.abspath(path))
     _clean_stale(folder, name)
     while True:  # created by open() with mode 0o666: the kernel applies the umask
@@ -287,8 +287,12 @@ def save_checkpoint(
     meta = dict(kind="checkpoint", config=model.get_config(), optimizer=opt, epoch=epoch, history=history)
     meta.update(rng_state=rng_state, dropout_rng_states=dropouts, data=data)
     meta["callbacks"] = entries = []
-    for i, (name, st) in enumerate(callback_states):
-        check_instance(f"callback_states[{i}]", st, dict, "a (class name, state dict) pair")
+    pairs = check_list("callback_states", callback_states, "a list of (class name, state dict) pairs")
+    for i, pair in enumerate(pairs):
+        ok = isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str)
+        if not ok or not isinstance(pair[1], dict):
+            raise fail(f"callback_states[{i}]", "a (class name, state dict) pair", pair)
+        name, st = pair
         names = sorted(k for k, v in st.items() if isinstance(v, np.ndarray))
         arrays.update({f"callbacks.{i}.{k}": np.ascontiguousarray(st[k], dtype=model.dtype) for k in names})
         entries.append({"class": name, "state": {k: v for k, v in st.items() if k not in names}, "arrays": names})

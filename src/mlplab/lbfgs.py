@@ -17,9 +17,9 @@ result's message says). It is what scikit-learn's ``MLPClassifier(solver="lbfgs"
 
 Convergence criteria (SciPy's, with its names): training stops at the first of
 
-* ``tol`` (SciPy's gtol): max_i |g_i| <= tol, the largest entry of the gradient;
-* ``ftol``: (J_k - J_{k+1}) / max(|J_k|, |J_{k+1}|, 1) <= ftol, a relative decrease of J that
-  small over one iteration (default 2.2e-9, SciPy's, i.e. factr = 1e7 times the machine eps);
+* ``tol`` (SciPy's gtol): ``max_i |g_i| <= tol``, the largest entry of the gradient;
+* ``ftol``: ``(J_k - J_{k+1}) / max(|J_k|, |J_{k+1}|, 1) <= ftol``, a relative decrease of J
+  that small over one iteration (default 2.2e-9, SciPy's: factr = 1e7 times the machine eps);
 * ``max_iter`` iterations, or ``max_fun`` evaluations of J (a line search may need several
   evaluations in one iteration); reaching either means it did *not* converge.
 
@@ -62,9 +62,9 @@ class LBFGS:
     max_fun : int >= 1, default 15000
         Evaluations of J and its gradient at most (SciPy's maxfun).
     tol : float >= 0, default 1e-4
-        Stop when the largest |dJ/dtheta_i| is at most tol (SciPy's gtol).
+        Stop when the largest ``|dJ/dtheta_i|`` is at most tol (SciPy's gtol).
     ftol : float >= 0, default ``FTOL`` (2.2e-9)
-        Stop when one iteration lowers J by at most this fraction of max(|J|, 1).
+        Stop when one iteration lowers J by at most this fraction of ``max(|J|, 1)``.
     history_size : int >= 1, default 10
         The m past steps the inverse Hessian is built from (SciPy's maxcor, torch's
         history_size).

@@ -52,10 +52,10 @@ class Optimizer:
     clip_norm : float, optional
         Rescale the whole gradient g to norm at most clip_norm:
         g <- g * min(1, clip_norm / (||g||_2 + 1e-6)), the norm taken over all parameters at
-        once (torch.nn.utils.clip_grad_norm_).
+        once (``torch.nn.utils.clip_grad_norm_``).
     clip_value : float, optional
         Clip every gradient coordinate to [-clip_value, clip_value]
-        (torch.nn.utils.clip_grad_value_). Applied before clip_norm.
+        (``torch.nn.utils.clip_grad_value_``). Applied before clip_norm.
 
     Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
     flags True or False, NumPy scalars accepted, bool never a number); a bad one raises
@@ -83,9 +83,21 @@ class Optimizer:
         self.epoch = 0  # set by fit, for schedules that step per epoch
         self.state: dict[str, np.ndarray] = {}
         self._work: dict[str, np.ndarray] = {}  # scratch buffers: reused, never saved
-        self.last_lr = self.lr_at(0, 0) if callable(lr) else self.lr
+        self.last_lr = self._first_lr() if callable(lr) else self.lr
 
     # -- learning rate -------------------------------------------------------------
+    def _first_lr(self) -> float:
+        """The rate of a schedule (or any callable ``lr``) at t = 0, checked."""
+        try:
+            lr0 = self.lr(0)
+            ok = not isinstance(lr0, (bool, np.bool_)) and math.isfinite(float(lr0)) and float(lr0) >= 0
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            lr0, ok = "an error", False
+        if not ok:
+            what = "a float >= 0 or a schedule whose rates are finite numbers >= 0"
+            raise fail("lr", what, got=f"one giving {lr0!r}")
+        return float(lr0)
+
     def lr_at(self, t=None, epoch=None) -> float:
         """The learning rate for update t (default: the next one)."""
         if not callable(self.lr):

@@ -527,8 +527,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
         Lowest ``loss_`` seen (None with early stopping).
     loss_curve_ : list of float
-        ``loss_`` of every epoch (not with lbfgs, as scikit-learn; nor best_loss_,
-        validation_scores_, best_validation_score_).
+        ``loss_`` of every epoch (not with lbfgs, as scikit-learn; nor ``best_loss_``,
+        ``validation_scores_``, ``best_validation_score_``).
     validation_scores_ : list of float or None
         Held-out accuracy per epoch with early stopping, else None.
     best_validation_score_ : float or None
@@ -626,7 +626,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     loss : {"squared_error", "poisson", "absolute_error", "huber"}, default "squared_error"
         "poisson": scikit-learn's half Poisson deviance of the rates exp(z) of the linear
         outputs z (``out_activation_`` "exp"; y must be >= 0); "absolute_error" is mlplab's
-        "mae" (1/k sum_j |p_j - y_j|), "huber" its Huber loss with delta = 1.
+        "mae" (``1/k sum_j |p_j - y_j|``), "huber" its Huber loss with delta = 1.
     """
 
     def __init__(

@@ -40,6 +40,8 @@ from ._validation import (
     check_callable,
     check_instance,
     check_int,
+    check_list,
+    check_path,
     fail,
 )
 from .backend import all_finite, blas_threads, l2_norm, xp
@@ -52,6 +54,21 @@ from .metrics import DEFAULT_METRICS
 from .model import Sequential
 
 __all__ = ["Trainer", "BatchSource", "ArraySource", "ChunkSource", "as_source"]
+
+_OPTIMIZER = "given to the optimizer, not to fit: optimizer=ml.optim.{}({}=...)"
+#: where the arguments of other libraries' fit go in mlplab's
+FIT_HINTS = {
+    "lr": _OPTIMIZER.format("SGD", "lr"),
+    "learning_rate": _OPTIMIZER.format("SGD", "lr"),
+    "momentum": _OPTIMIZER.format("SGD", "momentum"),
+    "weight_decay": _OPTIMIZER.format("AdamW", "weight_decay"),
+    "betas": _OPTIMIZER.format("Adam", "betas"),
+    "criterion": "passed as loss= (a name, e.g. loss='cross_entropy', or a mlplab Loss)",
+    "loss_fn": "passed as loss= (a name, e.g. loss='cross_entropy', or a mlplab Loss)",
+    "max_iter": "passed as epochs= (fit's name for the number of passes over the data)",
+    "n_epochs": "passed as epochs= (fit's name for the number of passes over the data)",
+    "num_epochs": "passed as epochs= (fit's name for the number of passes over the data)",
+}
 
 
 # -- the trainer -------------------------------------------------------------------------------
@@ -154,9 +171,9 @@ class Trainer:
         self.augment = None if augment is None else check_callable("augment", augment, "a callable f(X, rng) -> X")
         self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
         cbs = [ProgressBar(verbose=self.verbose)] if self.verbose else []
-        if callbacks is not None and (isinstance(callbacks, (Callback, str)) or not hasattr(callbacks, "__iter__")):
+        if isinstance(callbacks, Callback):
             raise fail("callbacks", "a list of mlplab Callback instances", callbacks)
-        for c in callbacks or ():
+        for c in [] if callbacks is None else check_list("callbacks", callbacks, "a list of mlplab Callback instances"):
             cbs.append(check_instance("callbacks", c, Callback, "a list of mlplab Callback instances"))
         self.callbacks = CallbackList(cbs)
         self.rng = model.run_rng() if seed is None else as_rng(seed)
@@ -325,7 +342,7 @@ class Trainer:
         """Train for the epochs ``initial_epoch`` .. ``epochs - 1`` on the batch source.
 
         After each epoch: the loss and metrics of ``validation`` (else of the source's own
-        held-out rows, if any) are logged with a "val_" prefix, the History records the epoch
+        held-out rows, if any) are logged with a ``val_`` prefix, the History records the epoch
         and the epoch callbacks run. Training stops early when a callback sets
         ``model.stop_training``, at the first Ctrl-C (after the current batch; a second one
         raises KeyboardInterrupt), or when training diverges.
@@ -503,6 +520,7 @@ class Trainer:
 
     def _resume(self, path):
         """Restore a checkpoint into the model and this trainer; returns it."""
+        path = check_path("resume_from", path)
         ck = io.load_checkpoint(path)
         model = self.model
 
