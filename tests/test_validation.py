@@ -56,6 +56,7 @@ def test_every_public_function_is_tested_here():
         "check_sample_weight",
         "check_memory",
         "unexpected_arguments",
+        "check_arguments",
         "lookup",
     }
     assert set(v.__all__) == tested
@@ -837,3 +838,17 @@ def test_check_list_takes_iterables_but_strings_dicts_and_scalars():
     for bad in ("ab", b"ab", {"a": 1}, np.array(0.0), 3, None):
         with pytest.raises(ArgumentError, match=r"^a must be a list of things, got "):
             v.check_list("a", bad, "a list of things")
+
+
+def test_check_arguments_names_unknown_and_missing_ones():
+    def f(a, b=1, *, c=2):
+        pass
+
+    assert v.check_arguments("kw", {"a": 1, "c": 3}, f) == {"a": 1, "c": 3}
+    with pytest.raises(ArgumentError, match=r"^kw must be arguments of f \(a, b, c\), a required, got unknown \['d'\]"):
+        v.check_arguments("kw", {"a": 1, "d": 3}, f)
+    with pytest.raises(
+        ArgumentError, match=r"^kw must be arguments of f \(a, b, c\), a required, got none for \['a'\]"
+    ):
+        v.check_arguments("kw", {"b": 2}, f)
+    assert v.check_arguments("kw", {"b": 2}, f, partial=True) == {"b": 2}

@@ -15,6 +15,7 @@ is expected is a bug, not a 1.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import numbers
 import os
@@ -42,6 +43,7 @@ __all__ = [
     "check_sample_weight",
     "check_memory",
     "unexpected_arguments",
+    "check_arguments",
     "lookup",
 ]
 
@@ -302,6 +304,21 @@ def unexpected_arguments(func, kwargs, known, hints=None) -> ArgumentError:
     return fail(name, hint, kwargs[name])
 
 
+def check_arguments(name, kwargs, cls, partial=False) -> dict:
+    """``kwargs`` (a dict) as arguments of ``cls(**kwargs)``: no unknown name, and, unless
+    ``partial``, every required one; else ArgumentError naming ``name`` and listing them."""
+    params = [p for p in inspect.signature(cls).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [p.name for p in params]
+    required = [p.name for p in params if p.default is p.empty]
+    unknown = [k for k in kwargs if k not in names]
+    missing = [] if partial else [k for k in required if k not in kwargs]
+    if unknown or missing:
+        what = f"arguments of {cls.__name__} ({', '.join(names)})"
+        what += f", {', '.join(required)} required" if required and not partial else ""
+        raise fail(name, what, got=f"unknown {unknown}" if unknown else f"none for {missing}")
+    return kwargs
+
+
 def _article(word) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -319,7 +336,7 @@ def lookup(kind, registry, value, base=None, **kwargs):
                 raise fail(kind, f"a name or class when arguments {sorted(kwargs)} are given", value)
             return value
         if isinstance(value, type) and issubclass(value, base):
-            return value(**kwargs)
+            return value(**check_arguments(f"the arguments of {kind} {value.__name__}", kwargs, value))
     elif callable(value):
         if kwargs:
             raise fail(kind, f"a name when arguments {sorted(kwargs)} are given", value)
@@ -328,6 +345,8 @@ def lookup(kind, registry, value, base=None, **kwargs):
         if base is None and kwargs:
             raise fail(kind, f"a name of a class when arguments {sorted(kwargs)} are given", value)
         entry = registry[value]
-        return entry(**kwargs) if base is not None else entry
+        if base is not None:
+            return entry(**check_arguments(f"the arguments of {kind} {value!r}", kwargs, entry))
+        return entry
     what = f"{_article(base.__name__)} {base.__name__}" if base is not None else "a callable"
     raise fail(kind, f"{what} or one of {sorted(registry)}", value)

@@ -84,7 +84,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
@@ -108,9 +107,11 @@ from .sklearn_params import (
     activation_name,
     batch_size,
     check_params,
+    check_size,
     encode_labels,
     hidden_sizes,
     model_dtype,
+    random_state,
     sklearn_weights,
     solver,
 )
@@ -228,10 +229,11 @@ class _BaseMLP(BaseEstimator):
             sample_weight = np.full(X.shape[0], float(sample_weight))  # one weight for all, as scikit-learn
         sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
         Y = self._encode(y, first, incremental, classes, sw)
-        rs = check_random_state(self.random_state)
+        rs = random_state(self)
         sizes = [X.shape[1], *hidden_sizes(self), Y.shape[1]]
         act = activation_name(self)
         if first:
+            check_size(sizes, model_dtype(self, X))
             self._init_model(sizes, act, rs, model_dtype(self, X))
         elif self.model_.sizes != sizes or self.model_.activation != act:
             before = f"{self.model_.sizes} with {self.model_.activation!r}"

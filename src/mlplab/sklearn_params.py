@@ -36,10 +36,20 @@ import warnings
 
 import numpy as np
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
 from . import activations, initializers, optim, schedules
-from ._validation import check_bool, check_choice, check_instance, check_int, check_real, fail
+from ._validation import (
+    check_arguments,
+    check_bool,
+    check_choice,
+    check_instance,
+    check_int,
+    check_memory,
+    check_real,
+    fail,
+)
 from .backend import as_dtype
 
 __all__ = [
@@ -99,6 +109,22 @@ def hidden_sizes(est) -> list:
         return [check_int("hidden_layer_sizes", s, 1) for s in sizes]
     except TypeError:
         raise fail("hidden_layer_sizes", "an int or a sequence of positive ints", h) from None
+
+
+def random_state(est):
+    """``random_state`` as scikit-learn takes it: None, an int in [0, 2**32 - 1] or a RandomState."""
+    rs = est.random_state
+    ok = rs is None or isinstance(rs, np.random.RandomState)
+    ok = ok or (isinstance(rs, numbers.Integral) and not isinstance(rs, (bool, np.bool_)) and 0 <= rs < 2**32)
+    if not ok:
+        raise fail("random_state", "None, an int in [0, 2**32 - 1] or a numpy RandomState", rs)
+    return check_random_state(rs)
+
+
+def check_size(sizes, dtype):
+    """Refuse, naming hidden_layer_sizes, a network larger than this machine's memory."""
+    n = sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    check_memory("hidden_layer_sizes", n, 8 + 2 * np.dtype(dtype).itemsize, "a network")
 
 
 def activation_name(est) -> str:
@@ -244,6 +270,8 @@ def check_params(est, incremental) -> None:
     check_choice("penalty", est.penalty, _PENALTIES)
     if est.optimizer_kwargs is not None:
         check_instance("optimizer_kwargs", est.optimizer_kwargs, dict, "a dict or None")
+        if name != "lbfgs":
+            check_arguments("optimizer_kwargs", est.optimizer_kwargs, optim.OPTIMIZERS[name], partial=True)
     if est.schedule_params is not None:
         check_instance("schedule_params", est.schedule_params, dict, "a dict or None")
         if est.schedule is None or not isinstance(est.schedule, str):
