@@ -18,7 +18,18 @@ class ArgumentError(ValueError, TypeError):
 class DivergenceError(FloatingPointError):
     """Training stopped because the loss became NaN or infinite. ``.history`` holds the
     History so far and ``.loss`` the loss that was not finite; the model kept the last
-    weights whose loss was finite."""
+    weights whose loss was finite.
+
+    Parameters
+    ----------
+    msg : str
+        What diverged, where, and what to try.
+    history : History or None, default None
+        The record of the epochs before the divergence.
+    loss : float or None, default None
+        The loss that was not finite; None when the weights or the outputs overflowed
+        before any loss was computed.
+    """
 
     def __init__(self, msg, history=None, loss=None):
         super().__init__(msg)
