@@ -22,8 +22,8 @@ def _run(cfg):
     return run
 
 
-def _grid_features(run):
-    return data.features(data.grid(), run.names)
+def _grid_features(run, density=100):
+    return data.features(data.grid(density), run.names)
 
 
 def test_encode_decode_round_trip_with_padding():
@@ -70,13 +70,24 @@ def test_neuron_thumbnails_and_focus_match_torch(torch_mirror):
         if i + 1 < len(modules) and isinstance(modules[i + 1], torch.nn.Linear):
             values.append(x.detach().numpy())
     V = np.clip(np.concatenate(values, axis=1), -1, 1)
-    side = frames.THUMB
+    side = header["thumb"]
+    assert side == 20 and header["density"] == 100
     thumbs = V.reshape(side, 100 // side, side, 100 // side, -1).mean(axis=(1, 3))
     expected = 255 * (np.moveaxis(thumbs, -1, 0) + 1) / 2
     assert s["nodes"].shape == (4 + 5 + 3, side, side)  # x, y, xSquared, sinY; then 5 and 3 neurons
     assert np.abs(s["nodes"] - expected).max() <= 0.5 + 1e-3  # float32 vs float64: within the rounding
     focus = 255 * (np.clip(values[2][:, 1], -1, 1) + 1) / 2
     assert np.abs(s["focus"].ravel() - focus).max() <= 0.5 + 1e-3
+
+
+def test_a_large_network_is_drawn_on_a_coarser_grid():
+    run = _run({"networkShape": [64, 64, 64], "activation": "relu"})
+    header, s = frames.decode(frames.Renderer(run).render())
+    assert header["density"] == 50 and header["thumb"] == 10 and s["boundary"].shape == (50, 50)
+    p = run.model.predict(_grid_features(run, 50))[:, 0]
+    assert np.array_equal(s["boundary"].ravel(), np.rint(255 * p.astype(np.float64)).astype(np.uint8))
+    assert s["nodes"].shape == (2 + 192, 10, 10)
+    assert frames.density(_run({"networkShape": [8, 8]}).model) == 100
 
 
 def test_weights_header_and_data_message():

@@ -12,17 +12,19 @@ read them. The header's "type" says what the message is: "frame" (the state of a
 newest-first) or "data" (a run's points, sent once per data set).
 
 A frame's sections, all from one forward pass of the run's network over the view's
-100 x 100 grid (``data.grid``; row 0 at the top, x2 = +6):
+N x N grid (``data.grid``; row 0 at the top, x2 = +6), N = 100 as TF Playground's, or 50 for
+a network whose pass over 100 x 100 points would cost more than ``MAX_FLOPS`` (the header's
+"density"):
 
-- ``boundary`` (u1, 100 x 100): one output read as a byte, b = round(255 v) with v the
+- ``boundary`` (u1, N x N): one output read as a byte, b = round(255 v) with v the
   probability of class 1 (binary), or (clip(y, -1, 1) + 1) / 2 (regression): b >= 128
   exactly when ``model.predict`` gives p >= 0.5, the class ``predict_classes`` gives;
 - or for K > 2 classes, ``classes`` (u1, argmax of the probabilities) and ``confidence``
   (u1, 255 (p_max - 1/K) / (1 - 1/K));
-- ``nodes`` (u1, n x 20 x 20): a thumbnail per input feature and hidden neuron, in the
+- ``nodes`` (u1, n x N/5 x N/5): a thumbnail per input feature and hidden neuron, in the
   network's order: the 5 x 5 block means of its values clipped to [-1, 1], as bytes
   round(255 (v + 1) / 2) (TF Playground clips to [-1, 1] too);
-- ``focus`` (u1, 100 x 100): the same at full resolution for the node the page hovers;
+- ``focus`` (u1, N x N): the same at full resolution for the node the page hovers;
 - ``weights`` (f4): every Dense layer's W (row-major, n_in x n_out) then b, layer by layer.
 """
 
@@ -33,13 +35,21 @@ import struct
 
 import numpy as np
 
+from ..backend import blas_threads
 from ..layers import Dense
 from .data import DENSITY, features, grid
 
-__all__ = ["encode", "decode", "Renderer", "data_message", "THUMB"]
+__all__ = ["encode", "decode", "Renderer", "data_message", "density", "MAX_FLOPS"]
 
-THUMB = 20  # thumbnail side: DENSITY / 5
-_BLOCK = DENSITY // THUMB
+_BLOCK = 5  # a thumbnail pixel is the mean of 5 x 5 grid points
+MAX_FLOPS = 6e7  # of one pass over the 100 x 100 grid; a larger network is drawn on 50 x 50
+
+
+def density(model) -> int:
+    """The side of the grid a model's frames use: 100, or 50 when a pass over 100 x 100
+    points costs more than MAX_FLOPS (2 per multiply-add)."""
+    flops = 2.0 * DENSITY**2 * sum(L.W.size for L in model.layers if isinstance(L, Dense))
+    return DENSITY if flops <= MAX_FLOPS else DENSITY // 2
 
 
 def encode(header: dict, sections=()) -> bytes:
@@ -111,7 +121,9 @@ class Renderer:
     def __init__(self, run):
         self.run = run
         self.view = run.model.astype(run.model.dtype)
-        self.G = features(grid(), run.names).astype(run.model.dtype)
+        self.density = density(run.model)
+        self.thumb = self.density // _BLOCK
+        self.G = features(grid(self.density), run.names).astype(run.model.dtype)
         self.frame = 0
 
     def forward(self):
@@ -129,7 +141,7 @@ class Renderer:
 
     def boundary(self, out):
         """The boundary sections of an output (DENSITY^2, units)."""
-        kind, side = self.run.kind, (DENSITY, DENSITY)
+        kind, side = self.run.kind, (self.density, self.density)
         with np.errstate(all="ignore"):
             if kind == "binary":
                 return [("boundary", _to_byte(out[:, 0]).reshape(side))]
@@ -146,16 +158,17 @@ class Renderer:
         """A frame of the run's current state; ``focus`` = [layer, index] of a node to send at
         full resolution (layer 0: the input features)."""
         run = self.run
-        out, hidden = self.forward()
+        with blas_threads(2.0 * self.density**2 * max(L.W.size for L in run.dense_layers())):
+            out, hidden = self.forward()
         values = [self.G, *hidden]  # per layer of nodes: (DENSITY^2, width)
         with np.errstate(all="ignore"):
             V = np.clip(np.nan_to_num(np.concatenate(values, axis=1), nan=0.0), -1.0, 1.0)
-            thumbs = V.reshape(THUMB, _BLOCK, THUMB, _BLOCK, -1).mean(axis=(1, 3))
+            thumbs = V.reshape(self.thumb, _BLOCK, self.thumb, _BLOCK, -1).mean(axis=(1, 3))
         sections = self.boundary(out)
         sections.append(("nodes", _to_byte((np.moveaxis(thumbs, -1, 0) + 1) / 2)))
         if focus is not None and 0 <= focus[0] < len(values) and 0 <= focus[1] < values[focus[0]].shape[1]:
             v = np.clip(np.nan_to_num(values[focus[0]][:, focus[1]], nan=0.0), -1, 1)
-            sections.append(("focus", _to_byte((v + 1) / 2).reshape(DENSITY, DENSITY)))
+            sections.append(("focus", _to_byte((v + 1) / 2).reshape(self.density, self.density)))
         dense = run.dense_layers()
         weights = np.concatenate([np.concatenate([L.W.ravel(), L.b]) for L in dense]).astype(np.float32)
         sections.append(("weights", weights))
@@ -176,8 +189,8 @@ class Renderer:
             "test": {k: (_clean(v) if k != "confusion" else v) for k, v in m["test"].items()},
             "curve": _curve(run),
             "ms_per_step": round(run.ms_per_step, 4),
-            "thumb": THUMB,
-            "density": DENSITY,
+            "thumb": self.thumb,
+            "density": self.density,
             "data_version": run.data.version,
             **(extra or {}),
         }

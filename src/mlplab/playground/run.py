@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_int
+from ..backend import blas_threads
 from ..batches import ArraySource
 from ..errors import ArgumentError, DivergenceError
 from ..layers import Dense
@@ -70,7 +71,7 @@ def make_data(cfg, pool=None, added=(), version=0) -> Data:
         y_train = np.concatenate([y_train, A[:, 2].astype(y_train.dtype)])
     regression = cfg["problem"] == "regression"
     k = 2 if regression else int(max(y.max(), y_train.max())) + 1
-    return Data(X_train, y_train, X_test, y_test, max(k, 2), pool is not None, pool, list(added), version)
+    return Data(X_train, y_train, X_test, y_test, max(k, 2), pool is not None, (X, y), list(added), version)
 
 
 def explain_divergence(message, lr, epoch) -> str:
@@ -82,6 +83,21 @@ def explain_divergence(message, lr, epoch) -> str:
         f"numbers overflow. The network is kept at its last weights with a finite loss. Try a learning "
         f"rate 3 to 10 times smaller, gradient clipping (clip_norm), or Adam. Engine: {message}"
     )
+
+
+class _Confusion:
+    """A metric for ``evaluate`` (f(P, Y) -> accuracy) that keeps the confusion matrix
+    (rows: true class, columns: predicted) of the outputs it was given."""
+
+    __name__ = "accuracy"
+
+    def __init__(self, k):
+        self.k, self.matrix = k, None
+
+    def __call__(self, P, Y):
+        pred, true = classes_from_outputs(P), classes_from_outputs(Y)
+        self.matrix = np.bincount(true * self.k + pred, minlength=self.k**2).reshape(self.k, self.k).tolist()
+        return float(np.mean(pred == true))
 
 
 class Run:
@@ -126,6 +142,8 @@ class Run:
         self.source = ArraySource(self.F_train, self.Y_train, batch_size=self.batch_size).bind(
             self.model, self.trainer.loss
         )
+        widest = max(L.W.size for L in self.dense_layers())
+        self._flops = 2.0 * self.batch_size * widest  # of the largest matrix product of a step
         self.epoch = 0  # finished epochs
         self.batch = 0  # updates made in the epoch under way
         self._batches = None
@@ -144,21 +162,19 @@ class Run:
             return np.eye(self.data.n_classes)[y]
         return y.astype(np.float64) if self.kind == "regression" else y
 
-    def _evaluate(self, F, Y, y):
-        out = {"loss": self.model.evaluate(F, Y, loss=self.loss, metrics=())["loss"]}
-        if self.kind != "regression":
-            pred = classes_from_outputs(self.model.predict(F))
-            K = self.data.n_classes
-            out["accuracy"] = float(np.mean(pred == y))
-            out["confusion"] = np.bincount(y * K + pred, minlength=K * K).reshape(K, K).tolist()
-        return out
+    def _evaluate(self, F, Y):
+        """Loss, and accuracy and confusion matrix from the same forward pass (``evaluate``)."""
+        if self.kind == "regression":
+            return {"loss": self.model.evaluate(F, Y, loss=self.loss, metrics=())["loss"]}
+        confusion = _Confusion(self.data.n_classes)
+        out = self.model.evaluate(F, Y, loss=self.loss, metrics=(confusion,))
+        return {"loss": out["loss"], "accuracy": out["accuracy"], "confusion": confusion.matrix}
 
     def _measure(self):
         """Losses (and accuracy, confusion matrix) of the whole training and test sets."""
-        d = self.data
         with np.errstate(all="ignore"):
-            self.metrics = {"train": self._evaluate(self.F_train, self.Y_train, d.y_train)}
-            self.metrics["test"] = self._evaluate(self.F_test, self.Y_test, d.y_test)
+            self.metrics = {"train": self._evaluate(self.F_train, self.Y_train)}
+            self.metrics["test"] = self._evaluate(self.F_test, self.Y_test)
         self.curve["epoch"].append(self.epoch)
         self.curve["train"].append(self.metrics["train"]["loss"])
         self.curve["test"].append(self.metrics["test"]["loss"])
@@ -181,8 +197,16 @@ class Run:
 
     def advance(self, k) -> int:
         """Make up to ``k`` updates (fewer when the run ends); returns how many were made."""
-        done = 0
         t0 = time.perf_counter()
+        with blas_threads(self._flops):  # the engine's BLAS rule: small products on one thread
+            done = self._advance(k)
+        if done:
+            ms = (time.perf_counter() - t0) * 1000 / done
+            self.ms_per_step = ms if not self.ms_per_step else 0.8 * self.ms_per_step + 0.2 * ms
+        return done
+
+    def _advance(self, k) -> int:
+        done = 0
         while done < k and not self.finished:
             if self._batches is None:
                 self.trainer.optimizer.epoch = self.epoch
@@ -201,9 +225,6 @@ class Run:
             done += 1
             if self.batch == self.steps_per_epoch:  # the source's last batch of the epoch
                 self._end_epoch()
-        if done:
-            ms = (time.perf_counter() - t0) * 1000 / done
-            self.ms_per_step = ms if not self.ms_per_step else 0.8 * self.ms_per_step + 0.2 * ms
         return done
 
     def finish_epoch(self):

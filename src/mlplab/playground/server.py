@@ -13,7 +13,6 @@ functions that need them, so the rest of mlplab (and ``mlplab --help``) never ne
 """
 
 import asyncio
-import contextlib
 import ipaddress
 import socket
 import threading
@@ -109,12 +108,10 @@ def create_app(max_sessions=8):
                 if msg["type"] == "websocket.disconnect":
                     break
                 session.receive(msg.get("text"), msg.get("bytes"))
-        finally:
-            sender.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await sender
-            await loop.run_in_executor(None, session.close)
+        finally:  # nothing awaited here: the task may be cancelled as the connection closes
             app.state.sessions -= 1
+            sender.cancel()
+            session.close(wait=False)
 
     return app
 

@@ -3,14 +3,17 @@ and the mailbox the WebSocket sends from.
 
 The protocol (``PROTOCOL``). The page sends JSON text messages ``{"type": T, ...}``; ``MESSAGES``
 registers each type with its fields and checks, and the handler that runs it (on the worker
-thread, which alone touches the runs; "ack" is answered at once). The server sends JSON text
+thread, which alone touches the runs; "ack" is answered at once). The server greets with
+"hello" (the options and limits); the page answers with its configuration ("config"), which
+starts the first run (any other message first starts the default one). The server sends JSON text
 messages ("hello", "run", "notice", "error", "export") and binary ones (``frames.py``: "data"
 once per data set, "frame" for the state of a run). A malformed message gets an "error" message
 naming what is wrong, and the session goes on.
 
 Flow control: the newest frame wins. The worker renders a frame into a one-frame slot; the
 sender takes it only after the page has acknowledged the previous one ("ack"), and the worker
-renders the next only once the slot is free, so a slow page never builds a backlog. While a
+renders the next once the slot is free (or replaces a frame that waited more than ``STALE_S``
+while training went on), so a slow page never builds a backlog and gets a recent frame. While a
 run plays, the worker makes updates in chunks of about ``BUDGET_MS`` of compute (the number of
 steps per chunk adapts to the measured time per step) and renders between chunks; ``speed``
 epochs per frame (0: as fast as the budget allows) paces it like TF Playground's one epoch per
@@ -51,6 +54,7 @@ PROTOCOL = 1
 MAX_MODEL_BYTES = 4_000_000
 MAX_MESSAGE = 6_000_000  # a text message: a model file in base64 fits
 BUDGET_MS = 25.0  # compute per chunk of updates
+STALE_S = 0.2  # a frame waiting longer than this while training goes on is drawn again
 #: keys that describe the network: changing one drops an imported model
 ARCH_KEYS = frozenset({"networkShape", "activation", "dropout", "problem", "classes", *FEATURES})
 
@@ -120,6 +124,7 @@ class Outbox:
         self._frame = None
         self._ready = True
         self.slot_free = True
+        self.frame_time = 0.0
         self._wake = wake or (lambda: None)
         self._on_free = on_free or (lambda: None)
 
@@ -133,9 +138,14 @@ class Outbox:
         self.send(json.dumps(fields, allow_nan=False))
 
     def put_frame(self, frame: bytes):
+        """Put the newest frame in the slot (replacing one the page has not taken)."""
         with self._lock:
-            self._frame, self.slot_free = frame, False
+            self._frame, self.slot_free, self.frame_time = frame, False, time.perf_counter()
         self._wake()
+
+    def stale(self, seconds) -> bool:
+        """Whether the frame waiting in the slot is older than ``seconds``."""
+        return not self.slot_free and time.perf_counter() - self.frame_time > seconds
 
     def clear_frame(self):
         with self._lock:
@@ -168,7 +178,8 @@ class Session:
 
     def __init__(self, wake=None):
         self._cv = threading.Condition()
-        self.outbox = Outbox(wake, on_free=self._notify)
+        self._wake_page = wake or (lambda: None)
+        self.outbox = Outbox(self._wake, on_free=self._notify)
         self._commands = deque()
         self._closed = False
         self.cfg = spec.check_config({})
@@ -181,7 +192,6 @@ class Session:
         self.rev = self.data_version = 0
         self.ms_render = 0.0
         self.outbox.send_json(type="hello", protocol=PROTOCOL, options=spec.options(), messages=sorted(MESSAGES))
-        self._new_run(new_data=True)
         self._thread = threading.Thread(target=self._loop, name="mlplab-playground", daemon=True)
         self._thread.start()
 
@@ -226,8 +236,8 @@ class Session:
                 kwargs[field] = default
             else:
                 kwargs[field] = check(f"{msg['type']}.{field}", msg[field])
-        if kwargs["run"] not in self.runs:
-            raise fail("run", "one of " + ", ".join(self.runs), kwargs["run"])
+        if kwargs["run"] not in {"main", *self.runs}:
+            raise fail("run", "one of " + ", ".join(sorted({"main", *self.runs})), kwargs["run"])
         return spec_, kwargs
 
     def error(self, text, about=None):
@@ -236,11 +246,19 @@ class Session:
     def notice(self, text):
         self.outbox.send_json(type="notice", message=text)
 
-    def close(self):
+    def close(self, wait=True):
+        """Stop the worker (after the chunk of updates under way); ``wait`` for it to end."""
         with self._cv:
             self._closed = True
             self._cv.notify()
-        self._thread.join(timeout=5)
+        if wait:
+            self._thread.join(timeout=5)
+
+    def _wake(self):
+        try:
+            self._wake_page()
+        except RuntimeError:  # the connection's event loop is gone: nobody reads this session any more
+            self._closed = True
 
     def _notify(self):
         with self._cv:
@@ -248,6 +266,8 @@ class Session:
 
     # -- the worker ------------------------------------------------------------------------------
     def _has_work(self) -> bool:
+        if not self.runs:
+            return False
         free = self.outbox.slot_free
         return (self.playing and (self.quota > 0 or free)) or (self.dirty and free)
 
@@ -263,7 +283,8 @@ class Session:
             for name, handler, kwargs in commands:
                 self._run_command(name, handler, kwargs)
             try:
-                self._work()
+                if self.runs:
+                    self._work()
             except Exception as e:  # a bug must not kill the session: say it, and pause
                 log.exception("playground worker")
                 self.playing = False
@@ -271,6 +292,8 @@ class Session:
 
     def _run_command(self, name, handler, kwargs):
         try:
+            if not self.runs and name != "config":  # the page said nothing of its configuration: the defaults
+                self._new_run(new_data=True)
             getattr(self, handler)(**kwargs)
         except (ArgumentError, ModelFileError) as e:
             self.error(str(e), name)
@@ -288,12 +311,12 @@ class Session:
     def _work(self):
         run = self.run
         if self.playing and self.quota > 0:
-            k = max(1, int(BUDGET_MS / max(run.ms_per_step, 1e-3)))
+            k = max(1, int(BUDGET_MS / run.ms_per_step)) if run.ms_per_step else 1  # 1 until measured
             self.quota -= run.advance(int(min(k, self.quota)))
             self.dirty = True
             if run.finished:
                 self.playing = False
-        if self.dirty and self.outbox.slot_free:
+        if self.dirty and (self.outbox.slot_free or (self.playing and self.outbox.stale(STALE_S))):
             self._render()
             if self.playing and self.quota <= 0:
                 self.quota = self._quota()
@@ -343,7 +366,7 @@ class Session:
             if self.custom is None or (self.custom[1].dtype.kind == "f") != (new["problem"] == "regression"):
                 raise fail("dataset", f"a generated data set: no {new['problem']} points were uploaded or clicked")
             new["classes"] = self._custom_classes(new)
-        changed = {k for k in new if new[k] != self.cfg[k]}
+        changed = {k for k in new if new[k] != self.cfg[k]} if self.runs else set(new)
         self.cfg = new
         if not changed:
             return
@@ -369,6 +392,8 @@ class Session:
 
     @message("pause")
     def _pause(self, run):
+        """Pause at the end of the epoch under way: a paused page shows an epoch's weights and losses."""
+        self.run.finish_epoch()
         self.playing, self.dirty = False, True
 
     @message("step")

@@ -36,15 +36,20 @@ export class NetworkView {
     this.card = card;
     this.labels = labels; // {feature: label}
     this.cb = callbacks; // toggleFeature(name), focus(layer, index|null), setWeight(layer, from, to, value)
-    this.side = 20;
     this.thumb = document.createElement("canvas");
-    this.thumb.width = this.thumb.height = this.side;
-    this.localThumbs = {};
-    for (const [name, f] of Object.entries(FEATURE_FUNCS)) this.localThumbs[name] = featureThumb(f, this.side);
+    this.setSide(20);
     this.hover = null;
     canvas.addEventListener("mousemove", (e) => this.onMove(e));
     canvas.addEventListener("mouseleave", () => this.setHover(null));
     canvas.addEventListener("click", (e) => this.onClick(e));
+  }
+
+  // The thumbnails' side (the frames' "thumb": the grid's side / 5) and the inputs' own maps.
+  setSide(side) {
+    this.side = side;
+    this.thumb.width = this.thumb.height = side;
+    this.localThumbs = {};
+    for (const [name, f] of Object.entries(FEATURE_FUNCS)) this.localThumbs[name] = featureThumb(f, side, side * 5);
   }
 
   // Positions of every node for a layout: cols[c] = [{x, y}] (top-left corners), size S.
@@ -100,6 +105,7 @@ export class NetworkView {
   draw(frame) {
     if (!this.layout) return;
     this.frame = frame || this.frame;
+    if (this.frame && this.frame.header.thumb !== this.side) this.setSide(this.frame.header.thumb);
     const ctx = this.canvas.getContext("2d");
     ctx.setTransform(devicePixelRatio, 0, 0, devicePixelRatio, 0, 0);
     ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
