@@ -108,6 +108,7 @@ def _classes_drawn(page, rgb):
     """The class each pixel's colour shows: the nearest colour of the page's palette (bytes 0..255),
     class 1 for bytes >= 128 (frames.py)."""
     palette = np.array(_js(page, "m.palette"))  # (256, 3)
+    assert not set(map(tuple, palette[:128])) & set(map(tuple, palette[128:]))  # a colour tells its class
     d = ((rgb.reshape(-1, 1, 3) - palette[None]) ** 2).sum(axis=2)
     return (d.argmin(axis=1) >= 128).astype(int)
 

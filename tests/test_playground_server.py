@@ -12,6 +12,8 @@ import base64
 import json
 import pickle
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -110,6 +112,16 @@ def test_hello_then_the_pages_configuration_starts_a_run(client):
         assert run["type"] == "run" and run["layout"]["widths"] == [4, 2, 1] and run["config"]["noise"] == 10
         assert dh["type"] == "data" and ds["train_x"].shape == (250, 2)
         assert fh["type"] == "frame" and fh["epoch"] == 0 and fs["boundary"].shape == (100, 100)
+
+
+def test_a_refused_first_configuration_still_starts_the_default_run(client):
+    with client.websocket_connect("/ws") as ws:
+        p = Page(ws)
+        assert p.recv()["type"] == "hello"
+        p.send("config", config={"networkShape": [None]})
+        assert "networkShape[0]" in p.error()
+        p.new_run()
+        assert p.layout["widths"] == [4, 2, 1]
 
 
 def test_a_configuration_gives_frames_of_its_network_and_training_lowers_the_loss(page):
@@ -320,3 +332,53 @@ def test_sessions_are_bounded():
 def test_loopback_hosts():
     assert server.is_loopback("127.0.0.1") and server.is_loopback("::1") and server.is_loopback("localhost")
     assert not server.is_loopback("0.0.0.0") and not server.is_loopback("192.168.1.2")
+
+
+def _start(*args):
+    cmd = [sys.executable, "-u", "-m", "mlplab.cli", "playground", "--no-browser", "--port", "0", *args]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_the_command_serves_the_page_on_loopback():
+    import httpx
+
+    proc = _start()
+    try:
+        line = proc.stdout.readline()
+        m = re.match(r"mlplab playground: (http://127\.0\.0\.1:\d+/)", line)
+        assert m, line
+        assert "mlplab playground" in httpx.get(m.group(1), timeout=30).text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_another_host_is_served_with_a_warning():
+    proc = _start("--host", "0.0.0.0")
+    try:
+        warning = proc.stdout.readline()
+        assert warning.startswith("warning: listening on 0.0.0.0") and "127.0.0.1" in warning
+        assert "mlplab playground: http://0.0.0.0:" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_the_command_without_its_extra_says_what_to_install(monkeypatch, capsys):
+    from mlplab.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if mlplab[playground] were not installed
+    assert main(["playground", "--no-browser"]) == 2
+    assert "pip install 'mlplab[playground]'" in capsys.readouterr().err
+
+
+def test_a_port_in_use_is_an_error(capsys):
+    import socket
+
+    from mlplab.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        assert main(["playground", "--no-browser", "--port", str(busy.getsockname()[1])]) == 2
+    assert "cannot listen on 127.0.0.1" in capsys.readouterr().out

@@ -130,6 +130,7 @@ def serve(host="127.0.0.1", port=8000, open_browser=True, print_fn=print) -> int
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(128)  # connectable as soon as the URL is printed
     except OSError as e:
         print_fn(f"mlplab playground: cannot listen on {host}:{port}: {e.strerror or e}")
         return 2

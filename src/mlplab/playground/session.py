@@ -300,6 +300,8 @@ class Session:
         except Exception as e:
             log.exception("playground message %s", name)
             self.error(f"internal error on {name}: {type(e).__name__}: {e}", name)
+        if not self.runs:  # the page's first configuration was refused: show the defaults
+            self._new_run(new_data=True)
 
     @property
     def run(self) -> Run:

@@ -8,7 +8,7 @@ import { NetworkView } from "./network.js";
 
 const $ = (id) => document.getElementById(id);
 const S = { cfg: null, rev: 0, layout: null, data: null, frame: null, pending: null, playing: false, hasCustom: false };
-const stats = { frames: 0, drawn: 0, since: performance.now(), fps: 0, msDraw: 0 };
+const stats = { frames: 0, drawn: 0, total: 0, since: performance.now(), fps: 0, msDraw: 0 };
 // what tests and curious users can read: window.mlplab
 window.mlplab = { S, stats, palette: PALETTE, classColors: CLASS_COLORS, errors: [], notices: [], exports: [] };
 
@@ -109,6 +109,7 @@ function drawPending() {
     confusion(h.test.confusion);
   }
   drawChart($("chart"), h.curve);
+  if (boundary.width !== h.density) boundary.width = boundary.height = h.density;  // 100, or 50 for big networks
   const ctx = boundary.getContext("2d");
   const image = ctx.createImageData(h.density, h.density);
   paintBoundary(image, f.sections, S.cfg.discretize);
@@ -118,12 +119,16 @@ function drawPending() {
   boundary.dataset.focus = f.sections.focus ? "1" : "";
   net.outputImage = boundary;
   net.draw(f);
+  $("links-note").textContent = net.shownLinks < net.totalLinks
+    ? `Drawing the ${net.shownLinks.toLocaleString("en")} links of largest |w| of ${net.totalLinks.toLocaleString("en")}.`
+    : "";
   const banner = $("banner");
   banner.hidden = !["diverged", "stopped", "done", "error"].includes(h.status);
   banner.className = h.status;
   banner.textContent = h.message || "";
   window.mlplab.header = h;
   stats.drawn++;
+  stats.total++;
   stats.msDraw = 0.9 * stats.msDraw + 0.1 * (performance.now() - t0);
   const now = performance.now();
   if (now - stats.since > 1000) {

@@ -207,10 +207,12 @@ export class Controls {
     const box = $("layer-controls");
     box.innerHTML = "";
     const acts = Array.isArray(cfg.activation) ? cfg.activation : cfg.networkShape.map(() => cfg.activation);
+    const room = Math.min(76, (colX[1] - colX[0]) - 4);
     cfg.networkShape.forEach((width, l) => {
       const div = document.createElement("div");
       div.className = "layer-ctl";
       div.style.left = `${colX[l + 1] - 20}px`;
+      div.style.width = `${room}px`;
       const plus = Object.assign(document.createElement("button"), { textContent: "+", title: "Add a neuron" });
       const minus = Object.assign(document.createElement("button"), { textContent: "−", title: "Remove a neuron" });
       const count = Object.assign(document.createElement("span"), { textContent: `${width}` });
@@ -225,6 +227,7 @@ export class Controls {
       minus.className = "neuron-minus";
       const sel = document.createElement("select");
       sel.className = "layer-act";
+      sel.style.width = `${room - 2}px`;
       fill(sel, this.o.activations);
       sel.value = acts[l];
       sel.onchange = () => {

@@ -14,15 +14,18 @@ export function colorOf(v) {
   return v < 0 ? mix(STOPS[1], STOPS[0], -v) : mix(STOPS[1], STOPS[2], v);
 }
 
-// PALETTE[b]: the colour of a byte b = round(255 (v + 1) / 2) (frames.py), discretized or not.
-export const PALETTE = Array.from({ length: 256 }, (_, b) => colorOf((2 * b) / 255 - 1));
-const SIGN = Array.from({ length: 256 }, (_, b) => colorOf(b >= 128 ? 1 : -1));
+// THUMB_PALETTE[b]: the colour of a byte b = round(255 (v + 1) / 2) (frames.py), TF's scale.
+export const THUMB_PALETTE = Array.from({ length: 256 }, (_, b) => colorOf((2 * b) / 255 - 1));
+// The output's heat map: the same scale, a quarter of the way to white, so points show on it.
+const WHITE = [255, 255, 255];
+export const PALETTE = THUMB_PALETTE.map((c) => mix(c, WHITE, 0.25));
+const SIGN = Array.from({ length: 256 }, (_, b) => PALETTE[b >= 128 ? 255 : 0]);
 export const css = (c) => `rgb(${c[0]},${c[1]},${c[2]})`;
 
 // A multi-class pixel: the class colour over the grey, by confidence (byte).
 export function classColor(k, conf, discretize) {
   const t = discretize ? 1 : 0.25 + (0.75 * conf) / 255;
-  return mix(STOPS[1], CLASS_COLORS[k % CLASS_COLORS.length], t);
+  return mix(mix(STOPS[1], CLASS_COLORS[k % CLASS_COLORS.length], t), WHITE, 0.25);
 }
 
 // Fill an ImageData from the boundary sections of a frame (or a focus map).
@@ -37,7 +40,7 @@ export function paintBoundary(image, sections, discretize) {
     return;
   }
   const bytes = sections.focus || sections.boundary;
-  const lut = discretize && !sections.focus ? SIGN : PALETTE;
+  const lut = sections.focus ? THUMB_PALETTE : discretize ? SIGN : PALETTE;
   for (let i = 0; i < bytes.length; i++) {
     const c = lut[bytes[i]];
     px[4 * i] = c[0];
@@ -51,7 +54,7 @@ export function paintBoundary(image, sections, discretize) {
 export function paintThumb(image, bytes) {
   const px = image.data;
   for (let i = 0; i < bytes.length; i++) {
-    const c = PALETTE[bytes[i]];
+    const c = THUMB_PALETTE[bytes[i]];
     px[4 * i] = c[0];
     px[4 * i + 1] = c[1];
     px[4 * i + 2] = c[2];

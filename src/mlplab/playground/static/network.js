@@ -4,6 +4,8 @@
 
 import { colorOf, css, CLASS_COLORS, paintThumb } from "./draw.js";
 
+const MAX_LINKS = 4096;
+
 export const FEATURE_FUNCS = {
   x: (a, b) => a, y: (a, b) => b, xSquared: (a, b) => a * a, ySquared: (a, b) => b * b,
   xTimesY: (a, b) => a * b, sinX: (a, b) => Math.sin(a), sinY: (a, b) => Math.sin(b),
@@ -114,13 +116,29 @@ export class NetworkView {
     this.drawNodes(ctx, f);
   }
 
+  // Links with |w| at least this: all of them, or the MAX_LINKS largest (a canvas draws
+  // tens of thousands of lines slowly, and a wide network's smallest weights are a grey fog).
+  threshold(layers) {
+    const n = layers.reduce((a, L) => a + L.W.length, 0);
+    this.shownLinks = Math.min(n, MAX_LINKS);
+    this.totalLinks = n;
+    if (n <= MAX_LINKS) return 0;
+    const all = new Float32Array(n);
+    let o = 0;
+    for (const L of layers) for (let i = 0; i < L.W.length; i++) all[o++] = Math.abs(L.W[i]);
+    all.sort();
+    return all[n - MAX_LINKS];
+  }
+
   drawLinks(ctx, layers) {
     const buckets = new Map();
     const k = this.S / 30;
+    const least = this.threshold(layers);
     layers.forEach((L, l) => {
       for (let i = 0; i < L.nIn; i++) {
         for (let j = 0; j < L.nOut; j++) {
           const w = L.W[i * L.nOut + j];
+          if (Math.abs(w) < least) continue;
           const tone = Math.round((Math.max(-1, Math.min(1, w)) + 1) * 8);
           const width = Math.round(Math.min(Math.abs(w), 5) * 2);
           const key = tone * 16 + width;
@@ -133,7 +151,7 @@ export class NetworkView {
       const tone = Math.floor(key / 16);
       ctx.strokeStyle = css(colorOf(tone / 8 - 1));
       ctx.lineWidth = Math.max(0.4, (1 + (9 * (key % 16)) / 10) * k * 0.6);
-      ctx.globalAlpha = 0.75;
+      ctx.globalAlpha = 0.8;
       ctx.beginPath();
       for (const [x0, y0, x1, y1] of segs) {
         ctx.moveTo(x0, y0);

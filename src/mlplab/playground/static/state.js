@@ -6,11 +6,12 @@
 
 export const IGNORED = ["tutorial", "hideText", "collectStats", "cosX", "cosY", "initZero"];
 
-function parseValue(text, def) {
+function parseValue(raw, def) {
+  const text = decodeURIComponent(raw);
   if (typeof def === "boolean") return text !== "false";
   if (typeof def === "number") return Number(text);
   if (Array.isArray(def)) return text.trim() === "" ? [] : text.split(",").map(Number);
-  return decodeURIComponent(text);
+  return text;
 }
 
 // The configuration a hash describes, over the defaults; unknown keys are reported.
