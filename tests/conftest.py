@@ -7,6 +7,7 @@
 * ``torch_grads(tmodel)``: torch's gradients laid out as mlplab's ``grads()`` ([dW1, db1, ...]);
 * ``assert_rel(actual, expected, tol)``: agreement within ``tol`` relative to the size of
   ``expected`` (so entries near zero are judged on the array's scale, as gradcheck does);
+* ``lab_quick(name)``: ``mlplab lab NAME --quick --out DIR`` once a session, (result, DIR);
 * ``activation_name`` and ``loss_case`` (``model_loss_case``: the cases a model accepts):
   parametrized over every entry of the registries
   ``activations.ACTIVATIONS`` and ``losses.LOSSES``, so a new entry is tested automatically
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -23,7 +25,8 @@ import pytest
 import torch
 
 import mlplab as ml
-from mlplab import activations, losses
+from mlplab import activations, lab, losses
+from mlplab.cli import main
 
 # the oracle's tensors are tiny: torch's thread pool only adds start-up and contention
 torch.set_num_threads(1)
@@ -50,6 +53,29 @@ def dtype(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(20240607)
+
+
+@pytest.fixture(scope="session")
+def lab_quick(tmp_path_factory):
+    """``lab_quick(name) -> (result, folder)``: the experiment run once a session through the
+    command line, ``mlplab lab NAME --quick --out folder``, its JSON read back; checked on the
+    way: listed by ``mlplab lab``, plain JSON (no NaN), a PNG written."""
+    done = {}
+
+    def run(name):
+        if name not in done:
+            assert name in lab.available()
+            folder = tmp_path_factory.mktemp(name)
+            assert main(["lab", name, "--quick", "--out", str(folder)]) == 0
+            with open(folder / f"{name}.json") as f:
+                result = json.load(f)
+            json.dumps(result, allow_nan=False)
+            assert result["quick"] is True and result["experiment"] == name
+            assert (folder / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            done[name] = (result, folder)
+        return done[name]
+
+    return run
 
 
 def torch_layer(layer, torch_dtype=torch.float64):

@@ -97,11 +97,11 @@ def test_chunks_are_validated_and_named(rng):
     X, y = _data(rng, n=20)
     bad = X.copy()
     bad[3, 1] = np.inf
-    with pytest.raises(ArgumentError, match="^chunk 1 X must be finite, got NaN or infinity"):
+    with pytest.raises(ArgumentError, match="^chunks\\[1\\] X must be finite, got NaN or infinity"):
         _model().fit(ChunkSource([(X, y), (bad, y)]), None, verbose=0)
-    with pytest.raises(ArgumentError, match=r"^chunk 0 must be a tuple \(X, y\)"):
+    with pytest.raises(ArgumentError, match=r"^chunks\[0\] must be a tuple \(X, y\)"):
         _model().fit(ChunkSource([X]), None, verbose=0)
-    with pytest.raises(ArgumentError, match="^chunk 0 y must be of 20 samples"):
+    with pytest.raises(ArgumentError, match="^chunks\\[0\\] y must be of 20 samples"):
         _model().fit(ChunkSource([(X, y[:5])]), None, verbose=0)
     with pytest.raises(ArgumentError, match="^chunks must be an iterable"):
         ChunkSource(3)
@@ -185,3 +185,25 @@ def test_input_bound_covers_every_training_and_held_out_input(rng):
     assert sum(len(xb) for xb, _, _ in parts.batches(np.random.default_rng(0))) == 20
     assert parts.input_bound == max(l2_norm(X[:10]), l2_norm(X[10:])) >= np.abs(X).max()
     np.testing.assert_array_equal(np.vstack(list(parts.inputs())), X)
+
+
+def test_fingerprint_sees_any_change_of_the_data_it_samples(rng):
+    X, y = _data(rng, n=500)
+    model, loss = _model(), _model()._resolve_loss(None)
+
+    def fp(X, y, **kw):
+        return ArraySource(X, y, 16, **kw).bind(model, loss).fingerprint()
+
+    ref = fp(X, y)
+    assert ref == fp(X.copy(), list(y)) and ref["shapes"] == [[500, 4], [500, 3], None]
+    # an oracle: which rows the fingerprint samples, written out independently (64 evenly spaced)
+    sampled = set(np.linspace(0, 499, 64).astype(int).tolist())
+    for i in [0, 499, min(sampled - {0, 499})]:
+        Z = X.copy()
+        Z[i, 2] = np.nextafter(np.float32(Z[i, 2]), np.float32(np.inf))  # one ulp in float32
+        assert fp(Z, y) != ref, i
+    assert fp(X[::-1], y[::-1]) != ref  # another order
+    assert fp(X[:499], y[:499]) != ref
+    assert fp(X, y, validation_split=0.2)["shapes"] == [[400, 4], [400, 3], None, [100, 4], [100, 3], None]
+    assert fp(X, y, sample_weight=np.ones(500)) != ref
+    assert ChunkSource([(X, y)]).bind(model, loss).fingerprint() is None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 
@@ -525,3 +526,54 @@ def test_progress_output_suits_where_it_goes(verbose, terminal, lines, frames):
             line.startswith(f"epoch {e + 1}/3 loss=") for e, line in enumerate(text.splitlines())
         )
     assert bar.live is (verbose == 1 and terminal)
+
+
+# -- state for resumed runs ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda d: EarlyStopping("score", patience=3),
+        lambda d: ReduceLROnPlateau("score", factor=0.5, patience=0),
+        lambda d: ModelCheckpoint(str(d / "best.mlp"), monitor="score"),
+    ],
+    ids=["EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"],
+)
+def test_state_dict_round_trips_through_json_and_is_checked(tmp_path, make):
+    scores = [3.0, 2.0, 2.5, 2.6, 1.0, 1.2]
+    cb = make(tmp_path)
+    _fit(_model(), [Inject(scores), cb], 6)
+    sd = cb.state_dict()
+    assert set(sd) == set(cb._STATE) and any(v not in (None, 0, []) for v in sd.values())
+    arrays = {k: v for k, v in sd.items() if isinstance(v, np.ndarray)}
+    plain = json.loads(json.dumps({k: v for k, v in sd.items() if k not in arrays}))  # as a checkpoint stores it
+    fresh = make(tmp_path)
+    fresh.set_model(_model(seed=5))
+    fresh.trainer = cb.trainer
+    fresh.load_state_dict({**plain, **arrays})
+    for k in cb._STATE:
+        got, want = getattr(fresh, k), getattr(cb, k)
+        if isinstance(want, np.ndarray):
+            np.testing.assert_array_equal(got, want)
+        else:
+            assert got == want, k
+    with pytest.raises(ml.errors.ArgumentError, match=r"^state must be a dict with keys"):
+        fresh.load_state_dict({})
+    key = next(k for k, kind in cb._STATE.items() if kind.startswith(("int", "number")))
+    with pytest.raises(ml.errors.ArgumentError, match=rf"^state\['{key}'\] must be"):
+        fresh.load_state_dict({**sd, key: "x"})
+
+
+def test_a_restored_early_stopping_that_had_stopped_stops_again():
+    es = EarlyStopping("score", patience=1)
+    _fit(_model(), [Inject([1.0, 2.0, 3.0]), es], 3)
+    assert es.stopped_epoch == 1
+    again = EarlyStopping("score", patience=1)
+    model = _model()
+    again.set_model(model)
+    again.load_state_dict(es.state_dict())
+    assert model.stop_training and model.stop_reason.startswith("early stopping at epoch 2")
+
+
+def test_stateless_callbacks_have_an_empty_state():
+    for cb in [ml.callbacks.TerminateOnNaN(), LearningRateScheduler(lambda e: 0.1), LambdaCallback()]:
+        assert cb.state_dict() == {}

@@ -142,7 +142,7 @@ def test_bad_n_raises_naming_argument(generator, bad_n):
 
 
 def test_n_below_number_of_classes_raises():
-    with pytest.raises(ValueError, match=r"n must be an int >= 3, got 2"):
+    with pytest.raises(ValueError, match=r"n_classes must be an int in \[2, n\], n = 2 points, got 3"):
         spiral(n=2, n_classes=3)
 
 

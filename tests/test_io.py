@@ -424,6 +424,12 @@ def files(tmp_path_factory):
     }
     for name, (model, opt, history, gen) in runs.items():
         out[name] = ml.save_checkpoint(d / f"{name}.mlp", model, opt, 1, history, gen)
+    X, y = np.random.default_rng(5).normal(size=(40, 4)), np.arange(40) % 3
+    stateful = [ml.callbacks.EarlyStopping("loss", patience=9), ml.callbacks.ReduceLROnPlateau("loss", patience=0)]
+    model = ml.MLP([4, 5, 3], output="softmax", seed=5)
+    trainer = ml.Trainer(model, optimizer=ml.optim.SGD(lr=0.5), callbacks=stateful, verbose=0)
+    trainer.fit(ml.ArraySource(X, y, batch_size=16), epochs=3)
+    out["ck_callbacks"] = trainer.save_checkpoint(d / "ck_callbacks.mlp", 2)  # their states, the data's fingerprint
     return {k: pathlib.Path(v) for k, v in out.items()}
 
 
@@ -782,7 +788,8 @@ def test_save_checkpoint_refuses_what_load_checkpoint_would_refuse(tmp_path):
 # -- fuzzing ---------------------------------------------------------------------------------
 #: seconds the whole fuzz suite runs (default 5); MLPLAB_FUZZ_SECONDS=600 runs it for minutes
 FUZZ_SECONDS = float(os.environ.get("MLPLAB_FUZZ_SECONDS", "5"))
-FUZZ_FILES = ["mlp", "mlp_leaky_dropout64", "sequential", "ck_adam64", "ck_sgd_momentum", "ck_nadam", "payload"]
+FUZZ_FILES = ["mlp", "mlp_leaky_dropout64", "sequential", "ck_adam64", "ck_sgd_momentum", "ck_nadam", "ck_callbacks"]
+FUZZ_FILES += ["payload"]
 MUTATIONS = ["bit flip", "truncation", "removed byte", "inserted byte", "overwritten bytes"]
 #: the seconds of one fuzz test: the budget split among the byte and the metadata fuzz tests
 FUZZ_TEST_SECONDS = FUZZ_SECONDS / (2 * len(FUZZ_FILES) - 1)
@@ -800,6 +807,12 @@ def _fingerprint(obj):
         out += [type(opt).__name__, json.dumps(opt.get_config()), opt.t, opt.epoch, ck.epoch]
         out += [(k, v.dtype, v.shape, v.tobytes()) for k, v in sorted(opt.state.items())]
         out += [json.dumps(x, sort_keys=True) for x in (ck.history.to_dict(), ck.rng_state, ck.dropout_rng_states)]
+        out += [json.dumps(ck.data, sort_keys=True), json.dumps(ck.optimizer.initial_lr)]
+        for name, state in ck.callback_states:
+            out += [
+                name,
+                *((k, v.tobytes() if isinstance(v, np.ndarray) else json.dumps(v)) for k, v in sorted(state.items())),
+            ]
     return out
 
 

@@ -266,3 +266,8 @@ def test_dense_bound_holds_for_every_input_within_it(B, rng):
     # the rows of sign(W^T) B reach the weight part of the bound (up to the bias)
     assert np.abs(Z).max() >= layer.bound(B) - 2 * np.abs(layer.b).max()
     assert ml.Dropout(0.5).bound(B) == B and ml.layers.Layer().bound(B) == np.inf
+
+
+def test_dense_refuses_a_weight_matrix_larger_than_memory():
+    with pytest.raises(ml.errors.ArgumentError, match=r"^in_features, out_features must be small enough"):
+        ml.Dense(2**40, 2**30)

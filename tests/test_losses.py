@@ -266,7 +266,7 @@ def test_prepare_targets_shapes(name):
         loss.prepare_targets(np.array([0, 1, 1]), 2, np.float64)
     with pytest.raises(ValueError, match=r"y must be 1-D or 2-D, got shape \(2, 2, 1\)"):
         loss.prepare_targets(np.zeros((2, 2, 1)), 1, np.float64)
-    with pytest.raises(TypeError, match="y must be numeric, got dtype <U1"):
+    with pytest.raises(TypeError, match="y must be real numbers, got dtype <U1"):
         loss.prepare_targets(np.array(["a", "b"]), 1, np.float64)
 
 
@@ -350,3 +350,17 @@ def test_cross_entropy_rows_that_do_not_sum_to_one_match_torch(rng, assert_rel):
     Jt.backward()
     assert_rel(J, Jt.item(), 1e-12)
     assert_rel(loss.backward_logits(), Zt.grad.numpy(), 1e-12)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber", "bce", "cross_entropy"])
+def test_complex_targets_are_refused_never_silently_made_real(name):
+    loss = ml.losses.get(name)
+    n_out = 1 if name != "cross_entropy" else 3
+    y = np.ones((4, n_out)) * (1 + 2j)
+    with pytest.raises(ml.errors.ArgumentError, match="^y must be"):
+        loss.prepare_targets(y, n_out, np.float64)
+
+
+def test_targets_beyond_float32_are_refused_saying_so():
+    with pytest.raises(ml.errors.ArgumentError, match="^y must be representable in float32"):
+        ml.losses.get("mse").prepare_targets(np.array([1e300, 1.0]), 1, np.float32)

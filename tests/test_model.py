@@ -453,7 +453,7 @@ def test_bad_y_is_rejected_everywhere(entry, bad, clf, rng):
 
 def test_bad_regression_targets(rng):
     reg = ml.MLP([3, 4, 1], seed=0)
-    with pytest.raises(TypeError, match="y must be numeric, got dtype <U1"):
+    with pytest.raises(TypeError, match="y must be real numbers, got dtype <U1"):
         reg.loss_and_grad(_X(rng), np.array(list("abcab")))
     with pytest.raises(ValueError, match="y must be finite, got NaN or infinity"):
         reg.fit(_X(rng), np.array([0.0, np.inf, 1.0, 2.0, 3.0]), verbose=0)
@@ -808,8 +808,8 @@ def test_a_loss_that_cannot_apply_to_the_output_is_refused_before_training(outpu
     model = ml.MLP([3, 4, units], output=output, seed=0)
     before = model.get_weights()
     X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
-    act = output or "identity"
-    pattern = rf"^loss must be a loss that fits output='{act}' with {units} unit\(s\): .*, got '{loss}'"
+    fits = rf"output='{output}'" if output else r"a linear output \(output=None\)"
+    pattern = rf"^loss must be a loss that fits {fits} with {units} unit\(s\): .*, got '{loss}'"
     for call in (
         lambda: model.fit(X, y, loss=loss, verbose=0),
         lambda: model.loss_and_grad(X, y, loss),
@@ -945,3 +945,28 @@ def test_a_typo_in_output_names_output():
         ml.MLP([3, 4, 2], output="sofmax")
     with pytest.raises(ArgumentError, match=r"^activation must be an Activation or one of .*, got 'rleu'"):
         ml.MLP([3, 4, 2], activation="rleu")
+
+
+def test_mlp_checks_sizes_against_memory_and_dropout_without_hidden_layers():
+    with pytest.raises(ArgumentError, match=r"^sizes must be small enough for this machine's"):
+        ml.MLP([2, 2**40, 1])
+    for bad in (1.5, -0.1, "0.5", None, np.array([0.1])):  # checked even when no Dropout layer is built
+        with pytest.raises(ArgumentError, match=r"^dropout must be a number in \[0, 1\)"):
+            ml.MLP([2, 1], dropout=bad)
+    assert ml.MLP([2, 3, 1], dropout=np.float32(0.25)).dropout == 0.25
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"lr": 0.01}, r"^lr must be given to the optimizer, not to fit: optimizer=ml.optim.SGD\(lr=...\), got 0.01"),
+        ({"learning_rate": 0.1}, r"^learning_rate must be given to the optimizer"),
+        ({"criterion": "mse"}, r"^criterion must be passed as loss="),
+        ({"epoch": 3}, r"^epoch must be one of fit's arguments \(did you mean epochs=\?\), got 3"),
+        ({"batchsize": 8}, r"did you mean batch_size=\?"),
+        ({"zzz": 1}, r"^zzz must be one of fit's arguments: X, y, loss, optimizer, epochs, .*allow_new_data, got 1"),
+    ],
+)
+def test_fit_says_where_an_argument_it_does_not_take_belongs(kwargs, message):
+    with pytest.raises(ArgumentError, match=message):
+        ml.MLP([2, 1]).fit(np.zeros((3, 2)), [0.0, 1.0, 0.0], verbose=0, **kwargs)

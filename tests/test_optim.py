@@ -750,3 +750,27 @@ def test_get_config_rebuilds_the_optimizer(name):
     assert cfg["name"] == cls.__name__
     o2 = cls(**{k: v for k, v in cfg.items() if k != "name"})
     assert o2.get_config() == o.get_config()
+
+
+def test_load_state_dict_takes_the_current_lr_of_a_run_built_alike():
+    """torch's load_state_dict restores each group's lr; here, the saved current lr (which a
+    callback may have lowered) is taken by an optimizer built with the saved initial lr, and a
+    resumed run built with another lr keeps its own."""
+    o = optim.Adam(lr=0.01)
+    o.lr = 0.0025  # e.g. ReduceLROnPlateau, twice
+    sd = o.state_dict()
+    assert sd["initial_lr"] == 0.01 and sd["config"]["lr"] == 0.0025
+    same = optim.Adam(lr=0.01)
+    same.load_state_dict(sd)
+    assert (same.lr, same.initial_lr, same.last_lr) == (0.0025, 0.01, 0.0025)
+    other = optim.Adam(lr=0.005)
+    other.load_state_dict(sd)
+    assert (other.lr, other.initial_lr) == (0.005, 0.005)
+    rebuilt = optim.Adam(lr=0.0025)  # as load_checkpoint rebuilds it from the saved config
+    rebuilt.load_state_dict(sd)
+    assert (rebuilt.lr, rebuilt.initial_lr) == (0.0025, 0.01)
+    sched = optim.Adam(lr=S.get("cosine", base_lr=0.1, T_max=10))
+    sched.load_state_dict(sd)
+    assert callable(sched.lr) and sched.initial_lr is None
+    with pytest.raises(ValueError, match=r"^sd\['initial_lr'\] must be"):
+        optim.Adam(lr=0.01).load_state_dict({**sd, "initial_lr": -1.0})

@@ -69,3 +69,41 @@ def test_logits_only_on_a_linear_output():
     linear = ml.MLP([3, 4, 2], seed=0).get_config()
     assert schema.check_config({**linear, "logits": "sigmoid"})[0] == np.float32
     assert schema.model_from_config({**linear, "logits": "sigmoid"}).logits == "sigmoid"
+
+
+def _checkpoint_meta(tmp_path):
+    """The metadata of a real checkpoint with a callback's state and a data fingerprint."""
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
+    m = ml.MLP([3, 4, 2], output="softmax", seed=0, dtype="float64")
+    es = ml.callbacks.EarlyStopping("loss", patience=9)
+    trainer = ml.Trainer(m, optimizer=ml.optim.Adam(lr=0.01), callbacks=[es], seed=0, verbose=0)
+    trainer.fit(ml.ArraySource(X, y, 8), 2)
+    path = trainer.save_checkpoint(tmp_path / "c.mlp", 1)
+    with np.load(path, allow_pickle=False) as f:
+        return json.loads(f["__mlplab__"].tobytes()), m.flat_params().size
+
+
+def test_callback_states_and_data_in_the_schema(tmp_path):
+    meta, n = _checkpoint_meta(tmp_path)
+    arrays = schema.check_meta(meta, ("checkpoint",))
+    assert meta["callbacks"][0]["class"] == "EarlyStopping" and meta["callbacks"][0]["arrays"] == ["best_weights"]
+    assert arrays["callbacks.0.best_weights"] == ((n,), np.dtype("<f8"))
+    assert meta["optimizer"]["initial_lr"] == 0.01 and len(meta["data"]["sha256"]) == 64
+    digests = {k: v for k, v in meta["sha256"].items() if not k.startswith("callbacks.")}
+    older = {k: v for k, v in meta.items() if k not in ("callbacks", "data")}
+    schema.check_meta({**older, "sha256": digests}, ("checkpoint",))  # optional: older checkpoints read
+    entry = meta["callbacks"][0]
+    for bad, where in [
+        ({"callbacks": {}}, "callbacks"),
+        ({"callbacks": [entry] * (schema.MAX_CALLBACKS + 1)}, "callbacks"),
+        ({"callbacks": [{**entry, "class": "os.system"}]}, r"callbacks\[0\]\['class'\]"),
+        ({"callbacks": [{**entry, "state": []}]}, r"callbacks\[0\]\['state'\]"),
+        ({"callbacks": [{**entry, "arrays": ["wait"]}]}, r"callbacks\[0\]\['arrays'\]"),  # also in its state
+        ({"callbacks": [{**entry, "arrays": ["a", "a"]}]}, r"callbacks\[0\]\['arrays'\]"),
+        ({"callbacks": [{**entry, "extra": 1}]}, r"callbacks\[0\]"),
+        ({"data": {"shapes": [[30, 3]], "sha256": "x"}}, r"data\['sha256'\]"),
+        ({"data": {"shapes": [[-1]], "sha256": "0" * 64}}, r"data\['shapes'\]"),
+        ({"optimizer": {**meta["optimizer"], "initial_lr": -1}}, r"optimizer\['initial_lr'\]"),
+    ]:
+        with pytest.raises(schema.Invalid, match=rf"^{where} must be"):
+            schema.check_meta({**meta, **bad}, ("checkpoint",))

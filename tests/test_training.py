@@ -272,7 +272,7 @@ def test_target_errors_name_the_argument_they_come_from(rng):
     X, y = _data(rng, n=20)
     with pytest.raises(ArgumentError, match=r"^validation_data y must be class labels 0..2"):
         _model().fit(X, y, validation_data=(X[:3], np.array([1, 2, 10])), verbose=0)
-    with pytest.raises(ArgumentError, match=r"^chunk 1 y must be class labels 0..2"):
+    with pytest.raises(ArgumentError, match=r"^chunks\[1\] y must be class labels 0..2"):
         _model().fit(ChunkSource([(X[:10], y[:10]), (X[10:], y[10:] + 5)]), None, verbose=0)
     with pytest.raises(ArgumentError, match="^Y must be an array of targets, got None"):
         Trainer(_model(), verbose=0).train_step(X, None)
@@ -415,3 +415,133 @@ def test_weights_that_already_overflow_are_refused_before_training(rng):
     model.set_weights(np.full(model.n_params, 1e30))
     with pytest.raises(ArgumentError, match="^the model's weights must be finite, with finite outputs"):
         model.fit(X, y, verbose=0)
+
+
+# -- resume with stateful callbacks ------------------------------------------------------------
+def _stateful(kind, folder, full_first=False):
+    """The callbacks of a run: ``kind``'s stateful ones and a ModelCheckpoint writing a full
+    checkpoint after every epoch into ``folder`` (first or last in the list)."""
+    cb = ml.callbacks
+    made = {
+        "early_stopping": lambda: [cb.EarlyStopping(patience=2, min_delta=1e-3)],
+        "early_stopping_no_restore": lambda: [cb.EarlyStopping(patience=2, min_delta=1e-2, restore_best_weights=False)],
+        "reduce_lr": lambda: [cb.ReduceLROnPlateau(factor=0.5, patience=0, min_delta=1e-2)],
+        "checkpoint_best": lambda: [cb.ModelCheckpoint(str(folder / "best.mlp"))],
+        "scheduler_of_lr": lambda: [cb.LearningRateScheduler(lambda epoch, lr: lr * 0.8)],
+        "all": lambda: [
+            cb.ReduceLROnPlateau(factor=0.5, patience=0, min_delta=1e-2),
+            cb.EarlyStopping(patience=3, min_delta=1e-3),
+            cb.ModelCheckpoint(str(folder / "best.mlp")),
+        ],
+        "two_early_stoppings": lambda: [cb.EarlyStopping(patience=4), cb.EarlyStopping("loss", 1e-2, patience=2)],
+    }[kind]()
+    full = cb.ModelCheckpoint(str(folder / "ck-{epoch:02d}.mlp"), save_best_only=False, save_full=True)
+    return [full, *made] if full_first else [*made, full]
+
+
+@pytest.mark.parametrize("optimizer", ["passed again", "the checkpoint's"])
+@pytest.mark.parametrize(
+    "kind, full_first",
+    [
+        ("early_stopping", False),
+        ("early_stopping_no_restore", False),
+        ("reduce_lr", False),
+        ("checkpoint_best", True),
+        ("scheduler_of_lr", False),
+        ("all", False),
+        ("all", True),
+        ("two_early_stoppings", True),
+    ],
+)
+def test_resume_after_every_epoch_is_the_uninterrupted_run(tmp_path, rng, kind, full_first, optimizer):
+    """A run stopped after any epoch and resumed from its full checkpoint gives the
+    uninterrupted run's weights, History and stop reason bit for bit (float64), with every
+    stateful callback; the optimizer built again as at the start, or taken from the file.
+    The full checkpoint is written once every callback has finished the epoch, wherever it
+    stands in the list."""
+    X, y = _data(rng, n=90)
+    fit = dict(epochs=10, batch_size=16, validation_split=0.3, seed=4, verbose=0)
+
+    def model(seed=0):
+        return _model(seed=seed, dtype="float64", dropout=0.1)
+
+    def adam():
+        return ml.optim.Adam(lr=0.05)
+
+    first = tmp_path / "first"
+    first.mkdir()
+    straight = model()
+    h = straight.fit(X, y, optimizer=adam(), callbacks=_stateful(kind, first, full_first), **fit)
+    checkpoints = sorted(first.glob("ck-*.mlp"))
+    assert len(checkpoints) == len(h.epoch) >= 3
+    for i, path in enumerate(checkpoints):
+        again = tmp_path / f"again{i}"
+        again.mkdir()
+        resumed = model(seed=99)
+        opt = adam() if optimizer == "passed again" else None
+        h2 = resumed.fit(X, y, optimizer=opt, callbacks=_stateful(kind, again, full_first), resume_from=path, **fit)
+        np.testing.assert_array_equal(resumed.get_weights(), straight.get_weights(), err_msg=path.name)
+        assert h2.to_dict() == h.to_dict(), path.name
+        assert resumed.optimizer.lr == straight.optimizer.lr
+
+
+def test_checkpoints_hold_the_callbacks_states(tmp_path, rng):
+    X, y = _data(rng, n=60)
+    es, rl = ml.callbacks.EarlyStopping(patience=50), ml.callbacks.ReduceLROnPlateau(factor=0.5, patience=0)
+    trainer = Trainer(_model(dtype="float64"), optimizer=ml.optim.SGD(lr=0.3), callbacks=[es, rl], seed=0, verbose=0)
+    trainer.fit(ArraySource(X, y, 16, validation_split=0.25), 6)
+    ck = ml.load_checkpoint(trainer.save_checkpoint(tmp_path / "c.mlp", 5))
+    (n1, s1), (n2, s2) = ck.callback_states
+    assert (n1, n2) == ("EarlyStopping", "ReduceLROnPlateau")
+    assert s1["wait"] == es.wait and s1["best"] == es.best and s1["best_epoch"] == es.best_epoch
+    np.testing.assert_array_equal(s1["best_weights"], es.best_weights)
+    assert s2["reductions"] == [list(r) for r in rl.reductions] and rl.reductions  # the lr was reduced
+    assert ck.optimizer.lr == trainer.optimizer.lr == 0.3 * 0.5 ** len(rl.reductions)
+    assert ck.optimizer.initial_lr == 0.3
+
+
+def test_resume_on_other_data_is_refused_unless_intended(tmp_path, rng):
+    X, y = _data(rng, n=60)
+    m = _model(dtype="float64")
+    trainer = Trainer(m, optimizer=ml.optim.SGD(lr=0.1), seed=0, verbose=0)
+    trainer.fit(ArraySource(X, y, 16), 2)
+    path = trainer.save_checkpoint(tmp_path / "c.mlp", 1)
+    changed = X.copy()
+    changed[-1, 0] += 1.0  # the last row is always among the sampled ones
+    for other, what in [((X[:50], y[:50]), r"shapes \[\[50, 4\]"), ((changed, y), "same shapes, other values")]:
+        with pytest.raises(ArgumentError, match=rf"^resume_from must be .*allow_new_data=True.*{what}"):
+            _model(dtype="float64").fit(*other, resume_from=path, verbose=0, epochs=3)
+        h = _model(dtype="float64").fit(*other, resume_from=path, verbose=0, epochs=3, allow_new_data=True)
+        assert h.epoch == [0, 1, 2]
+    with pytest.raises(ArgumentError, match="^allow_new_data must be"):
+        _model(dtype="float64").fit(X, y, resume_from=path, verbose=0, epochs=3, allow_new_data="yes")
+    h = _model(dtype="float64").fit(X.copy(), y.copy(), resume_from=path, verbose=0, epochs=3)  # equal data: fine
+    assert h.epoch == [0, 1, 2]
+    chunks = ChunkSource([(X, y)], batch_size=16)  # no fingerprint: not checked
+    assert Trainer(_model(dtype="float64"), verbose=0).fit(chunks, 3, resume_from=path).epoch == [0, 1, 2]
+
+
+def test_a_damaged_callback_state_is_refused_on_resume(tmp_path, rng):
+    X, y = _data(rng, n=40)
+    m = _model(dtype="float64")
+    opt = ml.optim.SGD(lr=0.1)
+    m.fit(X, y, optimizer=opt, epochs=1, verbose=0)
+    good = ml.callbacks.EarlyStopping().state_dict()
+    for key, value, what in [("wait", -1, "an int >= 0"), ("best", "low", "a number"), ("best_epoch", 1.5, "an int")]:
+        path = ml.save_checkpoint(
+            tmp_path / "c.mlp", m, opt, 0, callback_states=[("EarlyStopping", {**good, key: value})]
+        )
+        with pytest.raises(
+            ml.ModelFileError, match=rf"saved state of EarlyStopping: state\['{key}'\] must be .*{what}"
+        ):
+            _model(dtype="float64").fit(X, y, resume_from=path, callbacks=[ml.callbacks.EarlyStopping()], verbose=0)
+    with pytest.raises(ArgumentError, match="^callback_states must be consistent .*best_weights of shape \\(3,\\)"):
+        ml.save_checkpoint(
+            tmp_path / "d.mlp", m, opt, 0, callback_states=[("EarlyStopping", {"best_weights": np.ones(3)})]
+        )
+    # a state for a callback the resumed run does not have is ignored; one it has without a state starts afresh
+    path = ml.save_checkpoint(tmp_path / "c.mlp", m, opt, 0, callback_states=[("ReduceLROnPlateau", {})])
+    h = _model(dtype="float64").fit(
+        X, y, resume_from=path, epochs=2, callbacks=[ml.callbacks.EarlyStopping("loss")], verbose=0
+    )
+    assert h.epoch == [1]  # the checkpoint holds no History: epoch 1 only

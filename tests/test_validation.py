@@ -47,11 +47,15 @@ def test_every_public_function_is_tested_here():
         "check_callable",
         "check_instance",
         "check_path",
+        "check_list",
         "check_seed",
         "as_rng",
         "as_numeric_array",
         "check_X",
+        "as_finite",
         "check_sample_weight",
+        "check_memory",
+        "unexpected_arguments",
         "lookup",
     }
     assert set(v.__all__) == tested
@@ -771,3 +775,43 @@ def test_lookup_message_uses_the_right_article(base_name, article):
     base = type(base_name, (), {})
     msg = _refused("kind", v.lookup, "kind", {"x": base}, "y", base=base)
     assert msg == f"kind must be {article} {base_name} or one of ['x'], got 'y'"
+
+
+def test_check_memory_refuses_what_exceeds_the_physical_memory(monkeypatch):
+    monkeypatch.setattr(v, "_physical_memory", lambda: 2.0**30)  # a 1 GiB machine
+    assert v.check_memory("n", 2**27, 8, "a data set") == 2**27  # exactly 1 GiB
+    with pytest.raises(ArgumentError, match=r"^n must be small enough for this machine's 1.0 GiB of memory, got a "):
+        v.check_memory("n", 2**27 + 1, 8, "a data set")
+
+
+def test_as_finite_names_what_is_wrong():
+    a = np.array([[1.0, 2.0]])
+    assert v.as_finite(a, np.float64, "y") is a  # no copy when there is nothing to do
+    assert v.as_finite(a, np.float32, "y").dtype == np.float32
+    with pytest.raises(
+        ArgumentError, match=r"^y must be representable in float32 \(\|x\| <= 3.403e\+38\), got values up to 1e\+300"
+    ):
+        v.as_finite(np.array([1e300]), np.float32, "y")
+    with pytest.raises(ArgumentError, match=r"^y must be finite, got NaN or infinity"):
+        v.as_finite(np.array([np.nan]), np.float64, "y")
+
+
+def test_unexpected_arguments_points_to_where_they_belong():
+    e = v.unexpected_arguments("f", {"lr": 1}, ["epochs", "loss"], {"lr": "given to the optimizer"})
+    assert str(e) == "lr must be given to the optimizer, got 1"
+    assert str(v.unexpected_arguments("f", {"epoch": 2}, ["epochs", "loss"])) == (
+        "epoch must be one of f's arguments (did you mean epochs=?), got 2"
+    )
+    assert (
+        str(v.unexpected_arguments("f", {"zz": 2}, ["epochs", "loss"]))
+        == "zz must be one of f's arguments: epochs, loss, got 2"
+    )
+
+
+def test_check_list_takes_iterables_but_strings_dicts_and_scalars():
+    assert v.check_list("a", (1, 2), "a list") == [1, 2]
+    assert v.check_list("a", np.arange(2), "a list") == [0, 1]
+    assert v.check_list("a", (i for i in range(2)), "a list") == [0, 1]
+    for bad in ("ab", b"ab", {"a": 1}, np.array(0.0), 3, None):
+        with pytest.raises(ArgumentError, match=r"^a must be a list of things, got "):
+            v.check_list("a", bad, "a list of things")

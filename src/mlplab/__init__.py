@@ -12,8 +12,8 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    callbacks, batches, training, sklearn_objective, sklearn, augment, datasets, plotting, lab,
-    playground, cli
+    diagnostics, callbacks, batches, training, lr_finder, sklearn_objective, sklearn, augment,
+    datasets, plotting, lab, playground, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
@@ -26,6 +26,7 @@ from . import (
     augment,
     callbacks,
     datasets,
+    diagnostics,
     history,
     initializers,
     losses,
@@ -44,6 +45,7 @@ from .history import History
 from .io import load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
 from .losses import BCE, MAE, MSE, CrossEntropy, Huber
+from .lr_finder import lr_find
 from .model import MLP, Sequential
 from .regularizers import L1, L2, ElasticNet
 from .training import ArraySource, ChunkSource, Trainer
@@ -53,6 +55,7 @@ __all__ = [
     "augment",
     "callbacks",
     "datasets",
+    "diagnostics",
     "history",
     "initializers",
     "losses",
@@ -90,6 +93,7 @@ __all__ = [
     "History",
     "TerminateOnNaN",
     "gradcheck",
+    "lr_find",
     "load",
     "save_checkpoint",
     "load_checkpoint",

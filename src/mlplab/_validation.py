@@ -14,6 +14,7 @@ is expected is a bug, not a 1.
 
 from __future__ import annotations
 
+import difflib
 import math
 import numbers
 import os
@@ -32,11 +33,15 @@ __all__ = [
     "check_callable",
     "check_instance",
     "check_path",
+    "check_list",
     "check_seed",
     "as_rng",
     "as_numeric_array",
     "check_X",
+    "as_finite",
     "check_sample_weight",
+    "check_memory",
+    "unexpected_arguments",
     "lookup",
 ]
 
@@ -131,6 +136,17 @@ def check_path(name, value) -> str:
     return path
 
 
+def check_list(name, value, what) -> list:
+    """``value`` as a list: any iterable but a str, bytes, a dict or a 0-d array (a set or a
+    generator is taken as given); else ArgumentError saying it must be ``what``."""
+    if isinstance(value, (str, bytes, dict)) or (isinstance(value, np.ndarray) and value.ndim == 0):
+        raise fail(name, what, value)
+    try:
+        return list(value)
+    except TypeError:
+        raise fail(name, what, value) from None
+
+
 def check_seed(name, value):
     """None or an int (a seed that can be written to a JSON configuration); returned as is."""
     if value is not None and (
@@ -197,6 +213,13 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
         raise fail(
             name, f"of shape (n_samples, {n_features}) (the model has {n_features} inputs)", got=f"shape {A.shape}"
         )
+    return as_finite(A, dtype, name)
+
+
+def as_finite(A, dtype, name):
+    """The real array ``A`` as a C-contiguous array of ``dtype`` (no copy when it is one), all
+    finite: NaN and infinity are refused, and so are finite values beyond the range of
+    ``dtype`` (a float64 of 1e300 for float32), saying so, as scikit-learn does."""
     source = A
     with np.errstate(over="ignore"):  # float64 beyond float32's range: refused below, by name
         A = np.ascontiguousarray(A, dtype=dtype)
@@ -225,6 +248,40 @@ def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
     if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0, and not all zero", sample_weight)
     return w
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):  # not on this platform: no limit known
+        return math.inf
+
+
+def check_memory(name, elements, itemsize, what):
+    """Refuse, naming the argument, an array of ``elements`` items of ``itemsize`` bytes (``what``)
+    larger than this machine's physical memory: a clear error instead of NumPy's MemoryError
+    or "maximum allowed dimension exceeded". Returns ``elements``."""
+    need = float(elements) * itemsize
+    have = _physical_memory()
+    if need > have:
+        raise fail(
+            name,
+            f"small enough for this machine's {have / 2**30:.1f} GiB of memory",
+            got=f"{what} of {float(elements):.4g} elements ({need / 2**30:.4g} GiB)",
+        )
+    return elements
+
+
+def unexpected_arguments(func, kwargs, known, hints=None) -> ArgumentError:
+    """The error for keyword arguments ``func`` does not take: for the first one, where it
+    belongs (``hints``: name -> "given to the optimizer, optimizer=ml.optim.SGD(lr=...)") or the
+    argument of ``known`` it most resembles."""
+    name = next(iter(kwargs))
+    hint = (hints or {}).get(name)
+    if hint is None:
+        close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+        hint = f"one of {func}'s arguments" + (f" (did you mean {close[0]}=?)" if close else f": {', '.join(known)}")
+    return fail(name, hint, kwargs[name])
 
 
 def _article(word) -> str:

@@ -4,7 +4,7 @@ Every activation is a parameter-free layer applied element-wise (softmax row-wis
 ``forward`` writes f(Z) into a reused buffer; ``backward(dY)`` returns dZ = dY * f'(Z),
 computed from the stored output Y where the derivative allows it (sigmoid: Y(1 - Y),
 tanh: 1 - Y^2, relu: [Y > 0]) and from the stored input otherwise. All of them are
-stable for any finite input: nothing overflows for |z| up to 1e4 and beyond.
+stable for any finite input: nothing overflows for ``|z|`` up to 1e4 and beyond.
 
 Adding an activation = one class here + one line in ``ACTIVATIONS`` + one row in the
 parametrized torch test.
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from ._validation import check_real, lookup
+from ._validation import check_real, fail, lookup
 from .backend import ZERO, expit, relu_grad, row_max, row_sum, xp
 from .layers import Layer
 
@@ -326,4 +326,6 @@ def get(activation, name="activation") -> Activation:
     """A new activation layer from a name ("relu") or a class (ml.ReLU); an instance is
     returned as is. Anything else raises ``ArgumentError`` naming the argument (``name``) and
     listing the valid names."""
+    if not isinstance(name, str) or not name:
+        raise fail("name", "a non-empty str, the argument's name in messages", name)
     return lookup(name, ACTIVATIONS, activation, base=Activation)

@@ -28,6 +28,8 @@ import numbers
 import numpy as np
 
 from ._validation import (
+    as_numeric_array,
+    check_bool,
     check_callable,
     check_instance,
     check_int,
@@ -85,6 +87,22 @@ def _as_images(X, image_shape):
     raise fail("X", f"of shape (n, {H * W}) or (n, {H}, {W}) for image_shape={image_shape}", got=f"shape {X.shape}")
 
 
+def _check_images(images):
+    """The argument ``images`` of the kernels: a real array (n, H, W)."""
+    A = as_numeric_array(images, "images")
+    if A.dtype.kind not in "biuf" or A.ndim != 3:
+        raise fail("images", "an array of real numbers of shape (n, H, W)", got=f"shape {A.shape}, dtype {A.dtype}")
+    return A
+
+
+def _per_image(name, value, n, kinds, what):
+    """A scalar or an array of shape (n,) of the dtype kinds ``kinds``, broadcast to (n,)."""
+    A = as_numeric_array(value, name)
+    if A.dtype.kind not in kinds or A.shape not in ((), (n,)) or (A.dtype.kind == "f" and not np.isfinite(A).all()):
+        raise fail(name, f"{what}: a scalar or an array of shape ({n},)", got=f"shape {A.shape}, dtype {A.dtype}")
+    return np.broadcast_to(A, (n,))
+
+
 def _float_work(X):
     """The dtype to return for arithmetic transforms: X's own if floating, else float64."""
     return X.dtype if np.issubdtype(X.dtype, np.floating) else np.dtype(np.float64)
@@ -117,10 +135,11 @@ def shift_images(images, dy, dx, fill=0.0):
     -------
     ndarray, shape (n, H, W), same dtype as ``images``
     """
-    images = np.asarray(images)
+    images = _check_images(images)
     n, H, W = images.shape
-    dy = np.broadcast_to(np.asarray(dy, dtype=np.int64), (n,))
-    dx = np.broadcast_to(np.asarray(dx, dtype=np.int64), (n,))
+    dy = _per_image("dy", dy, n, "iu", "integer shifts").astype(np.int64)
+    dx = _per_image("dx", dx, n, "iu", "integer shifts").astype(np.int64)
+    fill = _fill(fill)
     rows = np.arange(H)[None, :] - dy[:, None]  # (n, H) source row of each output row
     cols = np.arange(W)[None, :] - dx[:, None]  # (n, W)
     valid = ((rows >= 0) & (rows < H))[:, :, None] & ((cols >= 0) & (cols < W))[:, None, :]
@@ -162,9 +181,11 @@ def rotate_images(images, angles, fill=0.0):
     ndarray of float64, shape (n, H, W)
         The caller casts back to the input dtype.
     """
-    images = np.asarray(images, dtype=np.float64)
+    images = _check_images(images).astype(np.float64)
     n, H, W = images.shape
-    a = np.deg2rad(np.broadcast_to(np.asarray(angles, dtype=np.float64), (n,)))[:, None, None]
+    a = np.deg2rad(_per_image("angles", angles, n, "iuf", "finite angles in degrees").astype(np.float64))
+    a = a[:, None, None]
+    fill = _fill(fill)
     cos, sin = np.cos(a), np.sin(a)
     cy, cx = (H - 1) / 2.0, (W - 1) / 2.0
     y = (np.arange(H, dtype=np.float64) - cy)[None, :, None]
@@ -211,10 +232,10 @@ def flip_images(images, flip_h, flip_v):
     -------
     ndarray, shape (n, H, W), same dtype as ``images``
     """
-    images = np.asarray(images)
+    images = _check_images(images)
     n = images.shape[0]
-    flip_h = np.broadcast_to(np.asarray(flip_h, dtype=bool), (n,))[:, None, None]
-    flip_v = np.broadcast_to(np.asarray(flip_v, dtype=bool), (n,))[:, None, None]
+    flip_h = _per_image("flip_h", flip_h, n, "b", "booleans")[:, None, None]
+    flip_v = _per_image("flip_v", flip_v, n, "b", "booleans")[:, None, None]
     out = np.where(flip_h, images[:, :, ::-1], images)
     return np.where(flip_v, out[:, ::-1, :], out)
 
@@ -394,8 +415,8 @@ class RandomFlip(_ImageAugmenter):
 
     def __init__(self, horizontal=True, vertical=False, p=0.5, seed=None, image_shape=(8, 8)):
         super().__init__(seed, image_shape)
-        self.horizontal = bool(horizontal)
-        self.vertical = bool(vertical)
+        self.horizontal = check_bool("horizontal", horizontal)
+        self.vertical = check_bool("vertical", vertical)
         self.p = check_real("p", p, 0, 1)
 
     def _config(self):

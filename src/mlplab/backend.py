@@ -31,7 +31,7 @@ def as_dtype(dtype) -> numpy.dtype:
     """Normalise ``dtype`` ("float32", numpy.float64, ...) to a numpy dtype, or raise."""
     try:
         dt = None if dtype is None else numpy.dtype(dtype)  # numpy reads None as float64
-    except TypeError:
+    except (TypeError, ValueError, SyntaxError):  # numpy.dtype("01") is a SyntaxError
         dt = None
     if dt is None or dt.name not in DTYPES:
         raise ArgumentError(f"dtype must be one of {sorted(DTYPES)}, got {dtype!r}")
@@ -49,7 +49,7 @@ def to_numpy(a):
 
 
 def l2_norm(A) -> float:
-    """||A||_2 over all entries, as a Python float: a bound of every |a| (inf when the sum of
+    """``||A||_2`` over all entries, as a Python float: a bound of every ``|a|`` (inf when the sum of
     squares overflows). Reference formula: ``numpy.sqrt((A.astype(float64) ** 2).sum())``;
     here one BLAS pass and no temporary (``all_finite``'s sum of squares)."""
     flat = A.reshape(-1)

@@ -8,6 +8,7 @@ importable from ``mlplab.training`` and ``mlplab`` too.
 
 from __future__ import annotations
 
+import hashlib
 import math
 
 import numpy as np
@@ -16,6 +17,8 @@ from ._validation import check_bool, check_int, check_real, fail
 from .backend import l2_norm, take_rows, xp
 
 __all__ = ["BatchSource", "ArraySource", "ChunkSource", "as_source"]
+
+FINGERPRINT_ROWS = 64  # rows of the data a fingerprint hashes
 
 
 class BatchSource:
@@ -28,7 +31,7 @@ class BatchSource:
     ``batch_size`` is the rows of a batch (the last one of an epoch, or of a chunk, may be
     smaller), ``steps`` the batches of an epoch (None when not known in advance) and
     ``validation`` the held-out (X, Y, w) or None. For the divergence guard, ``input_bound``
-    bounds |x| over every training input (inf: unknown) and ``inputs()`` yields them.
+    bounds ``|x|`` over every training input (inf: unknown) and ``inputs()`` yields them.
     """
 
     batch_size: int | None = None
@@ -40,6 +43,11 @@ class BatchSource:
         """The training inputs X, in pieces (none by default: the guard then checks the
         weights only)."""
         return iter(())
+
+    def fingerprint(self) -> dict | None:
+        """A cheap summary of the data, once bound, that a checkpoint keeps so that a run is
+        resumed on the same data: None when the source cannot give one (``ChunkSource``)."""
+        return None
 
     @property
     def batch_rows(self) -> float:
@@ -53,12 +61,16 @@ class BatchSource:
         raise NotImplementedError
 
 
+def _is_balanced(class_weight) -> bool:
+    return isinstance(class_weight, str) and class_weight == "balanced"
+
+
 def _class_weights(class_weight, Y, name="class_weight"):
     """The weight of each row's class: a dict {class: weight} or "balanced" (scikit-learn's
     n / (n_classes * count), 0 for a class with no sample)."""
     labels = Y.argmax(axis=1) if Y.shape[1] > 1 else (Y[:, 0] >= 0.5).astype(np.int64)
     n_classes = max(Y.shape[1], 2)
-    if isinstance(class_weight, str) and class_weight == "balanced":
+    if _is_balanced(class_weight):
         counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
         table = np.where(counts > 0, labels.size / (n_classes * np.maximum(counts, 1)), 0.0)
     elif isinstance(class_weight, dict):
@@ -112,7 +124,7 @@ class ArraySource(BatchSource):
         self.X, self.y = X, y
         self.batch_size = None if batch_size is None else check_int("batch_size", batch_size, 1)
         self.shuffle = check_bool("shuffle", shuffle)
-        if class_weight is not None and not (isinstance(class_weight, dict) or class_weight == "balanced"):
+        if class_weight is not None and not (isinstance(class_weight, dict) or _is_balanced(class_weight)):
             raise fail("class_weight", "a dict {class: weight} or 'balanced'", class_weight)
         self.sample_weight, self.class_weight = sample_weight, class_weight
         self.validation_split = check_real("validation_split", validation_split, 0, 1, high_open=True)
@@ -155,6 +167,19 @@ class ArraySource(BatchSource):
 
     def inputs(self):
         yield self._data[0]
+
+    def fingerprint(self) -> dict:
+        """The shapes of the training and validation arrays and a SHA-256 of up to
+        ``FINGERPRINT_ROWS`` of their rows, evenly spaced (first and last included): O(1) in
+        the number of rows, and any change of size, order, dtype or of a sampled row shows."""
+        arrays = [*self._data, *(self.validation or ())]
+        h = hashlib.sha256()
+        for a in arrays:
+            if a is not None:
+                idx = np.unique(np.linspace(0, a.shape[0] - 1, min(a.shape[0], FINGERPRINT_ROWS)).astype(np.int64))
+                h.update(f"{a.dtype.str}{a.shape}".encode())
+                h.update(np.ascontiguousarray(np.asarray(a)[idx]).view(np.uint8))
+        return {"shapes": [None if a is None else list(a.shape) for a in arrays], "sha256": h.hexdigest()}
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs
@@ -230,12 +255,12 @@ class ChunkSource(BatchSource):
         count = 0
         for i, chunk in enumerate(chunks):
             if not isinstance(chunk, (tuple, list)) or len(chunk) not in (2, 3):
-                raise fail(f"chunk {i}", "a tuple (X, y) or (X, y, sample_weight)", chunk)
+                raise fail(f"chunks[{i}]", "a tuple (X, y) or (X, y, sample_weight)", chunk)
             w = chunk[2] if len(chunk) == 3 else None
             part = ArraySource(
                 chunk[0], chunk[1], self.batch_size, self.shuffle, sample_weight=w, class_weight=self.class_weight
             )
-            part.bind(self._model, self._loss, where=f"chunk {i} ")
+            part.bind(self._model, self._loss, where=f"chunks[{i}] ")
             self.input_bound = max(self.input_bound, part.input_bound)
             yield part
             count += 1

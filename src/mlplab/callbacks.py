@@ -13,7 +13,8 @@ Callbacks here: ``ProgressBar`` (``verbose``), ``TerminateOnNaN``, ``EarlyStoppi
 ``LambdaCallback``. Each resets its state in ``on_train_begin``, so one instance can serve
 several fits. Monitoring callbacks use Keras's names and semantics, except
 ``ReduceLROnPlateau``, which follows torch's. (``History`` lives in ``mlplab.history`` and
-is importable from here too.)
+is importable from here too.) ``Diagnostics`` explains training: its figures and rules are
+``mlplab.diagnostics``.
 """
 
 from __future__ import annotations
@@ -21,14 +22,26 @@ from __future__ import annotations
 import csv
 import inspect
 import math
+import numbers
 import os
 import sys
 import time
 
+import numpy as np
 from tqdm.auto import tqdm
 
 from . import io
-from ._validation import check_bool, check_callable, check_choice, check_int, check_path, check_real, fail
+from ._validation import (
+    check_bool,
+    check_callable,
+    check_choice,
+    check_instance,
+    check_int,
+    check_path,
+    check_real,
+    fail,
+)
+from .diagnostics import DiagnosticsHooks
 from .history import History
 
 __all__ = [
@@ -43,6 +56,7 @@ __all__ = [
     "LearningRateScheduler",
     "CSVLogger",
     "LambdaCallback",
+    "Diagnostics",
 ]
 
 
@@ -60,6 +74,24 @@ class Callback:
     def set_model(self, model):
         self.model = model
 
+    #: the attributes a resumed run needs, and the kind of each value (see ``_restore``)
+    _STATE: dict[str, str] = {}
+
+    def state_dict(self) -> dict:
+        """What a resumed run needs to continue this callback exactly; a full checkpoint
+        (``Trainer.save_checkpoint``) saves it: numbers, strings, lists and None, and copies
+        of the model's weights as one flat array. Empty for a callback without state."""
+        return {k: _save(kind, getattr(self, k)) for k, kind in self._STATE.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from a ``state_dict()`` (after ``on_train_begin``, which resets it).
+        Every value is checked first; a bad one raises ``ArgumentError`` naming it."""
+        if not isinstance(state, dict) or set(state) != set(self._STATE):
+            raise fail("state", f"a dict with keys {sorted(self._STATE)}", state)
+        values = {k: _restore(f"state[{k!r}]", kind, state[k], self.model) for k, kind in self._STATE.items()}
+        for k, v in values.items():
+            setattr(self, k, v)
+
     def on_train_begin(self, logs=None): ...
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
@@ -71,6 +103,41 @@ class Callback:
 def _overrides(callback, name) -> bool:
     """Whether ``callback`` does something in hook ``name`` (a method or a function set on it)."""
     return getattr(getattr(callback, name), "__func__", None) is not getattr(Callback, name)
+
+
+def _save(kind, v):
+    if kind == "weights?" and v is not None:
+        return v.copy()
+    if kind == "pairs":
+        return [list(p) for p in v]
+    return v
+
+
+def _restore(name, kind, v, model):
+    """A value of ``state_dict()`` read back, checked: kinds "int" (>= 0), "number" (not NaN,
+    infinity allowed), "str", "weights" (the model's parameter count, finite), "pairs" (a
+    list of [int, number]); a trailing "?" allows None."""
+    if kind.endswith("?"):
+        if v is None:
+            return None
+        kind = kind[:-1]
+    if kind == "int":
+        return check_int(name, v, 0)
+    if kind == "number":
+        if isinstance(v, numbers.Real) and not isinstance(v, bool) and not math.isnan(v):
+            return float(v)
+        raise fail(name, "a number (not NaN)", v)
+    if kind == "str":
+        return check_instance(name, v, str, "a str")
+    if kind == "pairs":
+        if not isinstance(v, (list, tuple)) or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in v):
+            raise fail(name, "a list of [epoch, value] pairs", v)
+        return [(check_int(name, e, 0), check_real(name, x, 0)) for e, x in v]
+    n = model.flat_params().size  # "weights": a flat array as get_weights() gives
+    a = np.asarray(v)
+    if a.shape != (n,) or a.dtype.kind != "f" or not np.isfinite(a).all():
+        raise fail(name, f"the model's {n} weights, finite", got=f"an array of shape {a.shape}, dtype {a.dtype}")
+    return a.astype(model.dtype)
 
 
 class CallbackList(Callback):
@@ -133,7 +200,9 @@ class ProgressBar(Callback):
     """
 
     def __init__(self, verbose=1, file=None):
-        self.verbose = verbose
+        self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
+        if file is not None and not callable(getattr(file, "write", None)):
+            raise fail("file", "None (sys.stderr) or a text stream with a write method", file)
         self.file = file
         self.bar = None
         #: whether a live bar is drawn (verbose=1 on a terminal)
@@ -291,6 +360,9 @@ class EarlyStopping(Callback):
         self.stopped_epoch = None
         self.wait = 0
 
+    _STATE = {"best": "number?", "best_epoch": "int?", "best_weights": "weights?", "stopped_epoch": "int?"}
+    _STATE["wait"] = "int"
+
     def _improved(self, v):
         if math.isnan(v):
             return False
@@ -322,14 +394,24 @@ class EarlyStopping(Callback):
         if h is not None:
             h.best_epoch = self.best_epoch
         if self.wait >= self.patience and self.wait > 0:
-            self.stopped_epoch = epoch
-            self.model.stop_training = True
-            best = "nan" if self.best is None else f"{self.best:.6g}"
-            self.model.stop_reason = (
-                f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve by more than "
-                f"{self.min_delta:g} for {self.patience} epoch(s); best {self.monitor} = {best} at epoch "
-                f"{self.best_epoch + 1}" + (", weights restored" if self.restore_best_weights else "")
-            )
+            self._stop(epoch)
+
+    def _stop(self, epoch):
+        self.stopped_epoch = epoch
+        self.model.stop_training = True
+        best = "nan" if self.best is None else f"{self.best:.6g}"
+        self.model.stop_reason = (
+            f"early stopping at epoch {epoch + 1}: {self.monitor} did not improve by more than "
+            f"{self.min_delta:g} for {self.patience} epoch(s); best {self.monitor} = {best} at epoch "
+            f"{self.best_epoch + 1}" + (", weights restored" if self.restore_best_weights else "")
+        )
+
+    def load_state_dict(self, state):
+        """As ``Callback.load_state_dict``; a state saved when this callback stopped training
+        stops it again (a run resumed from there trains no further epoch)."""
+        super().load_state_dict(state)
+        if self.stopped_epoch is not None:
+            self._stop(self.stopped_epoch)
 
     def on_train_end(self, logs=None):
         if self.restore_best_weights and self.best_weights is not None:
@@ -373,6 +455,8 @@ class ModelCheckpoint(Callback):
         self.save_best_only = check_bool("save_best_only", save_best_only)
         self.save_full = check_bool("save_full", save_full)
         self.best = self.best_epoch = self.last_saved = None
+
+    _STATE = {"best": "number?", "best_epoch": "int?", "last_saved": "str?"}
 
     def on_train_begin(self, logs=None):
         self.best = self.best_epoch = self.last_saved = None
@@ -482,6 +566,8 @@ class ReduceLROnPlateau(Callback):
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.reductions = []
+
+    _STATE = {"best": "number", "num_bad_epochs": "int", "cooldown_counter": "int", "reductions": "pairs"}
 
     def _better(self, v):
         d = self.min_delta
@@ -621,3 +707,7 @@ class LambdaCallback(Callback):
             check_choice("a LambdaCallback hook", name, self._HOOKS)
             if f is not None:
                 setattr(self, name, check_callable(name, f))
+
+
+class Diagnostics(DiagnosticsHooks, Callback):
+    __doc__ = DiagnosticsHooks.__doc__

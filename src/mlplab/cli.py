@@ -3,6 +3,7 @@
 mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and report test accuracy
 mlplab lab [NAME] [--out DIR] [--quick] [--seed S] [NAME's options]  list or run an experiment
 mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
+mlplab lr-find [--dataset digits] [--optimizer sgd] [--out DIR] ...  suggest a learning rate
 mlplab playground [--port 8000] [--host 127.0.0.1] [--no-browser]    the browser playground
 
 ``mlplab COMMAND --help`` and ``mlplab lab NAME --help`` describe every option and its default.
@@ -17,7 +18,7 @@ import os
 import sys
 import time
 
-from . import activations, datasets, io, optim
+from . import activations, datasets, io, lr_finder, optim
 from . import export as export_mod
 from . import lab as lab_mod
 from ._version import __version__
@@ -25,7 +26,7 @@ from .errors import ArgumentError
 from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from .model import MLP
 from .playground import server as playground_server
-from .plotting import have_matplotlib, plot_history
+from .plotting import have_matplotlib, plot_history, plot_lr_find
 from .regularizers import L2
 
 __all__ = ["main", "build_parser"]
@@ -96,11 +97,11 @@ def _fill_defaults(args):
     return args
 
 
-def train(args) -> dict:
-    import numpy as np
+def _prepare(args):
+    """(model, optimizer, data) of ``mlplab train`` and ``mlplab lr-find``: the data set split
+    (80/20), standardized as _TRAIN_EPILOG says, and the untrained model and optimizer."""
     from sklearn.preprocessing import StandardScaler
 
-    args = _fill_defaults(argparse.Namespace(**vars(args)))
     X, y = _load(args.dataset, args.seed)
     regression = args.dataset in REGRESSION
     Xtr, Xte, ytr, yte = datasets.train_test_split(
@@ -111,16 +112,26 @@ def train(args) -> dict:
         scaler = StandardScaler().fit(Xtr)
         Xtr, Xte = scaler.transform(Xtr), scaler.transform(Xte)
         standardized.append("inputs")
+    mu, sd = 0.0, 1.0
     if regression:  # trained on standardized targets, predictions mapped back to the data's units
         mu, sd = ytr.mean(), ytr.std()
-        ytr_fit = (ytr - mu) / sd
-        n_out, output = 1, None
         standardized.append("targets")
-    else:
-        ytr_fit = ytr
-        n_out, output = int(y.max()) + 1, "softmax"
+    n_out, output = (1, None) if regression else (int(y.max()) + 1, "softmax")
     model = MLP([X.shape[1], *args.layers, n_out], activation=args.activation, output=output, seed=args.seed)
     opt = optim.get(args.optimizer, lr=args.lr, **({"momentum": SGD_MOMENTUM} if args.optimizer == "sgd" else {}))
+    ytr_fit = (ytr - mu) / sd if regression else ytr
+    data = argparse.Namespace(Xtr=Xtr, Xte=Xte, ytr=ytr, yte=yte, ytr_fit=ytr_fit, mu=mu, sd=sd)
+    return model, opt, data, standardized
+
+
+def train(args) -> dict:
+    import numpy as np
+
+    args = _fill_defaults(argparse.Namespace(**vars(args)))
+    regression = args.dataset in REGRESSION
+    model, opt, d, standardized = _prepare(args)
+    Xtr, Xte, ytr_fit, yte, mu, sd = d.Xtr, d.Xte, d.ytr_fit, d.yte, d.mu, d.sd
+    n_out = model.n_outputs
     t0 = time.perf_counter()
     history = model.fit(
         Xtr,
@@ -135,7 +146,7 @@ def train(args) -> dict:
     seconds = time.perf_counter() - t0
     result = {
         "dataset": args.dataset,
-        "layers": [X.shape[1], *args.layers, n_out],
+        "layers": [model.n_inputs, *args.layers, n_out],
         "activation": args.activation,
         "optimizer": args.optimizer,
         "lr": args.lr,
@@ -182,8 +193,10 @@ def _print_train(result):
 def lab(args) -> int:
     if not args.name:
         print("experiments (mlplab lab NAME [--out DIR] [--quick] [--seed S]; mlplab lab NAME --help for its options):")
-        for name, desc in lab_mod.available().items():
-            print(f"  {name:<16} {desc}")
+        listed = lab_mod.available()
+        width = max(map(len, listed), default=0)
+        for name, desc in listed.items():
+            print(f"  {name:<{width}}  {desc}")
         return 0
     options = {dest: getattr(args, dest) for dest in args.lab_options}
     try:
@@ -206,15 +219,9 @@ _TRAIN_EPILOG = (
 )
 
 
-def _add_train(sub):
+def _add_setup(t):
+    """The options that set up the data, the model and the optimizer (train and lr-find)."""
     c, r = DEFAULTS["classification"], DEFAULTS["regression"]
-    lrs = ", ".join(f"{name} {_optimizer_lr(name):g}" for name in sorted(optim.OPTIMIZERS) if name != "sgd")
-    t = sub.add_parser(
-        "train",
-        help="train an MLP on a dataset and report its test accuracy (R^2 for regression)",
-        description="Train an MLP on a dataset and report its test accuracy, or its test R^2 for regression.",
-        epilog=_TRAIN_EPILOG,
-    )
     t.add_argument(
         "--dataset",
         default="digits",
@@ -243,19 +250,6 @@ def _add_train(sub):
         choices=sorted(optim.OPTIMIZERS),
         help=f"update rule, torch.optim's (default: {c['optimizer']}; regression: {r['optimizer']})",
     )
-    t.add_argument(
-        "--lr",
-        type=POSITIVE_FLOAT,
-        default=None,
-        help=f"learning rate (default: {c['sgd_lr']:g} with sgd, which uses momentum {SGD_MOMENTUM:g}, "
-        f"regression: {r['sgd_lr']:g}; the optimizer's own with the others: {lrs})",
-    )
-    t.add_argument(
-        "--epochs",
-        type=POSITIVE_INT,
-        default=None,
-        help=f"passes over the training split (default: {c['epochs']}; regression: {r['epochs']})",
-    )
     t.add_argument("--batch-size", type=POSITIVE_INT, default=32, help="mini-batch size (default: %(default)s)")
     t.add_argument(
         "--weight-decay",
@@ -270,6 +264,31 @@ def _add_train(sub):
         type=NONNEGATIVE_INT,
         default=0,
         help="seeds the data, the split, the initial weights and the batch order (default: %(default)s)",
+    )
+
+
+def _add_train(sub):
+    c, r = DEFAULTS["classification"], DEFAULTS["regression"]
+    lrs = ", ".join(f"{name} {_optimizer_lr(name):g}" for name in sorted(optim.OPTIMIZERS) if name != "sgd")
+    t = sub.add_parser(
+        "train",
+        help="train an MLP on a dataset and report its test accuracy (R^2 for regression)",
+        description="Train an MLP on a dataset and report its test accuracy, or its test R^2 for regression.",
+        epilog=_TRAIN_EPILOG,
+    )
+    _add_setup(t)
+    t.add_argument(
+        "--lr",
+        type=POSITIVE_FLOAT,
+        default=None,
+        help=f"learning rate (default: {c['sgd_lr']:g} with sgd, which uses momentum {SGD_MOMENTUM:g}, "
+        f"regression: {r['sgd_lr']:g}; the optimizer's own with the others: {lrs})",
+    )
+    t.add_argument(
+        "--epochs",
+        type=POSITIVE_INT,
+        default=None,
+        help=f"passes over the training split (default: {c['epochs']}; regression: {r['epochs']})",
     )
     t.add_argument(
         "--out",
@@ -314,12 +333,77 @@ def _add_lab(sub):
         e.set_defaults(lab_options=own, lab_parser=e)
 
 
+def _add_lr_find(sub):
+    f = sub.add_parser(
+        "lr-find",
+        help="suggest a learning rate by the range test (mlplab.lr_find) on a dataset",
+        description="The learning-rate range test (mlplab.lr_find): train a copy of the model of mlplab train "
+        "while the learning rate grows exponentially from --start-lr to --end-lr, and suggest a rate read from "
+        "the smoothed loss; then train with mlplab train --lr RATE.",
+        epilog=_TRAIN_EPILOG,
+    )
+    _add_setup(f)
+    f.add_argument("--start-lr", type=POSITIVE_FLOAT, default=1e-7, help="first rate (default: %(default)g)")
+    f.add_argument("--end-lr", type=POSITIVE_FLOAT, default=10.0, help="last rate (default: %(default)g)")
+    f.add_argument("--steps", type=POSITIVE_INT, default=200, help="updates at most (default: %(default)s)")
+    f.add_argument(
+        "--rule", default="minimum", choices=sorted(lr_finder.RULES), help="rule of the suggestion (default: minimum)"
+    )
+    f.add_argument("--out", type=_folder, metavar="DIR", help="folder for lr_find.json and lr_find.png (default: none)")
+    f.add_argument("--json", action="store_true", help="print one JSON object on stdout (default: text)")
+
+
+def lr_find(args) -> int:
+    args = _fill_defaults(argparse.Namespace(epochs=None, lr=None, **vars(args)))
+    model, opt, d, _ = _prepare(args)
+    try:
+        r = lr_finder.lr_find(
+            model,
+            d.Xtr,
+            d.ytr_fit,
+            optimizer=opt,
+            start_lr=args.start_lr,
+            end_lr=args.end_lr,
+            num_steps=args.steps,
+            batch_size=args.batch_size,
+            rule=args.rule,
+            regularizer=L2(args.weight_decay) if args.weight_decay > 0 else None,
+            seed=args.seed,
+        )
+    except ArgumentError as e:
+        print(f"mlplab lr-find: error: {e}", file=sys.stderr)
+        return 2
+    result = {"dataset": args.dataset, "layers": [model.n_inputs, *args.layers, model.n_outputs], **r.to_dict()}
+    if args.out:
+        os.makedirs(args.out, exist_ok=True)
+        with io.atomic_open(os.path.join(args.out, "lr_find.json")) as fh:
+            json.dump(result, fh, indent=1)
+        if have_matplotlib():
+            result["figure"] = plot_lr_find(
+                r, os.path.join(args.out, "lr_find.png"), f"{args.dataset}: MLP {result['layers']}"
+            )
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"{args.dataset}: MLP {result['layers']}, {args.activation}, {r.optimizer_text}, batch {args.batch_size}")
+    print(f"swept {len(r.lr)} updates from lr {r.lr[0]:.3g} to {r.lr[-1]:.3g}: {r.stop_reason}")
+    for name, value in r.suggestions.items():
+        mark = "  <- suggested" if name == r.rule else ""
+        print(f"  {name:<9} {'-' if value is None else f'{value:.3g}':>9}   {lr_finder.RULES[name]}{mark}")
+    if r.suggestion is not None:
+        print(f"train with: mlplab train --dataset {args.dataset} --optimizer {args.optimizer} --lr {r.suggestion:.3g}")
+    if "figure" in result:
+        print(f"wrote {result['figure']}")
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="mlplab", description="Build, train and understand multi-layer perceptrons.")
     p.add_argument("--version", action="version", version=f"mlplab {__version__}")
     sub = p.add_subparsers(dest="command")
     _add_train(sub)
     _add_lab(sub)
+    _add_lr_find(sub)
     ex = sub.add_parser("export", help="export a saved model (model.save / --out) to ONNX")
     ex.add_argument("model", help="a model file written by model.save(path), e.g. model.mlp")
     ex.add_argument("onnx", help="the .onnx file to write")
@@ -359,6 +443,8 @@ def main(argv=None) -> int:
         return export(args)
     if args.command == "playground":
         return playground(args)
+    if args.command == "lr-find":
+        return lr_find(args)
     if args.command == "train":
         result = train(args)
         if args.json:

@@ -29,7 +29,7 @@ Noise
     generated with. (Playground keeps the clean position and recomputes the label from the noisy
     one, which flips labels instead of blurring positions and would break the class balance.)
 Randomness
-    ``seed`` is anything ``numpy.random.default_rng`` accepts (None, an int, a ``Generator``).
+    ``seed`` is None, an int >= 0 or a numpy ``Generator``.
     The same int seed always gives the same ``(X, y)``; rows come shuffled.
 
 References
@@ -42,7 +42,7 @@ import math
 
 import numpy as np
 
-from ._validation import check_choice, check_int, check_real
+from ._validation import as_rng, check_bool, check_choice, check_int, check_memory, check_real, fail
 
 
 def _sklearn_datasets():
@@ -84,6 +84,12 @@ R = 5.0
 # ---------------------------------------------------------------------------------------------
 # shared helpers
 # ---------------------------------------------------------------------------------------------
+
+
+def _check_n(n):
+    """A number of points >= 2 whose data (two float64 coordinates and an int64 label each)
+    fits in memory."""
+    return check_memory("n", check_int("n", n, 2) * 3, 8, "a data set") // 3
 
 
 def _class_counts(n, n_classes):
@@ -143,9 +149,9 @@ def circle(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 for the inner disk, 0 for the ring.
     """
-    n = check_int("n", n, 2)
+    n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     counts = _class_counts(n, 2)
     y = _labels(counts)
     # Row order follows y: the ring (label 0) first, then the disk (label 1).
@@ -191,9 +197,9 @@ def xor(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 where ``x * y > 0`` (before noise), else 0.
     """
-    n = check_int("n", n, 2)
+    n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     y = _labels(_class_counts(n, 2))
     pad = 0.3
     A = rng.uniform(0.0, R, size=(n, 2)) + pad
@@ -233,9 +239,9 @@ def gaussian(n=500, noise=0.0, seed=None):
     y : ndarray of int64, shape (n,)
         1 for the blob at (2, 2), 0 for the blob at (-2, -2) (playground units).
     """
-    n = check_int("n", n, 2)
+    n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     y = _labels(_class_counts(n, 2))
     std = math.sqrt(0.5 + 7.0 * noise)
     centre = np.where(y == 1, 2.0, -2.0)[:, None]
@@ -276,10 +282,13 @@ def spiral(n=500, noise=0.0, seed=None, n_classes=2):
     y : ndarray of int64, shape (n,)
         The arm index, ``0 .. n_classes - 1``.
     """
-    n_classes = check_int("n_classes", n_classes, 2)
-    n = check_int("n", n, n_classes)
+    n = _check_n(n)
+    ok = type(n_classes) is int or (isinstance(n_classes, np.integer) and not isinstance(n_classes, np.bool_))
+    if not ok or not 2 <= n_classes <= n:
+        raise fail("n_classes", f"an int in [2, n], n = {n} points", n_classes)
+    n_classes = int(n_classes)
     noise = check_real("noise", noise, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     counts = _class_counts(n, n_classes)
     y = _labels(counts)
     # Position of each point along its own arm, as i / m with m that arm's size.
@@ -321,9 +330,9 @@ def moons(n=500, noise=0.1, seed=None):
     y : ndarray of int64, shape (n,)
         0 for the outer (upper) moon, 1 for the inner (lower) moon.
     """
-    n = check_int("n", n, 2)
+    n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = as_rng(seed)
     counts = _class_counts(n, 2)
     P, y = _sklearn_datasets().make_moons(n_samples=tuple(int(c) for c in counts), noise=None, shuffle=False)
     P = P + noise * rng.standard_normal(size=P.shape)
@@ -359,6 +368,7 @@ def load_digits(return_images=False):
     UCI ML hand-written digits data set (optdigits test part), via
     ``sklearn.datasets.load_digits``.
     """
+    check_bool("return_images", return_images)
     bunch = _sklearn_datasets().load_digits()
     pixels = bunch.images if return_images else bunch.data
     X = np.asarray(pixels, dtype=np.float64) / 16.0

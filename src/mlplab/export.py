@@ -29,7 +29,7 @@ import os
 import numpy as np
 
 from . import activations as A
-from ._validation import check_instance, check_int, fail
+from ._validation import check_bool, check_instance, check_int, check_path, fail
 from ._version import __version__
 from .backend import to_numpy
 from .io import atomic_open
@@ -142,11 +142,15 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
         ``path`` once written, or the model when ``path`` is None.
     """
     check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
-    check_int("opset", opset, 13)  # Softmax over one axis
     for nm, v in (("input_name", input_name), ("output_name", output_name)):
         if not isinstance(v, str) or not v:
             raise fail(nm, "a non-empty str", v)
+    path = None if path is None else check_path("path", path)
+    check_bool("binary_proba", binary_proba)
+    if doc is not None:
+        check_instance("doc", doc, str, "a str or None")
     onnx, helper, numpy_helper = _onnx()
+    check_int("opset", opset, 13, onnx.defs.onnx_opset_version())  # 13: Softmax over one axis
     g = _Graph(helper, numpy_helper, model.dtype)
     x = input_name
     for i, layer in enumerate(model.layers):

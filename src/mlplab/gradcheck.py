@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import regularizers
-from ._validation import check_real, fail
+from ._validation import check_bool, check_instance, check_real, fail
 from .layers import Dropout
+from .model import Sequential
 
 __all__ = ["gradcheck", "numerical_grad"]
 
@@ -42,7 +43,7 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     """Maximum relative error between back-propagated and finite-difference gradients.
 
     The check runs on a float64 copy of ``model`` (the model itself is untouched). For each
-    parameter array P (each W and b), with a its analytic and n its numerical gradient:
+    parameter array P (each W and b), with a its analytic and n its numerical gradient::
 
         err(P) = max_j |a_j - n_j| / max(max_j |a_j|, max_j |n_j|, 1e-12)
 
@@ -60,7 +61,9 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     return_grads : bool
         Also return (analytic, numerical) flat gradients.
     """
+    check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     check_real("eps", eps, 0, 1, low_open=True, high_open=True)
+    check_bool("return_grads", return_grads)
     if any(layer.p for layer in model.layers if isinstance(layer, Dropout)):
         raise fail(
             "model",

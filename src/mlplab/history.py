@@ -14,6 +14,8 @@ class History:
     (or else by ``ModelCheckpoint``) to the epoch of the best monitored value, so that
     ``history["val_loss"][history.epoch.index(best_epoch)]`` is that value; ``stop_reason``
     says why training ended (completed, early stopping, divergence, Ctrl-C, a callback).
+    ``mlplab.callbacks.Diagnostics`` adds its per-layer figures ("grad_norm", ...): per epoch,
+    a list with one value per Dense layer (left out of the repr).
     """
 
     def __init__(self):
@@ -57,5 +59,10 @@ class History:
         return h
 
     def __repr__(self):
-        last = {k: (round(v[-1], 5) if isinstance(v[-1], float) else v[-1]) for k, v in self.history.items() if v}
+        # per-layer lists (Diagnostics) are left out: one number per name
+        last = {
+            k: (round(v[-1], 5) if isinstance(v[-1], float) else v[-1])
+            for k, v in self.history.items()
+            if v and not isinstance(v[-1], list)
+        }
         return f"History(epochs={len(self.epoch)}, last={last}, stop_reason={self.stop_reason!r})"

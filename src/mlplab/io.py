@@ -1,7 +1,7 @@
 """Model files and training checkpoints, without pickle.
 
 A model file (``model.save(path)``, ``mlplab.load(path)``) is a NumPy ``.npz`` archive
-(an uncompressed zip of ``.npy`` arrays) holding
+(an uncompressed zip of ``.npy`` arrays) holding::
 
     __mlplab__          the metadata: UTF-8 JSON as a uint8 array (format name and version,
                         kind, the architecture from ``model.get_config()``, a SHA-256 digest
@@ -12,8 +12,10 @@ A model file (``model.save(path)``, ``mlplab.load(path)``) is a NumPy ``.npz`` a
 A checkpoint (``save_checkpoint``, ``load_checkpoint``, ``fit(resume_from=path)``) is the
 same file with ``kind = "checkpoint"`` and, besides the model, everything a resumed run needs
 to continue bit for bit: the optimizer's ``state_dict()`` (its arrays stored as
-``optimizer.<name>``), the last finished epoch, the History so far, the state of the
-training loop's random generator and of every Dropout layer's generator.
+``optimizer.<name>``; its current and initial learning rates), the last finished epoch, the
+History so far, the state of the training loop's random generator and of every Dropout
+layer's generator, the states of the stateful callbacks (weights among them stored as
+``callbacks.<i>.<name>``) and a fingerprint of the training data (``Trainer.save_checkpoint``).
 
 Loading never runs code from the file, and refuses every malformed file with
 ``ModelFileError`` (a ``ValueError``) naming the file and the cause, before anything of the
@@ -59,7 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import activations, optim
-from ._validation import check_instance, check_int, check_path, fail
+from ._validation import check_instance, check_int, check_list, check_path, fail
 from .backend import all_finite, to_numpy
 from .errors import ModelFileError
 from .history import History
@@ -119,6 +121,7 @@ def _param_arrays(model) -> dict:
 
 
 _ARGUMENT = {"optimizer": "optimizer", "epoch": "epoch", "history": "history", "rng_state": "rng_state"}
+_ARGUMENT.update(callbacks="callback_states", data="data")
 
 
 def _write(path, meta: dict, arrays: dict) -> str:
@@ -128,7 +131,7 @@ def _write(path, meta: dict, arrays: dict) -> str:
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     for k, a in arrays.items():
         if a.dtype.kind != "f" or not all_finite(a):
-            arg = "optimizer" if k.startswith("optimizer.") else "model"
+            arg = _ARGUMENT.get(k.split(".")[0], "model")
             got = f"{k} not finite" if a.dtype.kind == "f" else f"{k} of dtype {a.dtype}"
             raise fail(arg, "finite numbers in every array (load refuses NaN and infinity)", got=got)
     meta = dict(meta, format=FORMAT, format_version=FORMAT_VERSION, sha256={k: _digest(a) for k, a in arrays.items()})
@@ -181,7 +184,7 @@ def atomic_open(path, mode="w"):
     and renamed over ``path`` (``os.replace``), on error removed. Readers see the old file
     or the new one, never half of one. The file gets the permissions the user's umask gives
     (as any tool's files), and temporary files left by a save that was killed are removed."""
-    path = os.fspath(path)
+    path = check_path("path", path)
     folder, name = os.path.split(os.path.abspath(path))
     _clean_stale(folder, name)
     while True:  # created by open() with mode 0o666: the kernel applies the umask
@@ -221,7 +224,9 @@ def save(model, path) -> str:
     return _write(path, {"kind": "model", "config": model.get_config()}, _param_arrays(model))
 
 
-def save_checkpoint(path, model, optimizer, epoch, history=None, rng_state=None) -> str:
+def save_checkpoint(
+    path, model, optimizer, epoch, history=None, rng_state=None, *, callback_states=(), data=None
+) -> str:
     """Write a training checkpoint: model, optimizer state, epoch, History and rng state.
 
     Parameters
@@ -238,6 +243,11 @@ def save_checkpoint(path, model, optimizer, epoch, history=None, rng_state=None)
         The generator the training loop shuffles and augments with (``trainer.rng``), or its
         ``bit_generator.state``. The states of the model's Dropout generators are saved too,
         automatically.
+    callback_states : sequence of (class name, dict), keyword-only
+        The states of the training's callbacks (``Callback.state_dict()``): JSON values, and
+        arrays of the model's parameter count (weights), stored as arrays of the file.
+    data : dict, optional, keyword-only
+        The fingerprint of the training data (``BatchSource.fingerprint()``).
 
     Returns
     -------
@@ -272,8 +282,21 @@ def save_checkpoint(path, model, optimizer, epoch, history=None, rng_state=None)
         state[k] = {"shape": list(a.shape), "dtype": a.dtype.name}
     dropouts = {str(i): la.rng.bit_generator.state for i, la in enumerate(model.layers) if isinstance(la, Dropout)}
     opt = {"config": sd["config"], "t": int(sd["t"]), "epoch": int(sd.get("epoch", 0)), "state": state}
+    if sd.get("initial_lr") is not None:
+        opt["initial_lr"] = sd["initial_lr"]
     meta = dict(kind="checkpoint", config=model.get_config(), optimizer=opt, epoch=epoch, history=history)
-    return _write(path, dict(meta, rng_state=rng_state, dropout_rng_states=dropouts), arrays)
+    meta.update(rng_state=rng_state, dropout_rng_states=dropouts, data=data)
+    meta["callbacks"] = entries = []
+    pairs = check_list("callback_states", callback_states, "a list of (class name, state dict) pairs")
+    for i, pair in enumerate(pairs):
+        ok = isinstance(pair, (tuple, list)) and len(pair) == 2 and isinstance(pair[0], str)
+        if not ok or not isinstance(pair[1], dict):
+            raise fail(f"callback_states[{i}]", "a (class name, state dict) pair", pair)
+        name, st = pair
+        names = sorted(k for k, v in st.items() if isinstance(v, np.ndarray))
+        arrays.update({f"callbacks.{i}.{k}": np.ascontiguousarray(st[k], dtype=model.dtype) for k in names})
+        entries.append({"class": name, "state": {k: v for k, v in st.items() if k not in names}, "arrays": names})
+    return _write(path, meta, arrays)
 
 
 # -- reading ---------------------------------------------------------------------------
@@ -435,6 +458,12 @@ class Checkpoint:
     history : History
     rng_state : dict or None
         The ``bit_generator.state`` of ``fit``'s random generator.
+    dropout_rng_states : dict
+        Layer index (a str) -> the ``bit_generator.state`` of that Dropout layer.
+    callback_states : list of (class name, dict)
+        The callbacks' ``state_dict()``, weights as arrays of the model's dtype.
+    data : dict or None
+        The fingerprint of the training data (``BatchSource.fingerprint()``).
     """
 
     model: object
@@ -443,6 +472,8 @@ class Checkpoint:
     history: object
     rng_state: dict | None = None
     dropout_rng_states: dict = field(default_factory=dict)
+    callback_states: list = field(default_factory=list)
+    data: dict | None = None
 
 
 def load_checkpoint(path) -> Checkpoint:
@@ -463,8 +494,22 @@ def load_checkpoint(path) -> Checkpoint:
             model.layers[int(key)].rng = check_rng(state, "dropout_rng_states")
         optimizer = new_optimizer(opt["config"])
         state = {k: arrays[f"optimizer.{k}"] for k in opt["state"]}
-        optimizer.load_state_dict({"config": opt["config"], "t": opt["t"], "epoch": opt["epoch"], "state": state})
+        sd = {"config": opt["config"], "t": opt["t"], "epoch": opt["epoch"], "state": state}
+        optimizer.load_state_dict(dict(sd, initial_lr=opt.get("initial_lr")))
     except (Invalid, *_READ_ERRORS) as e:
         raise ModelFileError(f"{os.fspath(path)}: invalid optimizer or generator state ({e})") from None
     history = History.from_dict(meta["history"] or {})
-    return Checkpoint(model, optimizer, meta["epoch"], history, meta["rng_state"], meta["dropout_rng_states"])
+    states = [
+        (e["class"], {**e["state"], **{k: arrays[f"callbacks.{i}.{k}"] for k in e["arrays"]}})
+        for i, e in enumerate(meta.get("callbacks", []))
+    ]
+    return Checkpoint(
+        model,
+        optimizer,
+        meta["epoch"],
+        history,
+        meta["rng_state"],
+        meta["dropout_rng_states"],
+        states,
+        meta.get("data"),
+    )

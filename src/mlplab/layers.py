@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from . import initializers
-from ._validation import as_rng, check_int, check_real, fail
+from ._validation import as_rng, check_int, check_memory, check_real, fail
 from .backend import as_dtype, col_sum, matmul, xp
 
 __all__ = ["Layer", "Dense", "Dropout"]
@@ -110,7 +110,7 @@ class Layer:
         raise NotImplementedError
 
     def bound(self, b: float) -> float:
-        """An upper bound of |output| in prediction when every |input| <= b; inf when the
+        """An upper bound of ``|output|`` in prediction when every ``|input| <= b``; inf when the
         layer cannot tell (the divergence guard then runs the network instead)."""
         return math.inf
 
@@ -156,9 +156,25 @@ class Dense(Layer):
         self.in_features = check_int("in_features", in_features, 1)
         self.out_features = check_int("out_features", out_features, 1)
         dtype = as_dtype(dtype)
+        n = self.in_features * self.out_features
+        # W and its gradient, and the initializer's float64 draw
+        check_memory("in_features, out_features", n, 8 + 2 * dtype.itemsize, "a weight matrix")
         self.init = init
         init_fn = initializers.get(init)
-        self.W = xp.asarray(init_fn((self.in_features, self.out_features), as_rng(seed), dtype), dtype=dtype)
+        shape, rng = (self.in_features, self.out_features), as_rng(seed)
+        try:
+            W = np.asarray(init_fn(shape, rng, dtype))
+            ok = W.shape == shape and W.dtype.kind in "biuf" and np.isfinite(W).all()
+        except (TypeError, ValueError) as e:
+            W, ok = e, False
+        if not ok:
+            got = (
+                f"one giving {W!r:.60}"
+                if not isinstance(W, np.ndarray)
+                else f"one giving shape {W.shape}, dtype {W.dtype}"
+            )
+            raise fail("init", f"an initializer giving a finite real array of shape {shape}", got=got)
+        self.W = xp.asarray(W, dtype=dtype)
         self.b = xp.zeros(self.out_features, dtype=dtype)
         self.dW = xp.zeros_like(self.W)
         self.db = xp.zeros_like(self.b)
@@ -184,7 +200,7 @@ class Dense(Layer):
         return matmul(dY, self.W.T, dX)
 
     def bound(self, b):
-        """|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|."""
+        """``|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|``."""
         return b * float(xp.abs(self.W).sum(axis=0).max()) + float(xp.abs(self.b).max())
 
     def output_size(self, n_in):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import activations
-from ._validation import as_numeric_array, check_real, fail, lookup
+from ._validation import as_finite, as_numeric_array, check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
 
 __all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
@@ -107,12 +107,9 @@ class Loss:
             raise fail(name, "1-D or 2-D", got=f"shape {y.shape}")
         if y.shape[1] != n_outputs:
             raise fail(name, f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
-        if not np.issubdtype(y.dtype, np.number) and y.dtype != bool:
-            raise fail(name, "numeric", got=f"dtype {y.dtype}")
-        y = y.astype(dtype)
-        if not np.isfinite(y).all():
-            raise fail(name, "finite", got="NaN or infinity")
-        return y
+        if y.dtype.kind not in "biuf":
+            raise fail(name, "real numbers", got=f"dtype {y.dtype}")
+        return as_finite(y, dtype, name)
 
     def get_config(self) -> dict:
         return {}
@@ -140,7 +137,7 @@ class MSE(Loss):
 
 
 class MAE(Loss):
-    """Mean absolute error (torch.nn.L1Loss): loss_i = 1/k sum_j |p_ij - y_ij|,
+    """Mean absolute error (torch.nn.L1Loss): ``loss_i = 1/k sum_j |p_ij - y_ij|``,
     d loss_i / dp_ij = sign(p_ij - y_ij) / k (0 where p = y)."""
 
     name = "mae"
@@ -155,11 +152,13 @@ class MAE(Loss):
 
 
 class Huber(Loss):
-    """Huber loss (torch.nn.HuberLoss), with d = p - y, mean over the k outputs:
+    """Huber loss (torch.nn.HuberLoss).
 
-    h(d) = d^2 / 2                    if |d| <= delta
-         = delta (|d| - delta / 2)    otherwise
-    h'(d) = clip(d, -delta, delta)
+    With d = p - y, the mean over the k outputs of::
+
+        h(d) = d^2 / 2                    if |d| <= delta
+             = delta (|d| - delta / 2)    otherwise
+        h'(d) = clip(d, -delta, delta)
     """
 
     name = "huber"
@@ -192,7 +191,7 @@ class BCE(Loss):
         loss_i = -1/k sum_j [ y_ij log p_ij + (1 - y_ij) log(1 - p_ij) ]
 
     After a sigmoid layer it is computed from z in the stable form of
-    torch.nn.BCEWithLogitsLoss, max(z, 0) - z y + log(1 + exp(-|z|)), and the gradient with
+    torch.nn.BCEWithLogitsLoss, ``max(z, 0) - z y + log(1 + exp(-|z|))``, and the gradient with
     respect to z is fused: (p - y) / k per row. On its own (no sigmoid before it), it
     equals torch.nn.BCELoss, with log clamped at -100.
     """

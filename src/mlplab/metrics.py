@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import fail, lookup
+from ._validation import check_list, fail, lookup
 
 __all__ = ["METRICS", "DEFAULT_METRICS", "get", "resolve", "classes_from_outputs", "multilabel_accuracy"]
 
@@ -51,10 +51,12 @@ def r2(P, Y):
 METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae, "r2": r2}
 
 
-def get(name):
+def get(name, argument="metric"):
     """The metric named ``name``, or ``name`` itself if it is callable; anything else raises
-    ``ArgumentError`` naming ``metric`` and listing the valid names."""
-    return lookup("metric", METRICS, name)
+    ``ArgumentError`` naming ``argument`` and listing the valid names."""
+    if not isinstance(argument, str) or not argument:
+        raise fail("argument", "a non-empty str, the argument's name in messages", argument)
+    return lookup(argument, METRICS, name)
 
 
 def resolve(metrics, loss, multilabel=False) -> dict:
@@ -67,17 +69,19 @@ def resolve(metrics, loss, multilabel=False) -> dict:
         metrics = (metrics,)
     if metrics is DEFAULT_METRICS and not loss.classification:
         return {}  # accuracy means nothing for a regression loss
+    if callable(metrics):
+        raise fail("metrics", "a list of metric names or functions", metrics)
+    metrics = check_list("metrics", metrics, "a list of metric names or functions")
     out = {}
-    for m in metrics:
-        if m == "accuracy" and not loss.classification:
+    for i, m in enumerate(metrics):
+        m = get(m, f"metrics[{i}]")
+        if m is accuracy and not loss.classification:
             raise fail(
                 "metrics",
                 f"metrics that apply to the loss {loss.name!r} ('accuracy' needs a classification "
                 f"loss, bce or cross_entropy)",
                 metrics,
             )
-        if m == "accuracy" and multilabel:
-            out[m] = multilabel_accuracy
-        else:
-            out[m if isinstance(m, str) else getattr(m, "__name__", "metric")] = get(m)
+        name = next((k for k, f in METRICS.items() if f is m), getattr(m, "__name__", "metric"))
+        out[name] = multilabel_accuracy if m is accuracy and multilabel else m
     return out

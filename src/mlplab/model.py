@@ -15,12 +15,26 @@ calls. Weights come first in the buffer, then biases, so weight penalties act on
 from __future__ import annotations
 
 import copy
+import inspect
 
 import numpy as np
 
 from . import activations, losses, regularizers
 from . import metrics as metrics_mod
-from ._validation import as_rng, check_instance, check_int, check_real, check_sample_weight, check_X, fail
+from ._validation import (
+    as_numeric_array,
+    as_rng,
+    check_callable,
+    check_instance,
+    check_int,
+    check_list,
+    check_memory,
+    check_real,
+    check_sample_weight,
+    check_X,
+    fail,
+    unexpected_arguments,
+)
 from .activations import RELU_FAMILY, Activation
 from .backend import as_dtype, xp
 from .errors import DivergenceError
@@ -55,7 +69,7 @@ class Sequential:
     """
 
     def __init__(self, layers, dtype=None, seed=None):
-        layers = list(layers)
+        layers = check_list("layers", layers, "a list of layers")
         if not layers:
             raise fail("layers", "a list of at least one layer", layers)
         for i, layer in enumerate(layers):
@@ -221,6 +235,9 @@ class Sequential:
         Leaves dW and db in every Dense layer (and in ``flat_grads()``) and returns
         dX = dJ/dX. Call after ``forward``.
         """
+        dY = as_numeric_array(dY, "dY")
+        if dY.dtype.kind not in "biuf":
+            raise fail("dY", "an array of real numbers", got=f"dtype {dY.dtype}")
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
         if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
             raise fail("dY", f"of shape (n, {self.n_outputs})", got=f"shape {dY.shape}")
@@ -411,9 +428,10 @@ class Sequential:
                 "sigmoid": "bce",
                 "identity": "cross_entropy or bce on its logits" if many else "bce on its logit",
             }
+            output = "a linear output (output=None)" if act == "identity" else f"output={act!r}"
             raise fail(
                 "loss",
-                f"a loss that fits output={act!r} with {self.n_outputs} unit(s): "
+                f"a loss that fits {output} with {self.n_outputs} unit(s): "
                 f"{fits.get(act, 'no classification loss')}, or mse, mae, huber",
                 given if isinstance(given, str) else loss.name,
             )
@@ -446,6 +464,8 @@ class Sequential:
         class_weight=None,
         initial_epoch=0,
         resume_from=None,
+        allow_new_data=False,
+        **unexpected,
     ):
         """Train by mini-batch gradient descent.
 
@@ -497,11 +517,14 @@ class Sequential:
         initial_epoch : int
             Epoch to start from (for resumed runs).
         resume_from : str or path-like, optional
-            A checkpoint (``mlplab.save_checkpoint``): restores the weights, the optimizer's
-            state (the optimizer given must be of the saved class; None uses the saved one),
-            the History so far, the shuffling generator and the Dropout generators, and
+            A full checkpoint (``ModelCheckpoint(save_full=True)``, ``Trainer.save_checkpoint``):
+            restores the weights, the optimizer's state and current learning rate (the
+            optimizer given must be of the saved class; None uses the saved one), the History
+            so far, the shuffling and Dropout generators and the callbacks' states, and
             continues at the epoch after the saved one. With the same arguments, the result
-            is bit for bit that of an uninterrupted run.
+            is bit for bit that of an uninterrupted run (details: ``Trainer.fit``).
+        allow_new_data : bool, default False
+            Resume on data other than the checkpoint's on purpose (else refused).
 
         Returns
         -------
@@ -514,8 +537,14 @@ class Sequential:
             For an invalid argument, named in the message.
         DivergenceError
             When J becomes NaN or infinite (see ``Trainer.fit``).
+            An argument fit does not take (``lr=``, ``epoch=``) is refused saying where it
+            belongs (the optimizer's) or which of fit's arguments it resembles.
         """
-        from .training import Trainer, as_source
+        from .training import FIT_HINTS, Trainer, as_source
+
+        if unexpected:
+            known = [p for p in inspect.signature(Sequential.fit).parameters if p not in ("self", "unexpected")]
+            raise unexpected_arguments("fit", unexpected, known, FIT_HINTS)
 
         trainer = Trainer(
             self,
@@ -534,7 +563,12 @@ class Sequential:
             X, y, batch_size, shuffle, sample_weight=sample_weight, class_weight=class_weight, validation_split=split
         )
         return trainer.fit(
-            source, epochs, initial_epoch=initial_epoch, validation=validation_data, resume_from=resume_from
+            source,
+            epochs,
+            initial_epoch=initial_epoch,
+            validation=validation_data,
+            resume_from=resume_from,
+            allow_new_data=allow_new_data,
         )
 
     # -- description ----------------------------------------------------------------------
@@ -558,6 +592,8 @@ class Sequential:
             if i == 0:
                 out.append(line)
         out += [line, f"total parameters: {self.n_params:,}"]
+        if print_fn is not None:
+            check_callable("print_fn", print_fn, "a function of one str (print by default) or None")
         if print_fn is None:
             return "\n".join(out)
         print_fn("\n".join(out))
@@ -629,13 +665,14 @@ class MLP(Sequential):
     """
 
     def __init__(self, sizes, activation="relu", output=None, init=None, dtype="float32", seed=None, dropout=0.0):
-        if (
-            isinstance(sizes, (str, bytes))
-            or not hasattr(sizes, "__len__")
-            or len(sizes) < 2
-            or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes)
-        ):
-            raise fail("sizes", "a list of positive int widths, input and output at least, e.g. [2, 16, 1]", sizes)
+        what = "a list of positive int widths, input and output at least, e.g. [2, 16, 1]"
+        sizes = check_list("sizes", sizes, what)
+        if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
+            raise fail("sizes", what, sizes)
+        dtype = as_dtype(dtype)
+        n_params = sum(int(a) * int(b) + int(b) for a, b in zip(sizes[:-1], sizes[1:]))
+        check_memory("sizes", n_params, 8 + 2 * dtype.itemsize, "a network")  # as Dense counts
+        dropout = check_real("dropout", dropout, 0, 1, high_open=True)  # also without hidden layers
         act_name = activation if isinstance(activation, str) else getattr(activation, "name", None)
         activations.get(activation)  # validates the name before building anything
         if output is not None:

@@ -52,10 +52,10 @@ class Optimizer:
     clip_norm : float, optional
         Rescale the whole gradient g to norm at most clip_norm:
         g <- g * min(1, clip_norm / (||g||_2 + 1e-6)), the norm taken over all parameters at
-        once (torch.nn.utils.clip_grad_norm_).
+        once (``torch.nn.utils.clip_grad_norm_``).
     clip_value : float, optional
         Clip every gradient coordinate to [-clip_value, clip_value]
-        (torch.nn.utils.clip_grad_value_). Applied before clip_norm.
+        (``torch.nn.utils.clip_grad_value_``). Applied before clip_norm.
 
     Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
     flags True or False, NumPy scalars accepted, bool never a number); a bad one raises
@@ -76,15 +76,28 @@ class Optimizer:
             self.lr = lr
         else:
             self.lr = check_real("lr", lr, 0)
+        self.initial_lr = None if callable(lr) else self.lr  # torch's param_group["initial_lr"]
         self.clip_norm = None if clip_norm is None else check_real("clip_norm", clip_norm, 0)
         self.clip_value = None if clip_value is None else check_real("clip_value", clip_value, 0)
         self.t = 0  # number of updates applied
         self.epoch = 0  # set by fit, for schedules that step per epoch
         self.state: dict[str, np.ndarray] = {}
         self._work: dict[str, np.ndarray] = {}  # scratch buffers: reused, never saved
-        self.last_lr = self.lr_at(0, 0) if callable(lr) else self.lr
+        self.last_lr = self._first_lr() if callable(lr) else self.lr
 
     # -- learning rate -------------------------------------------------------------
+    def _first_lr(self) -> float:
+        """The rate of a schedule (or any callable ``lr``) at t = 0, checked."""
+        try:
+            lr0 = self.lr(0)
+            ok = not isinstance(lr0, (bool, np.bool_)) and math.isfinite(float(lr0)) and float(lr0) >= 0
+        except (TypeError, ValueError, OverflowError, ArithmeticError):
+            lr0, ok = "an error", False
+        if not ok:
+            what = "a float >= 0 or a schedule whose rates are finite numbers >= 0"
+            raise fail("lr", what, got=f"one giving {lr0!r}")
+        return float(lr0)
+
     def lr_at(self, t=None, epoch=None) -> float:
         """The learning rate for update t (default: the next one)."""
         if not callable(self.lr):
@@ -173,12 +186,14 @@ class Optimizer:
         return cfg
 
     def state_dict(self) -> dict:
-        """Everything a resumed run needs: config, update count, epoch and state arrays (copies).
+        """Everything a resumed run needs: config (with the current ``lr``), the ``lr`` it was
+        built with (``initial_lr``), update count, epoch and state arrays (copies).
 
         The learning rate of a schedule is not stored: it is recomputed from t (and epoch).
         """
         return {
             "config": self.get_config(),
+            "initial_lr": self.initial_lr,
             "t": self.t,
             "epoch": self.epoch,
             "state": {k: v.copy() for k, v in self.state.items()},
@@ -187,8 +202,15 @@ class Optimizer:
     def load_state_dict(self, sd: dict) -> None:
         """Restore a ``state_dict()``; the optimizer then continues exactly where it stopped.
 
-        Hyper-parameters stay those this optimizer was built with (the saved config only
-        has to name the same class), so a resumed run may, e.g., lower the learning rate.
+        The learning rate: if this optimizer was built with the ``lr`` the saved one was built
+        with (``initial_lr``), or already has the saved current ``lr``, it takes the saved
+        current ``lr``, which a callback (``ReduceLROnPlateau``, ``LearningRateScheduler``) may
+        have changed, as torch's ``load_state_dict`` restores each group's lr; so an optimizer
+        built again as at the start of the run continues it exactly. Built with another
+        ``lr``, it keeps its own: a resumed run may, e.g., lower the learning rate. The other
+        hyper-parameters stay those this optimizer was built with (the saved config only has
+        to name the same class).
+
         A dict without 't' and 'state', of another class, with a count that is not an int
         >= 0 or a state array holding NaN or infinity raises ``ArgumentError``.
         """
@@ -203,6 +225,13 @@ class Optimizer:
         if cfg.get("name", type(self).__name__) != type(self).__name__:
             raise fail("sd", f"a state_dict() of {type(self).__name__}", got=f"one of {cfg.get('name')}")
         t, epoch = check_int("sd['t']", sd["t"], 0), check_int("sd['epoch']", sd.get("epoch", 0), 0)
+        lrs = self.lr, self.initial_lr
+        lr, lr0 = cfg.get("lr"), sd.get("initial_lr")
+        if not callable(self.lr) and lr is not None and not isinstance(lr, dict):
+            lr = check_real("sd['config']['lr']", lr, 0)
+            lr0 = None if lr0 is None else check_real("sd['initial_lr']", lr0, 0)
+            if lr == self.lr or (lr0 is not None and lr0 == self.initial_lr):
+                lrs = lr, self.initial_lr if lr0 is None else lr0
         state = {}
         for k, v in sd["state"].items():
             a = xp.array(v, copy=True)
@@ -210,6 +239,9 @@ class Optimizer:
                 raise fail(f"sd['state'][{k!r}]", "finite", got="NaN or infinity")
             state[k] = a
         self.t, self.epoch, self.state = t, epoch, state
+        self.lr, self.initial_lr = lrs
+        if not callable(self.lr):
+            self.last_lr = self.lr
 
     def __repr__(self):
         items = {k: v for k, v in self.get_config().items() if k != "name"} if not callable(self.lr) else {}

@@ -1,4 +1,4 @@
-"""Penalties added to the objective (the lecture's weight decay), with exact gradients.
+"""Penalties added to the objective (the lecture's weight decay), with exact gradients::
 
     J(theta) = empirical risk(theta) + penalty(theta)
 
@@ -27,7 +27,7 @@ the gradient of any penalty added to J.
 L1's gradient is a subgradient: sign(0) = 0, as torch's ``abs`` backward. Gradient descent
 on it does not land on exact zeros; it leaves the weights that the data do not need
 oscillating around zero by steps of lr * lam (lr * lam / (1 - momentum) with momentum), which
-is why a sparsity count uses a threshold (the weight-decay experiment counts |w| < 1e-3).
+is why a sparsity count uses a threshold (the weight-decay experiment counts ``|w| < 1e-3``).
 """
 
 from __future__ import annotations
@@ -125,7 +125,7 @@ class ElasticNet(Regularizer):
         d penalty / d theta = r lam sign(theta) + (1 - r) lam theta
 
     r = 1 gives ``L1(lam)`` and r = 0 gives ``L2(lam)``. The lecture's slide writes the L1
-    term as r lam/2 sum |theta_i|; that extra 1/2 would not reduce to L1 at r = 1, so this
+    term as ``r lam/2 sum |theta_i|``; that extra 1/2 would not reduce to L1 at r = 1, so this
     class follows the definition above (scikit-learn's ElasticNet mixes the terms the same
     way, with alpha for lam and l1_ratio for r).
 

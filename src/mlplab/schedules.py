@@ -50,6 +50,7 @@ from ._validation import (
     check_choice,
     check_instance,
     check_int,
+    check_list,
     check_real,
     fail,
     lookup,
@@ -83,8 +84,7 @@ INTERVALS = ("batch", "epoch")
 
 def _milestones(name, values, *, low):
     """Return ``values`` as a list of strictly increasing ints >= ``low``, or raise naming ``name``."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
-        raise fail(name, f"a list of ints >= {low}", values)
+    values = check_list(name, values, f"a list of ints >= {low}")
     out = [check_int(f"{name}[{i}]", m, low) for i, m in enumerate(values)]
     if any(b <= a for a, b in zip(out, out[1:])):
         raise fail(name, "strictly increasing", out)
@@ -803,7 +803,7 @@ class SequentialLR(Schedule):
     """
 
     def __init__(self, schedulers, milestones, *, interval="batch"):
-        scheds = list(schedulers) if hasattr(schedulers, "__iter__") else None
+        scheds = check_list("schedulers", schedulers, "a non-empty list of Schedule")
         if not scheds:
             raise fail("schedulers", "a non-empty list of Schedule", schedulers)
         for i, s in enumerate(scheds):

@@ -52,6 +52,8 @@ FLOATS = {"float32": np.dtype("<f4"), "float64": np.dtype("<f8")}
 GENERATORS = ("MT19937", "PCG64", "PCG64DXSM", "Philox", "SFC64")
 KEYS = {"model": {"format", "format_version", "kind", "config", "sha256"}}
 KEYS["checkpoint"] = KEYS["model"] | {"optimizer", "epoch", "history", "rng_state", "dropout_rng_states"}
+OPTIONAL = {"model": set(), "checkpoint": {"callbacks", "data"}}  # keys added in version 1.1
+MAX_CALLBACKS = 1000
 
 
 class Invalid(Exception):
@@ -221,6 +223,44 @@ def _check_history(h):
     _need(reason is None or isinstance(reason, str), "history['stop_reason']", "None or a str", reason)
 
 
+def _check_callbacks(entries, shape, dtype) -> dict:
+    """The saved states of the callbacks: [{"class": name, "state": {...}, "arrays": [key, ...]}];
+    each key in "arrays" is an array of weights (the model's parameter count and dtype)."""
+    ok = isinstance(entries, list) and len(entries) <= MAX_CALLBACKS
+    _need(ok, "callbacks", f"a list of at most {MAX_CALLBACKS} callback states", entries)
+    arrays = {}
+    for i, e in enumerate(entries):
+        where = f"callbacks[{i}]"
+        _keys(where, e, ("class", "state", "arrays"))
+        name, state, names = e["class"], e["state"], e["arrays"]
+        ok = isinstance(name, str) and re.fullmatch(r"[A-Za-z_]\w{0,99}", name)
+        _need(ok, f"{where}['class']", "a class name", name)
+        _need(isinstance(state, dict), f"{where}['state']", "a JSON object", state)
+        ok = isinstance(names, list) and all(
+            isinstance(k, str) and re.fullmatch(r"[A-Za-z_]\w{0,63}", k) for k in names
+        )
+        ok = ok and len(set(names)) == len(names) and not set(names) & set(state)
+        _need(ok, f"{where}['arrays']", "a list of distinct names of arrays, not in its state", names)
+        arrays.update({f"callbacks.{i}.{k}": (shape, dtype) for k in names})
+    return arrays
+
+
+def _check_data(data):
+    if data is None:
+        return
+    _keys("data", data, ("shapes", "sha256"))
+    shapes = data["shapes"]
+    ok = isinstance(shapes, list) and len(shapes) <= 8
+    ok = ok and all(s is None or (isinstance(s, list) and len(s) <= 8 and all(map(_is_int, s))) for s in shapes)
+    _need(ok, "data['shapes']", "a list of array shapes", shapes)
+    _need(
+        isinstance(data["sha256"], str) and re.fullmatch("[0-9a-f]{64}", data["sha256"]),
+        "data['sha256']",
+        "a SHA-256 hex digest",
+        data["sha256"],
+    )
+
+
 def check_meta(meta, kinds) -> dict:
     """Check the metadata against the schema; return name -> (shape, dtype) of every array
     it announces. Nothing of the model's size is allocated here."""
@@ -233,14 +273,16 @@ def check_meta(meta, kinds) -> dict:
         raise Invalid("format_version", f"written by a newer mlplab (format version {version}): upgrade mlplab")
     if not (isinstance(kind, str) and kind in kinds):
         raise Invalid("kind", f"holds a {kind!r:.40}, expected {' or '.join(map(repr, kinds))}")
-    _keys("the metadata", meta, KEYS[kind])
+    _keys("the metadata", meta, KEYS[kind], OPTIONAL[kind])
     dtype, shapes, dropouts = check_config(meta["config"])
     arrays = {k: (s, dtype) for k, s in shapes.items()}
     if kind == "checkpoint":
         n = sum(math.prod(s) for s in shapes.values())
-        opt = _keys("optimizer", meta["optimizer"], ("config", "t", "epoch", "state"))
+        opt = _keys("optimizer", meta["optimizer"], ("config", "t", "epoch", "state"), ("initial_lr",))
         for k in ("t", "epoch"):
             _need(_is_int(opt[k]), f"optimizer[{k!r}]", f"an int in [0, {MAX_INT}]", opt[k])
+        lr0 = opt.get("initial_lr")
+        _need(lr0 is None or _is_real(lr0, 0), "optimizer['initial_lr']", "None or a finite number >= 0", lr0)
         layout = _state_layout(opt["config"], opt["t"], n, dtype)
         want = {k: {"shape": list(s), "dtype": dt.name} for k, (s, dt) in layout.items()}
         what = f"the state of {opt['config']['name']} after {opt['t']} updates of {n} parameters, {want}"
@@ -254,6 +296,8 @@ def check_meta(meta, kinds) -> dict:
         _keys("dropout_rng_states", states, [str(i) for i in dropouts])
         for k, s in states.items():
             check_rng(s, f"dropout_rng_states[{k!r}]")
+        arrays.update(_check_callbacks(meta.get("callbacks", []), (n,), dtype))
+        _check_data(meta.get("data"))
     digests = meta["sha256"]
     _keys("sha256", digests, arrays)
     for k, v in digests.items():

@@ -607,7 +607,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     Parameters
     ----------
     loss : {"squared_error", "absolute_error", "huber"}, default "squared_error"
-        "absolute_error" is mlplab's "mae" (1/k sum_j |p_j - y_j|), "huber" its Huber loss
+        "absolute_error" is mlplab's "mae" (``1/k sum_j |p_j - y_j|``), "huber" its Huber loss
         with delta = 1.
     """
 

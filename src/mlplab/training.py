@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
+import os
 import signal
 import threading
 
@@ -35,21 +36,39 @@ import numpy as np
 from . import io, optim, regularizers
 from ._validation import (
     as_rng,
+    check_bool,
     check_callable,
     check_instance,
     check_int,
+    check_list,
+    check_path,
     fail,
 )
 from .backend import all_finite, blas_threads, l2_norm, xp
 from .batches import ArraySource, BatchSource, ChunkSource, as_source
 from .callbacks import Callback, CallbackList, ProgressBar
-from .errors import DivergenceError
+from .errors import ArgumentError, DivergenceError, ModelFileError
 from .history import History
 from .layers import Dropout
 from .metrics import DEFAULT_METRICS
 from .model import Sequential
 
 __all__ = ["Trainer", "BatchSource", "ArraySource", "ChunkSource", "as_source"]
+
+_OPTIMIZER = "given to the optimizer, not to fit: optimizer=ml.optim.{}({}=...)"
+#: where the arguments of other libraries' fit go in mlplab's
+FIT_HINTS = {
+    "lr": _OPTIMIZER.format("SGD", "lr"),
+    "learning_rate": _OPTIMIZER.format("SGD", "lr"),
+    "momentum": _OPTIMIZER.format("SGD", "momentum"),
+    "weight_decay": _OPTIMIZER.format("AdamW", "weight_decay"),
+    "betas": _OPTIMIZER.format("Adam", "betas"),
+    "criterion": "passed as loss= (a name, e.g. loss='cross_entropy', or a mlplab Loss)",
+    "loss_fn": "passed as loss= (a name, e.g. loss='cross_entropy', or a mlplab Loss)",
+    "max_iter": "passed as epochs= (fit's name for the number of passes over the data)",
+    "n_epochs": "passed as epochs= (fit's name for the number of passes over the data)",
+    "num_epochs": "passed as epochs= (fit's name for the number of passes over the data)",
+}
 
 
 # -- the trainer -------------------------------------------------------------------------------
@@ -152,9 +171,9 @@ class Trainer:
         self.augment = None if augment is None else check_callable("augment", augment, "a callable f(X, rng) -> X")
         self.verbose = check_int("verbose", int(verbose) if isinstance(verbose, bool) else verbose, 0, 2)
         cbs = [ProgressBar(verbose=self.verbose)] if self.verbose else []
-        if callbacks is not None and (isinstance(callbacks, (Callback, str)) or not hasattr(callbacks, "__iter__")):
+        if isinstance(callbacks, Callback):
             raise fail("callbacks", "a list of mlplab Callback instances", callbacks)
-        for c in callbacks or ():
+        for c in [] if callbacks is None else check_list("callbacks", callbacks, "a list of mlplab Callback instances"):
             cbs.append(check_instance("callbacks", c, Callback, "a list of mlplab Callback instances"))
         self.callbacks = CallbackList(cbs)
         self.rng = model.run_rng() if seed is None else as_rng(seed)
@@ -166,6 +185,8 @@ class Trainer:
         self._cut_short = False  # whether Ctrl-C ended the last epoch before its last batch
         self._quiet_divergence = any(getattr(c, "terminate_on_nan", False) for c in cbs)
         self._sig = _NO_SIGNAL
+        self._pending = None  # checkpoints asked for during on_epoch_end, written after it
+        self._batches = None  # the source of the current fit, for the checkpoints' fingerprint
         self.callbacks.set_trainer(self)
 
     # -- one mini-batch ------------------------------------------------------------------
@@ -310,11 +331,13 @@ class Trainer:
         )
 
     # -- the whole run ---------------------------------------------------------------------
-    def fit(self, batches, epochs=10, *, initial_epoch=0, validation=None, resume_from=None) -> History:
+    def fit(
+        self, batches, epochs=10, *, initial_epoch=0, validation=None, resume_from=None, allow_new_data=False
+    ) -> History:
         """Train for the epochs ``initial_epoch`` .. ``epochs - 1`` on the batch source.
 
         After each epoch: the loss and metrics of ``validation`` (else of the source's own
-        held-out rows, if any) are logged with a "val_" prefix, the History records the epoch
+        held-out rows, if any) are logged with a ``val_`` prefix, the History records the epoch
         and the epoch callbacks run. Training stops early when a callback sets
         ``model.stop_training``, at the first Ctrl-C (after the current batch; a second one
         raises KeyboardInterrupt), or when training diverges.
@@ -338,11 +361,22 @@ class Trainer:
         initial_epoch : int >= 0, default 0
         validation : (X, y) or (X, y, sample_weight), optional
         resume_from : str or path-like, optional
-            A checkpoint (``mlplab.save_checkpoint``, ``ModelCheckpoint(save_full=True)``):
+            A full checkpoint (``Trainer.save_checkpoint``, ``ModelCheckpoint(save_full=True)``):
             the weights, the optimizer's state (the optimizer must be of the saved class; a
-            trainer built without one takes the saved one), the History, the generator and the
-            Dropout generators are restored, and training continues at the epoch after the
-            saved one, bit for bit as an uninterrupted run.
+            trainer built without one takes the saved one; one built with the learning rate
+            the saved one was built with continues at its current rate, see
+            ``Optimizer.load_state_dict``), the History, the generator, the Dropout generators
+            and the callbacks' states are restored, and training continues at the epoch after
+            the saved one, bit for bit as an uninterrupted run. Each callback of this trainer
+            that has a state (``EarlyStopping``, ``ReduceLROnPlateau``, ``ModelCheckpoint``)
+            takes the state of the saved callback of its class in the same rank (the second
+            EarlyStopping that of the second), or starts afresh when there is none. If
+            EarlyStopping had stopped training at the saved epoch, no further epoch is trained,
+            as in the uninterrupted run (``on_train_end`` runs: the best weights are
+            restored). The data must be the checkpoint's (``BatchSource.fingerprint``: shapes
+            and a hash of sampled rows), or ``ArgumentError`` is raised.
+        allow_new_data : bool, default False
+            Resume on data other than the checkpoint's, on purpose.
 
         Returns
         -------
@@ -352,10 +386,16 @@ class Trainer:
         epochs = check_int("epochs", epochs, 0)
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
         check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
+        check_bool("allow_new_data", allow_new_data)
         model = self.model
+        ck = None
         if resume_from is not None:
-            initial_epoch = self._resume(resume_from) + 1
+            ck = self._resume(resume_from)
+            initial_epoch = ck.epoch + 1
         batches.bind(model, self.loss)
+        self._batches = batches
+        if ck is not None and not allow_new_data:
+            self._check_same_data(ck, resume_from, batches.fingerprint())
         val = batches.validation if validation is None else self._validation_data(validation)
         self._val_bound = 0.0 if val is None else l2_norm(val[0])
         with _quiet():
@@ -371,6 +411,10 @@ class Trainer:
         self._stepped = False
         cb = self.callbacks
         cb.on_train_begin({"epochs": epochs, "steps": batches.steps})
+        if ck is not None:
+            self._restore_callbacks(ck, resume_from)
+            if model.stop_training:  # a callback had stopped the run there (EarlyStopping)
+                initial_epoch = max(initial_epoch, epochs)
         with _quiet(), _interruptible() as sig, blas_threads(self._flops(batches)):
             self._sig = sig
             try:
@@ -391,7 +435,13 @@ class Trainer:
                         if self.regularizer is not None:
                             logs["val_data_loss"] = logs["val_loss"]
                     self.history.record(epoch, logs)
-                    cb.on_epoch_end(epoch, logs)
+                    self._pending = []
+                    try:
+                        cb.on_epoch_end(epoch, logs)
+                    finally:
+                        pending, self._pending = self._pending, None
+                    for path, e in pending:
+                        self._write_checkpoint(path, e)
                     if sig["interrupted"]:
                         model.stop_reason = (
                             model.stop_reason or f"interrupted by the user (Ctrl-C) during epoch {epoch + 1}"
@@ -420,25 +470,69 @@ class Trainer:
 
     # -- checkpoints -------------------------------------------------------------------------
     def save_checkpoint(self, path, epoch) -> str:
-        """Write a checkpoint after the finished ``epoch``: the model, the optimizer's state,
-        the History and the generator (``mlplab.save_checkpoint``). Returns ``path``."""
-        return io.save_checkpoint(path, self.model, self.optimizer, epoch, self.history, self.rng)
+        """Write a full checkpoint after the finished ``epoch``: the model, the optimizer's
+        state (with its current learning rate), the History, the generator, the state of every
+        callback that has one (``Callback.state_dict``) and the fingerprint of the training
+        data (``mlplab.save_checkpoint``). Returns ``path``.
 
-    def _resume(self, path) -> int:
-        """Restore a checkpoint into the model and this trainer; returns its last epoch."""
+        Called from ``on_epoch_end`` (``ModelCheckpoint(save_full=True)``), the file is
+        written once every callback has finished that epoch, so that it holds their states
+        after it."""
+        if self._pending is not None:
+            self._pending.append((path, epoch))
+            return path
+        return self._write_checkpoint(path, epoch)
+
+    def _write_checkpoint(self, path, epoch):
+        states = [(type(c).__name__, c.state_dict()) for c in self.callbacks.callbacks if c._STATE]
+        data = None if self._batches is None else self._batches.fingerprint()
+        model, opt = self.model, self.optimizer
+        return io.save_checkpoint(path, model, opt, epoch, self.history, self.rng, callback_states=states, data=data)
+
+    def _check_same_data(self, ck, path, fingerprint):
+        if ck.data is None or fingerprint is None or fingerprint == ck.data:
+            return
+        raise fail(
+            "resume_from",
+            "a checkpoint of the data training resumes on (or allow_new_data=True, if other data is intended)",
+            got=f"{path!r}, saved on data of shapes {ck.data['shapes']}, resumed on data of shapes "
+            f"{fingerprint['shapes']}"
+            + (" (same shapes, other values)" if ck.data["shapes"] == fingerprint["shapes"] else ""),
+        )
+
+    def _restore_callbacks(self, ck, path):
+        """Give each stateful callback the saved state of the callback of its class and rank."""
+        saved = {}
+        for name, state in ck.callback_states:
+            saved.setdefault(name, []).append(state)
+        for c in self.callbacks.callbacks:
+            states = saved.get(type(c).__name__) if c._STATE else None
+            if states:
+                try:
+                    c.load_state_dict(states.pop(0))
+                except ArgumentError as e:
+                    raise ModelFileError(f"{os.fspath(path)}: the saved state of {type(c).__name__}: {e}") from None
+
+    def _resume(self, path):
+        """Restore a checkpoint into the model and this trainer; returns it."""
+        path = check_path("resume_from", path)
         ck = io.load_checkpoint(path)
         model = self.model
 
         def layout(m):
             return [(type(layer).__name__, layer.W.shape if "W" in layer.param_names else None) for layer in m.layers]
 
-        if layout(model) != layout(ck.model) or ck.model.dtype != model.dtype:
+        if layout(model) != layout(ck.model):
             raise fail(
                 "resume_from",
-                f"a checkpoint of this architecture, {model.get_config()['layers']} ({model.dtype})",
-                got=f"{path!r}, which holds "
-                f"{ck.model.get_config()['layers']} ({ck.model.dtype}): "
-                f"a different architecture",
+                f"a checkpoint of this architecture, {model.get_config()['layers']}",
+                got=f"{path!r}, which holds {ck.model.get_config()['layers']}: a different architecture",
+            )
+        if ck.model.dtype != model.dtype:
+            raise fail(
+                "resume_from",
+                f"a checkpoint of a {model.dtype} model, as this one",
+                got=f"{path!r}, of a {ck.model.dtype} model (build the model with dtype='{ck.model.dtype}')",
             )
         if self._default_optimizer:
             self.optimizer = ck.optimizer
@@ -457,4 +551,4 @@ class Trainer:
         self.history = History.from_dict({**ck.history.to_dict(), "stop_reason": None})
         if ck.rng_state is not None:
             self.rng.bit_generator.state = ck.rng_state
-        return ck.epoch
+        return ck

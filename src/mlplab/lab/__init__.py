@@ -37,6 +37,8 @@ __all__ = [
     "POSITIVE_FLOAT",
     "NONNEGATIVE_FLOAT",
     "json_number",
+    "check_names",
+    "names_arg",
 ]
 
 #: command-line name -> module name in this package
@@ -48,6 +50,11 @@ EXPERIMENTS = {
     "dropout": "dropout",
     "activations": "activations",
     "playground": "playground",
+    "capacity": "capacity",
+    "universal-approximation": "universal_approximation",
+    "minibatch": "minibatch",
+    "momentum": "momentum",
+    "schedules": "schedules",
 }
 
 
@@ -72,6 +79,35 @@ POSITIVE_INT = arg_type(int, lambda v: v > 0, "a value > 0")
 NONNEGATIVE_INT = arg_type(int, lambda v: v >= 0, "a value >= 0")
 POSITIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v > 0, "a value > 0")
 NONNEGATIVE_FLOAT = arg_type(float, lambda v: math.isfinite(v) and v >= 0, "a value >= 0")
+
+
+def check_names(name, value, allowed) -> list:
+    """``value`` (a sequence, or a comma-separated str) as a list of distinct names from
+    ``allowed``, at least one; else ArgumentError naming ``name``."""
+    if isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    try:
+        names = list(value)
+    except TypeError:
+        names = None
+    if not names or any(not isinstance(v, str) or v not in allowed for v in names) or len(set(names)) != len(names):
+        raise fail(name, f"a non-empty list of distinct names from {list(allowed)}", value)
+    return names
+
+
+def names_arg(option, allowed):
+    """An argparse ``type=`` for ``option``: comma-separated distinct names from ``allowed``."""
+    import argparse
+
+    def parse(text):
+        try:
+            return check_names(option, text, allowed)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{option} must be distinct names from {','.join(allowed)}, got {text!r}"
+            ) from None
+
+    return parse
 
 
 def json_number(v):

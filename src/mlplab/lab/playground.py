@@ -24,12 +24,26 @@ import math
 import numpy as np
 
 from .. import activations, datasets, optim
-from .._validation import check_choice, check_int, check_real, fail
+from .._validation import check_choice, check_int, check_real
 from ..model import MLP
 from ..plotting import colormap, pyplot, save
-from . import NONNEGATIVE_FLOAT, POSITIVE_INT
+from . import NONNEGATIVE_FLOAT, POSITIVE_INT, check_names, names_arg
 
-__all__ = ["PROBLEMS", "ARCHITECTURES", "LR", "run", "plot", "table", "add_arguments"]
+__all__ = [
+    "PROBLEMS",
+    "ARCHITECTURES",
+    "LR",
+    "run",
+    "plot",
+    "table",
+    "add_arguments",
+    "problem_data",
+    "train",
+    "surface_colormap",
+    "draw_surface",
+    "check_options",
+    "problems_arg",
+]
 
 #: the playground problems, names of generators in mlplab.datasets
 PROBLEMS = ("circle", "xor", "gaussian", "spiral")
@@ -42,16 +56,9 @@ _HALF = 1.2  # the grid spans [-1.2, 1.2]^2 (playground's [-6, 6]^2 over R = 5),
 _DECIMALS = 5  # grid probabilities are stored rounded, to keep the JSON small
 
 
-def _check_options(problems, noise, activation, epochs):
-    if isinstance(problems, str):
-        problems = [p.strip() for p in problems.split(",") if p.strip()]
-    try:
-        problems = list(problems)
-    except TypeError:
-        raise fail("problems", f"a list of names from {list(PROBLEMS)}", problems) from None
-    bad = [p for p in problems if p not in PROBLEMS]
-    if not problems or bad or len(set(problems)) != len(problems):
-        raise fail("problems", f"a non-empty list of distinct names from {list(PROBLEMS)}", problems)
+def check_options(problems, noise, activation, epochs):
+    """(problems as a list, noise as a float), checked, and the activation and epochs checked."""
+    problems = check_names("problems", problems, PROBLEMS)
     noise = check_real("noise", noise, 0)
     check_choice("activation", activation, sorted(set(activations.ACTIVATIONS) - {"softmax"}))
     if epochs is not None:
@@ -67,6 +74,48 @@ def _grid(X, resolution):
     c = -h + (np.arange(resolution) + 0.5) * (2 * h / resolution)
     X1, X2 = np.meshgrid(c, c)
     return [-h, h, -h, h], np.stack([X1.ravel(), X2.ravel()], axis=1)
+
+
+def problem_data(problem, n, noise, seed, resolution):
+    """One problem's points, split in halves (stratified, as playground's 50 % split), and its
+    grid: ((X_train, X_test, y_train, y_test), the JSON record of the points and the grid's
+    extent, the grid's cell centres G of shape (resolution**2, 2))."""
+    X, y = getattr(datasets, problem)(n=n, noise=noise, seed=seed)
+    Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, test_size=0.5, random_state=seed, stratify=y)
+    extent, G = _grid(X, resolution)
+    record = {"X_train": Xtr.tolist(), "y_train": ytr.tolist(), "X_test": Xte.tolist(), "y_test": yte.tolist()}
+    return (Xtr, Xte, ytr, yte), {**record, "extent": extent}, G
+
+
+def train(arrays, G, hidden, activation, epochs, seed) -> dict:
+    """Train MLP [2, *hidden, 1] (``activation`` hidden units, sigmoid output, bce) by
+    full-batch Adam (lr ``LR``) on ``arrays`` (``problem_data``'s); its record: ``sizes``,
+    ``n_params``, ``train_accuracy``, ``test_accuracy``, ``loss`` per epoch, ``weights`` and
+    ``p``, the probability of class 1 at G as a square grid, rounded to ``_DECIMALS``."""
+    Xtr, Xte, ytr, yte = arrays
+    resolution = math.isqrt(G.shape[0])
+    model = MLP([2, *hidden, 1], activation=activation, output="sigmoid", seed=seed)
+    h = model.fit(
+        Xtr,
+        ytr,
+        loss="bce",
+        optimizer=optim.Adam(lr=LR),
+        epochs=epochs,
+        batch_size=None,
+        seed=seed,
+        metrics=None,
+        verbose=0,
+    )
+    P = model.predict(G)[:, 0].astype(np.float64).reshape(resolution, resolution)
+    return {
+        "sizes": model.sizes,
+        "n_params": int(model.n_params),
+        "train_accuracy": float((model.predict_classes(Xtr) == ytr).mean()),
+        "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
+        "loss": [float(v) for v in h["loss"]],
+        "weights": [{"W": layer.W.tolist(), "b": layer.b.tolist()} for layer in model.layers if hasattr(layer, "W")],
+        "p": np.round(P, _DECIMALS).tolist(),
+    }
 
 
 def run(seed=0, quick=False, problems=PROBLEMS, noise=0.1, activation="tanh", epochs=None) -> dict:
@@ -98,49 +147,14 @@ def run(seed=0, quick=False, problems=PROBLEMS, noise=0.1, activation="tanh", ep
         probability of class 1 at the grid's cell centres (``resolution`` rows of x2, from
         bottom to top, each of ``resolution`` columns of x1, left to right).
     """
-    problems, noise = _check_options(problems, noise, activation, epochs)
+    problems, noise = check_options(problems, noise, activation, epochs)
     n, default_epochs, resolution = _SETUP[bool(quick)]
     epochs = default_epochs if epochs is None else int(epochs)
     data, runs = {}, []
     for problem in problems:
-        X, y = getattr(datasets, problem)(n=n, noise=noise, seed=seed)
-        Xtr, Xte, ytr, yte = datasets.train_test_split(X, y, test_size=0.5, random_state=seed, stratify=y)
-        extent, G = _grid(X, resolution)
-        data[problem] = {
-            "X_train": Xtr.tolist(),
-            "y_train": ytr.tolist(),
-            "X_test": Xte.tolist(),
-            "y_test": yte.tolist(),
-            "extent": extent,
-        }
+        arrays, data[problem], G = problem_data(problem, n, noise, seed, resolution)
         for hidden in ARCHITECTURES:
-            model = MLP([2, *hidden, 1], activation=activation, output="sigmoid", seed=seed)
-            h = model.fit(
-                Xtr,
-                ytr,
-                loss="bce",
-                optimizer=optim.Adam(lr=LR),
-                epochs=epochs,
-                batch_size=None,
-                seed=seed,
-                metrics=None,
-                verbose=0,
-            )
-            P = model.predict(G)[:, 0].astype(np.float64).reshape(resolution, resolution)
-            runs.append(
-                {
-                    "problem": problem,
-                    "sizes": model.sizes,
-                    "n_params": int(model.n_params),
-                    "train_accuracy": float((model.predict_classes(Xtr) == ytr).mean()),
-                    "test_accuracy": float((model.predict_classes(Xte) == yte).mean()),
-                    "loss": [float(v) for v in h["loss"]],
-                    "weights": [
-                        {"W": layer.W.tolist(), "b": layer.b.tolist()} for layer in model.layers if hasattr(layer, "W")
-                    ],
-                    "p": np.round(P, _DECIMALS).tolist(),
-                }
-            )
+            runs.append({"problem": problem, **train(arrays, G, hidden, activation, epochs, seed)})
     return {
         "experiment": "playground",
         "seed": seed,
@@ -182,8 +196,7 @@ def plot(result, path) -> str:
     """Rows = problems, columns = architectures: p(x1, x2) (orange 0, blue 1), the p = 0.5
     boundary and the training points; a last column shows the training loss per epoch."""
     plt = pyplot()
-    orange, blue = "#f59322", "#0877bd"  # playground's colours for its negative and positive class
-    cmap = colormap("playground", [orange, "#f7f7f7", blue])
+    cmap = surface_colormap()
     problems, archs = result["problems"], result["architectures"]
     runs = {(r["problem"], tuple(r["sizes"])): r for r in result["runs"]}
     nrow, ncol = len(problems), len(archs) + 1
@@ -191,22 +204,9 @@ def plot(result, path) -> str:
     curve_colors = plt.get_cmap("viridis")(np.linspace(0, 0.85, len(archs)))
     for i, problem in enumerate(problems):
         d = result["data"][problem]
-        X, y = np.asarray(d["X_train"]), np.asarray(d["y_train"])
-        lo, hi = d["extent"][0], d["extent"][1]
         for j, sizes in enumerate(archs):
             ax, r = axes[i, j], runs[(problem, tuple(sizes))]
-            P = np.asarray(r["p"])
-            ax.imshow(
-                P, origin="lower", extent=d["extent"], cmap=cmap, vmin=0, vmax=1, alpha=0.55, interpolation="bilinear"
-            )
-            if P.min() < 0.5 < P.max():
-                c = lo + (np.arange(P.shape[0]) + 0.5) * (hi - lo) / P.shape[0]
-                ax.contour(c, c, P, levels=[0.5], colors="k", linewidths=1.2)
-            ax.scatter(X[:, 0], X[:, 1], c=np.where(y == 1, blue, orange), s=9, edgecolors="white", linewidths=0.5)
-            ax.set_xlim(lo, hi)
-            ax.set_ylim(lo, hi)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            draw_surface(ax, d, r["p"], cmap)
             ax.set_title(f"{sizes}\ntest acc {r['test_accuracy']:.3f}", fontsize=9)
             if j == 0:
                 ax.set_ylabel(problem, fontsize=11)
@@ -232,19 +232,39 @@ def plot(result, path) -> str:
     return save(fig, path)
 
 
-def _problems(text):
-    import argparse
+_ORANGE, _BLUE = "#f59322", "#0877bd"  # playground's colours for its negative and positive class
 
-    v = [p.strip() for p in text.split(",") if p.strip()]
-    if not v or any(p not in PROBLEMS for p in v) or len(set(v)) != len(v):
-        raise argparse.ArgumentTypeError(f"--problems must be distinct names from {','.join(PROBLEMS)}, got {text!r}")
-    return v
+
+def surface_colormap():
+    """Playground's output colours: orange (class 0), white (p = 0.5), blue (class 1)."""
+    return colormap("playground", [_ORANGE, "#f7f7f7", _BLUE])
+
+
+def draw_surface(ax, d, p, cmap) -> None:
+    """One panel: p(class 1) on the grid (``p``, a square list of rows, x2 upwards), the p = 0.5
+    boundary and the training points of ``d`` (a problem's record in ``data``)."""
+    X, y = np.asarray(d["X_train"]), np.asarray(d["y_train"])
+    lo, hi = d["extent"][0], d["extent"][1]
+    P = np.asarray(p)
+    ax.imshow(P, origin="lower", extent=d["extent"], cmap=cmap, vmin=0, vmax=1, alpha=0.55, interpolation="bilinear")
+    if P.min() < 0.5 < P.max():
+        c = lo + (np.arange(P.shape[0]) + 0.5) * (hi - lo) / P.shape[0]
+        ax.contour(c, c, P, levels=[0.5], colors="k", linewidths=1.2)
+    ax.scatter(X[:, 0], X[:, 1], c=np.where(y == 1, _BLUE, _ORANGE), s=9, edgecolors="white", linewidths=0.5)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+#: argparse type of --problems: distinct names from PROBLEMS, comma-separated
+problems_arg = names_arg("--problems", PROBLEMS)
 
 
 def add_arguments(parser) -> None:
     parser.add_argument(
         "--problems",
-        type=_problems,
+        type=problems_arg,
         default=list(PROBLEMS),
         help=f"comma-separated, from {','.join(PROBLEMS)} (default all)",
     )
