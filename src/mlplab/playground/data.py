@@ -7,7 +7,7 @@ included: its ``noise`` is the slider's value / 100 (0 .. 0.5).
 =========== =============================================================================
 circle      label 1: r ~ U(0, 2.5), label 0: r ~ U(3.5, 5); angle ~ U(0, 2 pi);
             p = (r sin a, r cos a); the label is then re-read at the noisy position
-            p + noise * U(-5, 5)^2 (1 if |p + e| < 2.5): noise flips labels, points stay
+            p + e, e = noise * U(-5, 5)^2 (1 if norm(p + e) < 2.5): noise flips labels, points stay
 xor         x, y ~ U(-5, 5), each pushed 0.3 away from its axis; label 1 if
             (x + e_x)(y + e_y) >= 0 with e ~ noise * U(-5, 5)^2 (again noise flips labels)
 gauss       K blobs N(c_k, (0.5 + 7 noise) I) (variance: d3's linear map [0, .5] -> [.5, 4]);
@@ -248,7 +248,7 @@ def parse_csv(text, problem="classification"):
 
     Classification labels are integers 0 .. 4 (or TF's -1 / +1, read as 0 / 1); regression
     targets any finite number. Coordinates outside [-6, 6]^2 or all within [-1, 1]^2 are
-    scaled so the largest |coordinate| is 5, and the scale is returned.
+    scaled so the largest absolute coordinate is 5, and the scale is returned.
 
     Returns
     -------
