@@ -30,8 +30,8 @@ export function classColor(k, conf, discretize) {
 
 // Fill an ImageData from the boundary sections of a frame (or a focus map).
 export function paintBoundary(image, sections, discretize) {
-  const px = image.data;
-  if (sections.classes) {
+  if (sections.classes && !sections.focus) {
+    const px = image.data;
     const { classes, confidence } = sections;
     for (let i = 0; i < classes.length; i++) {
       const c = classColor(classes[i], confidence[i], discretize);
@@ -39,22 +39,15 @@ export function paintBoundary(image, sections, discretize) {
     }
     return;
   }
-  const bytes = sections.focus || sections.boundary;
   const lut = sections.focus ? THUMB_PALETTE : discretize ? SIGN : PALETTE;
-  for (let i = 0; i < bytes.length; i++) {
-    const c = lut[bytes[i]];
-    px[4 * i] = c[0];
-    px[4 * i + 1] = c[1];
-    px[4 * i + 2] = c[2];
-    px[4 * i + 3] = 255;
-  }
+  paintBytes(image, sections.focus || sections.boundary, lut);
 }
 
-// A thumbnail (side x side bytes) into an ImageData.
-export function paintThumb(image, bytes) {
+// Bytes into an ImageData through a palette (a thumbnail: TF's scale).
+export function paintBytes(image, bytes, lut = THUMB_PALETTE) {
   const px = image.data;
   for (let i = 0; i < bytes.length; i++) {
-    const c = THUMB_PALETTE[bytes[i]];
+    const c = lut[bytes[i]];
     px[4 * i] = c[0];
     px[4 * i + 1] = c[1];
     px[4 * i + 2] = c[2];

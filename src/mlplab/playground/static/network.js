@@ -2,7 +2,7 @@
 // thumbnail per node, links drawn with width by |w| and colour by sign (TF Playground's
 // scales); hover a node or a link to read it, click a link (or a hidden node's bias) to edit.
 
-import { colorOf, css, CLASS_COLORS, paintThumb } from "./draw.js";
+import { colorOf, css, CLASS_COLORS, paintBytes } from "./draw.js";
 
 const MAX_LINKS = 4096;
 
@@ -174,7 +174,7 @@ export class NetworkView {
   blit(ctx, bytes, node) {
     const t = this.thumb.getContext("2d");
     const img = t.createImageData(this.side, this.side);
-    paintThumb(img, bytes);
+    paintBytes(img, bytes);
     t.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = false;
     ctx.drawImage(this.thumb, node.x, node.y, this.S, this.S);
