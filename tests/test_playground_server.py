@@ -353,6 +353,16 @@ def test_the_command_serves_the_page_on_loopback():
         proc.wait(timeout=10)
 
 
+def test_ctrl_c_stops_the_command_cleanly():
+    import signal
+
+    proc = _start()
+    assert "mlplab playground: http://" in proc.stdout.readline()
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and "stopped" in out and "Traceback" not in out
+
+
 def test_another_host_is_served_with_a_warning():
     proc = _start("--host", "0.0.0.0")
     try:

@@ -13,6 +13,7 @@ functions that need them, so the rest of mlplab (and ``mlplab --help``) never ne
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import threading
@@ -142,10 +143,12 @@ def serve(host="127.0.0.1", port=8000, open_browser=True, print_fn=print) -> int
             f"warning: listening on {host}, not only on this machine: anyone who can reach it can use the "
             f"playground (train networks on this computer). Use --host 127.0.0.1 to keep it local."
         )
-    print_fn(f"mlplab playground: {url}  (Ctrl-C to stop)")
     config = uvicorn.Config(app, log_level="warning", ws_max_size=MAX_MESSAGE + 1024, ws_ping_interval=None)
     server = uvicorn.Server(config)
-    if open_browser:
-        threading.Timer(0.8, webbrowser.open, args=(url,)).start()
-    server.run(sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C at any time (uvicorn re-raises the one it stopped on)
+        print_fn(f"mlplab playground: {url}  (Ctrl-C to stop)")
+        if open_browser:
+            threading.Timer(0.8, webbrowser.open, args=(url,)).start()
+        server.run(sockets=[sock])
+    print_fn("mlplab playground: stopped")
     return 0
