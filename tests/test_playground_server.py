@@ -340,14 +340,15 @@ def _start(*args):
 
 
 def test_the_command_serves_the_page_on_loopback():
-    import httpx
+    from urllib.request import urlopen
 
     proc = _start()
     try:
         line = proc.stdout.readline()
         m = re.match(r"mlplab playground: (http://127\.0\.0\.1:\d+/)", line)
         assert m, line
-        assert "mlplab playground" in httpx.get(m.group(1), timeout=30).text
+        with urlopen(m.group(1), timeout=30) as page:
+            assert "mlplab playground" in page.read().decode()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
