@@ -221,6 +221,17 @@ def _cases_for(name, cls):
                 _rows(lambda Z, P, Y, r: torch.nn.HuberLoss(reduction=r, delta=1.0)(P, Y)),
             )
         ]
+    if cls is losses.Poisson:
+        # on a linear output, whose values are log-rates: PoissonNLLLoss(log_input=True)
+        return [
+            LossCase(
+                name,
+                "log-rates",
+                None,
+                lambda rng, n, k: rng.poisson(2.0, size=(n, k)).astype(np.float64),
+                _rows(lambda Z, P, Y, r: torch.nn.PoissonNLLLoss(log_input=True, reduction=r)(P, Y)),
+            )
+        ]
     if cls is losses.BCE:
         with_logits = _rows(lambda Z, P, Y, r: torch.nn.BCEWithLogitsLoss(reduction=r)(Z, Y))
         return [

@@ -303,3 +303,21 @@ def test_l2_norm_is_the_reference_formula(shape, dtype, rng):
     assert backend.l2_norm(A) >= np.abs(A).max()
     big = np.full(4, 1e30, dtype=np.float32)  # squares overflow float32: the bound is inf, never wrong
     assert backend.l2_norm(big) == np.inf
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_matmul_of_a_sparse_matrix_is_the_dense_product(fmt, dtype, rng):
+    """The first layer's X W and X^T dY on a SciPy sparse X: the reference formula A @ B on the
+    dense form (a product of the same sums of the same nonzeros)."""
+    import scipy.sparse
+
+    A = scipy.sparse.random(9, 6, density=0.3, format=fmt, random_state=0, dtype=dtype)
+    assert backend.is_sparse(A) and not backend.is_sparse(A.toarray())
+    B, C = rng.normal(size=(6, 4)).astype(dtype), rng.normal(size=(9, 4)).astype(dtype)
+    out = np.empty((9, 4), dtype=dtype)
+    assert backend.matmul(A, B, out) is out
+    np.testing.assert_allclose(out, A.toarray() @ B, rtol=1e-6 if dtype == np.float32 else 1e-14)
+    out2 = np.empty((6, 4), dtype=dtype)
+    backend.matmul(A.T, C, out2)
+    np.testing.assert_allclose(out2, A.toarray().T @ C, rtol=1e-5 if dtype == np.float32 else 1e-14, atol=1e-6)
+    np.testing.assert_allclose(backend.l2_norm(A), np.sqrt((A.toarray().astype(np.float64) ** 2).sum()), rtol=1e-6)

@@ -81,8 +81,8 @@ def test_sklearn_estimators_export(tmp_path, rng):
             MLPClassifier((8,), max_iter=5, random_state=0).fit(X, np.eye(3)[y3] + np.eye(3)[(y3 + 1) % 3]),
             "predict_proba",
         ),
-        (MLPRegressor((8,), max_iter=5, random_state=0).fit(X, X[:, :2]), "predict"),
-        (MLPRegressor((8,), max_iter=5, random_state=0, dtype="float64").fit(X, X[:, 0]), "predict"),
+        (MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0).fit(X, X[:, :2]), "predict"),
+        (MLPRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0, dtype="float64").fit(X, X[:, 0]), "predict"),
     ]
     for est, method in cases:
         out = _run(est.to_onnx(tmp_path / "e.onnx"), X, est.model_.dtype)

@@ -32,6 +32,26 @@ def test_dense_forward_backward_match_torch_linear(n_in, n_out, n, dtype, rng, t
     assert_rel(dX, Xt.grad.numpy(), tol, "dX")
 
 
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_dense_on_a_sparse_input_matches_torch_linear(fmt, dtype, rng, torch_module, assert_rel):
+    """Z = X W + b and dW = X^T dY with X a SciPy sparse matrix: torch's Linear on its dense form."""
+    import scipy.sparse
+
+    layer = ml.Dense(6, 3, seed=1, dtype=dtype)
+    layer.b = rng.normal(size=3).astype(dtype)
+    X = scipy.sparse.random(8, 6, density=0.3, format=fmt, random_state=1, dtype=dtype)
+    dY = rng.normal(size=(8, 3)).astype(dtype)
+    layer.need_dx = False  # the first layer: dJ/dX is never asked for
+    Z = layer.forward(X).copy()
+    assert layer.backward(dY) is None and Z.dtype == dtype
+    lin = torch_module(layer, torch.float64)
+    Zt = lin(torch.tensor(X.toarray().astype(np.float64)))
+    Zt.backward(torch.tensor(dY.astype(np.float64)))
+    assert_rel(Z, Zt.detach().numpy(), TOL[dtype], "Z")
+    assert_rel(layer.dW, lin.weight.grad.numpy().T, TOL[dtype], "dW")
+    assert_rel(layer.db, lin.bias.grad.numpy(), TOL[dtype], "db")
+
+
 def test_dense_skips_dx_when_not_needed(rng):
     layer = ml.Dense(3, 2, seed=0, dtype="float64")
     layer.need_dx = False

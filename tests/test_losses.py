@@ -352,7 +352,39 @@ def test_cross_entropy_rows_that_do_not_sum_to_one_match_torch(rng, assert_rel):
     assert_rel(loss.backward_logits(), Zt.grad.numpy(), 1e-12)
 
 
-@pytest.mark.parametrize("name", ["mse", "mae", "huber", "bce", "cross_entropy"])
+def test_poisson_is_torch_poisson_nll_on_log_rates(rng, assert_rel):
+    """J = mean over all elements of exp(z) - y z, torch's PoissonNLLLoss(log_input=True); the
+    gradient exp(z) - y (over n k), computed from z in one pass."""
+    Z = rng.normal(size=(7, 2))
+    Y = rng.poisson(3.0, size=(7, 2)).astype(np.float64)
+    loss = losses.Poisson()
+    J = loss.forward(Z, loss.prepare_targets(Y, 2, np.float64))
+    np.testing.assert_allclose(loss.backward(), (np.exp(Z) - Y) / Z.size, rtol=1e-14)
+    Zt = torch.tensor(Z, requires_grad=True)
+    Jt = torch.nn.PoissonNLLLoss(log_input=True)(Zt, torch.tensor(Y))
+    Jt.backward()
+    assert_rel(J, Jt.item(), 1e-12)
+    assert_rel(loss.backward(), Zt.grad.numpy(), 1e-12)
+
+
+def test_poisson_targets_are_counts_at_least_zero():
+    loss = losses.get("poisson")
+    np.testing.assert_array_equal(loss.prepare_targets([0, 2.5, 3], 1, np.float64), [[0.0], [2.5], [3.0]])
+    with pytest.raises(ArgumentError, match=r"^y must be counts >= 0 for the poisson loss, got the value -1"):
+        loss.prepare_targets(np.array([1.0, -1.0]), 1, np.float64)
+
+
+def test_a_model_trains_with_poisson_to_the_rate(rng):
+    """A linear model of log-rates learns rates exp(0.5 + x): the fitted log-rate's slope and
+    intercept are those of the data (the oracle is the generating formula)."""
+    X = rng.uniform(-1, 1, size=(4000, 1))
+    y = rng.poisson(np.exp(0.5 + X[:, 0]))
+    model = ml.Sequential([ml.Dense(1, 1, dtype="float64")])
+    model.fit(X, y, loss="poisson", optimizer=ml.optim.Adam(lr=0.05), epochs=30, batch_size=200, seed=0, verbose=0)
+    np.testing.assert_allclose([model.layers[0].W[0, 0], model.layers[0].b[0]], [1.0, 0.5], atol=0.08)
+
+
+@pytest.mark.parametrize("name", ["mse", "mae", "huber", "poisson", "bce", "cross_entropy"])
 def test_complex_targets_are_refused_never_silently_made_real(name):
     loss = ml.losses.get(name)
     n_out = 1 if name != "cross_entropy" else 3

@@ -401,7 +401,16 @@ BAD_X = {
         "X must be an array of real numbers, got ",
     ),
     "complex": (lambda X: X + 1j, TypeError, "X must be an array of real numbers, got dtype complex128"),
-    "sparse": (lambda X: scipy.sparse.csr_matrix(X), TypeError, r"X must be a dense array \(sparse input"),
+    "sparse-nan": (
+        lambda X: scipy.sparse.csr_matrix(np.where(X == X.max(), np.nan, X)),
+        ValueError,
+        "X must be finite, got NaN or infinity",
+    ),
+    "sparse-width": (
+        lambda X: scipy.sparse.csr_matrix(X[:, :2]),
+        ValueError,
+        r"X must be of shape \(n_samples, 3\) \(the model has 3 inputs\), got shape \(5, 2\)",
+    ),
     "ragged": (lambda X: [[1.0, 2.0, 3.0], [1.0]], ValueError, r"X must be an array of real numbers, got \[\[1.0"),
 }
 
@@ -945,6 +954,30 @@ def test_a_typo_in_output_names_output():
         ml.MLP([3, 4, 2], output="sofmax")
     with pytest.raises(ArgumentError, match=r"^activation must be an Activation or one of .*, got 'rleu'"):
         ml.MLP([3, 4, 2], activation="rleu")
+
+
+# -- sparse inputs ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["csr", "csc", "coo"])
+def test_a_sparse_X_trains_and_predicts_as_its_dense_form(fmt, rng):
+    """Every step on a sparse X is the dense step up to the order of the sums (float64: 1e-12)."""
+    D = np.where(rng.random((120, 10)) < 0.3, rng.normal(size=(120, 10)), 0.0)
+    y = (D[:, 0] - D[:, 1] > 0).astype(int)
+    S = scipy.sparse.csr_matrix(D).asformat(fmt)
+    models = [ml.MLP([10, 8, 2], output="softmax", dtype="float64", seed=0) for _ in range(2)]
+    for model, X in zip(models, (S, D)):
+        model.fit(X, y, optimizer="adam", epochs=4, batch_size=32, seed=1, verbose=0, validation_split=0.2)
+    np.testing.assert_allclose(models[0].get_weights(), models[1].get_weights(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(models[0].predict(S), models[1].predict(D), rtol=1e-12)
+    assert models[0].evaluate(S, y)["loss"] == pytest.approx(models[1].evaluate(D, y)["loss"], rel=1e-12)
+    J = models[0].loss_and_grad(S, y)
+    np.testing.assert_allclose(models[0].flat_grads(), (models[1].loss_and_grad(D, y), models[1].flat_grads())[1])
+    assert J == pytest.approx(models[1].loss_and_grad(D, y), rel=1e-12)
+
+
+def test_a_sparse_X_needs_a_dense_layer_first():
+    model = ml.Sequential([ml.Dropout(0.2), ml.Dense(3, 2)])
+    with pytest.raises(ArgumentError, match=r"^X must be dense when the first layer is not Dense, got a sparse csr"):
+        model.predict(scipy.sparse.csr_matrix(np.eye(3)))
 
 
 def test_mlp_checks_sizes_against_memory_and_dropout_without_hidden_layers():

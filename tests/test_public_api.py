@@ -43,6 +43,7 @@ from hypothesis.extra import numpy as hnp
 
 import mlplab as ml
 from mlplab import augment, callbacks, datasets, initializers, losses, metrics, optim, regularizers, schedules
+from mlplab import sklearn as mlsk
 from mlplab.errors import ArgumentError, DivergenceError, ModelFileError
 from mlplab.export import to_onnx
 
@@ -115,11 +116,28 @@ def _trainer_fit(**kw):
     return t.model
 
 
+def _lbfgs_fit(**kw):
+    m = _model()
+    ml.LBFGS(m, max_iter=3).fit(**kw)
+    return m
+
+
 def _source(cls):
     def call(**kw):
         t = ml.Trainer(_model(), verbose=0)
         t.fit(cls(**kw), 1)
         return t.model
+
+    return call
+
+
+def _estimator(cls, target, method=None):
+    def call(**kw):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if method is None:
+                return cls(**kw).fit(X, target)
+            return cls(max_iter=3).fit(**{"y": target, **kw})
 
     return call
 
@@ -229,6 +247,12 @@ def _specs(tmp):
         _with(to_onnx, "to_onnx", to_onnx, {"path": str(tmp / "m.onnx")}, model=_model),
         Spec("callbacks.Diagnostics", callbacks.Diagnostics),
         _with(ml.lr_find, "lr_find", ml.lr_find, {"X": X, "y": y, "num_steps": 5}, model=_model),
+        Spec("MLPClassifier", _estimator(mlsk.MLPClassifier, y), {"max_iter": 3}, mlsk.MLPClassifier),
+        Spec("MLPRegressor", _estimator(mlsk.MLPRegressor, X[:, 0]), {"max_iter": 3}, mlsk.MLPRegressor),
+        Spec("MLPClassifier.fit", _estimator(mlsk.MLPClassifier, y, "fit"), {"X": X}, mlsk.MLPClassifier.fit),
+        Spec("MLPRegressor.fit", _estimator(mlsk.MLPRegressor, X[:, 0], "fit"), {"X": X}, mlsk.MLPRegressor.fit),
+        _with(ml.LBFGS, "LBFGS", ml.LBFGS, {"max_iter": 3}, model=_model),
+        Spec("LBFGS.fit", _lbfgs_fit, {"X": X, "y": y}, ml.LBFGS.fit),
     ]
     return S
 

@@ -295,10 +295,10 @@ def test_make_optimizer_invscaling_gives_an_inv_scaling_rate():
 def test_make_optimizer_schedule_name_uses_learning_rate_init(name, solver):
     est = MLPClassifier(solver=solver, schedule=name, learning_rate_init=0.03)
     opt = make_optimizer(est, solver, 80)
-    expected = schedules.get(name, base_lr=0.03)
+    expected = schedules.get(name, base_lr=0.03, interval="epoch")  # torch's defaults, per epoch
     assert type(opt.lr) is type(expected) is schedules.SCHEDULES[name]
     assert opt.lr.get_config() == expected.get_config() and opt.lr.base_lr == 0.03
-    assert [opt.lr_at(t=t) for t in range(8)] == [expected(t) for t in range(8)]
+    assert [opt.lr_at(epoch=e) for e in range(8)] == [expected(e) for e in range(8)]
 
 
 def test_make_optimizer_schedule_instance_is_copied():

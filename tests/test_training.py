@@ -417,6 +417,33 @@ def test_weights_that_already_overflow_are_refused_before_training(rng):
         model.fit(X, y, verbose=0)
 
 
+# -- mini-batches whose weights are all zero ----------------------------------------------------------
+def test_a_batch_of_zero_weights_contributes_nothing(rng):
+    """Rows of weight 0 gathered into batches of their own change nothing: fit with them equals,
+    bit for bit, fit on the other rows alone (unshuffled, so the other batches are the same);
+    before, the zero-weight batch's J was 0/0 and training stopped with DivergenceError."""
+    X, y = _data(rng, n=60)
+    w = np.ones(60)
+    w[20:40] = 0.0  # the second of three batches of 20
+    kw = dict(optimizer=ml.optim.Adam(lr=0.01), epochs=3, batch_size=20, shuffle=False, verbose=0, seed=0)
+    weighted = _model(dtype="float64")
+    h = weighted.fit(X, y, sample_weight=w, **kw)
+    kept = np.r_[0:20, 40:60]
+    plain = _model(dtype="float64")
+    kw["optimizer"] = ml.optim.Adam(lr=0.01)
+    h2 = plain.fit(X[kept], y[kept], **kw)
+    np.testing.assert_array_equal(weighted.get_weights(), plain.get_weights())
+    assert weighted.optimizer.t == plain.optimizer.t == 6
+    np.testing.assert_allclose(h["loss"], h2["loss"], rtol=1e-14)  # a weighted mean of 1s, a plain mean
+    trainer = Trainer(weighted, optimizer=ml.optim.SGD(lr=0.1), verbose=0)
+    before = weighted.get_weights()
+    assert trainer.train_step(X[:5], y[:5], np.zeros(5)) == 0.0
+    np.testing.assert_array_equal(weighted.get_weights(), before)
+    assert trainer.optimizer.t == 0
+    with pytest.raises(ArgumentError, match="^w must be finite in float64 and >= 0, got"):
+        trainer.train_step(X[:5], y[:5], -np.ones(5))
+
+
 # -- resume with stateful callbacks ------------------------------------------------------------
 def _stateful(kind, folder, full_first=False):
     """The callbacks of a run: ``kind``'s stateful ones and a ModelCheckpoint writing a full

@@ -56,6 +56,7 @@ def test_every_public_function_is_tested_here():
         "check_sample_weight",
         "check_memory",
         "unexpected_arguments",
+        "check_arguments",
         "lookup",
     }
     assert set(v.__all__) == tested
@@ -386,15 +387,37 @@ def test_check_X_converts_ints_and_bools(X, dtype):
         lambda: scipy.sparse.csc_matrix(np.eye(3)),
         lambda: scipy.sparse.coo_matrix(np.eye(3)),
         lambda: scipy.sparse.csr_array(np.eye(3)),
+        lambda: scipy.sparse.csc_matrix(np.eye(3, dtype=np.int64)),
     ],
-    ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array"],
+    ids=["csr_matrix", "csc_matrix", "coo_matrix", "csr_array", "csc_int"],
 )
-@pytest.mark.parametrize("name", ["X", "validation_data X"])
-def test_check_X_refuses_sparse_input(X, name):
+def test_check_X_takes_sparse_input_as_csr(X, dtype):
+    """A sparse X stays sparse: CSR of the model's dtype (CSR of that dtype as it is; CSC and
+    the other formats converted once, which copies the stored values only)."""
     X = X()
-    msg = _refused(name, v.check_X, X, name=name)
-    assert msg == (
-        f"{name} must be a dense array (sparse input is not supported: use {name}.toarray()), got a {type(X).__name__}"
+    out = v.check_X(X, 3, dtype=dtype)
+    assert scipy.sparse.issparse(out) and out.format == "csr" and out.dtype == dtype
+    np.testing.assert_array_equal(out.toarray(), np.eye(3))
+    if X.format == "csr" and X.dtype == dtype:
+        assert out is X
+
+
+@pytest.mark.parametrize("name", ["X", "validation_data X"])
+def test_check_X_refuses_bad_sparse_input_naming_it(name):
+    A = scipy.sparse.csr_matrix(np.eye(3))
+    A.data[1] = np.nan
+    assert _refused(name, v.check_X, A, name=name) == f"{name} must be finite, got NaN or infinity"
+    B = scipy.sparse.csr_matrix(np.eye(3) * 1e300)
+    assert _refused(name, v.check_X, B, dtype=np.float32, name=name).startswith(
+        f"{name} must be representable in float32 (|x| <= 3.403e+38), got values up to 1e+300"
+    )
+    msg = _refused(name, v.check_X, scipy.sparse.csr_matrix(np.eye(3)), 4, name=name)
+    assert msg == f"{name} must be of shape (n_samples, 4) (the model has 4 inputs), got shape (3, 3)"
+    assert _refused(name, v.check_X, scipy.sparse.csr_matrix((0, 3)), name=name).startswith(f"{name} must be non-empty")
+    C = scipy.sparse.csr_matrix(np.eye(3) * 1j)
+    assert _refused(name, v.check_X, C, name=name) == (
+        f"{name} must be a sparse matrix of real numbers, got a csr_matrix of dtype complex128 "
+        f"(Complex data not supported)"
     )
 
 
@@ -815,3 +838,17 @@ def test_check_list_takes_iterables_but_strings_dicts_and_scalars():
     for bad in ("ab", b"ab", {"a": 1}, np.array(0.0), 3, None):
         with pytest.raises(ArgumentError, match=r"^a must be a list of things, got "):
             v.check_list("a", bad, "a list of things")
+
+
+def test_check_arguments_names_unknown_and_missing_ones():
+    def f(a, b=1, *, c=2):
+        pass
+
+    assert v.check_arguments("kw", {"a": 1, "c": 3}, f) == {"a": 1, "c": 3}
+    with pytest.raises(ArgumentError, match=r"^kw must be arguments of f \(a, b, c\), a required, got unknown \['d'\]"):
+        v.check_arguments("kw", {"a": 1, "d": 3}, f)
+    with pytest.raises(
+        ArgumentError, match=r"^kw must be arguments of f \(a, b, c\), a required, got none for \['a'\]"
+    ):
+        v.check_arguments("kw", {"b": 2}, f)
+    assert v.check_arguments("kw", {"b": 2}, f, partial=True) == {"b": 2}

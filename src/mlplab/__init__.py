@@ -12,8 +12,8 @@ level only modules before it in this order (tests/test_architecture.py checks it
 
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
-    diagnostics, callbacks, batches, training, lr_finder, sklearn_objective, sklearn, augment,
-    datasets, plotting, lab, playground, cli
+    diagnostics, callbacks, batches, training, lr_finder, lbfgs, sklearn_params, sklearn_objective,
+    sklearn, augment, datasets, plotting, lab, playground, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
@@ -29,6 +29,7 @@ from . import (
     diagnostics,
     history,
     initializers,
+    lbfgs,
     losses,
     metrics,
     optim,
@@ -44,7 +45,8 @@ from .gradcheck import gradcheck
 from .history import History
 from .io import load, load_checkpoint, save_checkpoint
 from .layers import Dense, Dropout, Layer
-from .losses import BCE, MAE, MSE, CrossEntropy, Huber
+from .lbfgs import LBFGS
+from .losses import BCE, MAE, MSE, CrossEntropy, Huber, Poisson
 from .lr_finder import lr_find
 from .model import MLP, Sequential
 from .regularizers import L1, L2, ElasticNet
@@ -58,6 +60,7 @@ __all__ = [
     "diagnostics",
     "history",
     "initializers",
+    "lbfgs",
     "losses",
     "metrics",
     "optim",
@@ -79,6 +82,7 @@ __all__ = [
     "MSE",
     "MAE",
     "Huber",
+    "Poisson",
     "BCE",
     "CrossEntropy",
     "Sequential",
@@ -87,6 +91,7 @@ __all__ = [
     "L2",
     "ElasticNet",
     "Trainer",
+    "LBFGS",
     "ArraySource",
     "ChunkSource",
     "Callback",

@@ -15,13 +15,14 @@ is expected is a bug, not a 1.
 from __future__ import annotations
 
 import difflib
+import inspect
 import math
 import numbers
 import os
 
 import numpy as np
 
-from .backend import all_finite
+from .backend import all_finite, is_sparse
 from .errors import ArgumentError
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "check_sample_weight",
     "check_memory",
     "unexpected_arguments",
+    "check_arguments",
     "lookup",
 ]
 
@@ -189,19 +191,32 @@ def as_numeric_array(value, name):
         raise fail(name, "an array of real numbers", got=f"{_show(value)} ({e})") from None
 
 
+def _as_csr(X, name):
+    """A SciPy sparse matrix or array as CSR, through scikit-learn's ``check_array``: CSR as it
+    is, CSC and the other formats converted (a copy of the stored values, never a dense one)."""
+    from sklearn.utils import check_array  # imported on first use, as in as_numeric_array
+
+    try:
+        return check_array(
+            X, accept_sparse="csr", dtype=None, ensure_all_finite=False, ensure_min_samples=0, input_name=name
+        )
+    except (TypeError, ValueError) as e:
+        got = f"a {type(X).__name__} of dtype {X.dtype} ({str(e).splitlines()[0]})"
+        raise fail(name, "a sparse matrix of real numbers", got=got) from None
+
+
 def check_X(X, n_features=None, dtype=np.float64, name="X"):
-    """An input matrix as a C-contiguous array of ``dtype`` (no copy when it is one already).
+    """An input matrix as a C-contiguous array of ``dtype`` (no copy when it is one already),
+    or, for a SciPy sparse matrix or array, as CSR of ``dtype`` (CSC and the other formats
+    converted once: a copy of the stored values, never a dense copy).
 
     Accepted: what scikit-learn's ``check_array`` accepts (``as_numeric_array``: lists, any
-    real NumPy dtype and memory layout, read-only arrays, pandas DataFrames). Refused:
-    sparse matrices, non-numeric or complex data, anything but 2-D, no rows, a width other
-    than ``n_features``, NaN or infinity, finite values beyond the range of ``dtype``.
+    real NumPy dtype and memory layout, read-only arrays, pandas DataFrames; sparse matrices).
+    Refused: non-numeric or complex data, anything but 2-D, no rows, a width other than
+    ``n_features``, NaN or infinity, finite values beyond the range of ``dtype``.
     """
-    if hasattr(X, "toarray") or type(X).__name__ in {"csr_matrix", "csc_matrix", "coo_matrix"}:
-        raise fail(
-            name, f"a dense array (sparse input is not supported: use {name}.toarray())", got=f"a {type(X).__name__}"
-        )
-    A = as_numeric_array(X, name)
+    sparse = is_sparse(X)
+    A = _as_csr(X, name) if sparse else as_numeric_array(X, name)
     if A.dtype.kind not in "biuf":  # booleans, integers, floats: not complex, objects, strings or times
         raise fail(name, "an array of real numbers", got=f"dtype {A.dtype}")
     if A.ndim != 2:
@@ -219,12 +234,15 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
 def as_finite(A, dtype, name):
     """The real array ``A`` as a C-contiguous array of ``dtype`` (no copy when it is one), all
     finite: NaN and infinity are refused, and so are finite values beyond the range of
-    ``dtype`` (a float64 of 1e300 for float32), saying so, as scikit-learn does."""
-    source = A
+    ``dtype`` (a float64 of 1e300 for float32), saying so, as scikit-learn does. A sparse
+    (CSR) ``A`` stays sparse, its stored values checked."""
+    sparse = is_sparse(A)
+    source = A.data if sparse else A
     with np.errstate(over="ignore"):  # float64 beyond float32's range: refused below, by name
-        A = np.ascontiguousarray(A, dtype=dtype)
-    if not all_finite(A):
-        if A is not source and np.isfinite(source).all():
+        A = A.astype(dtype, copy=False) if sparse else np.ascontiguousarray(A, dtype=dtype)
+    values = A.data if sparse else A
+    if not all_finite(values):
+        if values is not source and np.isfinite(source).all():
             raise fail(
                 name,
                 f"representable in {A.dtype.name} (|x| <= {np.finfo(A.dtype).max:.4g})",
@@ -234,8 +252,9 @@ def as_finite(A, dtype, name):
     return A
 
 
-def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
-    """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0."""
+def check_sample_weight(sample_weight, n, dtype, name="sample_weight", *, all_zero=False):
+    """Per-sample weights as a 1-D array of ``dtype``, or None: n finite numbers >= 0, not all 0
+    (all 0 allowed with ``all_zero=True``: a mini-batch that contributes nothing)."""
     if sample_weight is None:
         return None
     w = as_numeric_array(sample_weight, name)
@@ -245,8 +264,9 @@ def check_sample_weight(sample_weight, n, dtype, name="sample_weight"):
         raise fail(name, f"of shape ({n},), one weight per sample", got=f"shape {w.shape}")
     with np.errstate(over="ignore", under="ignore"):
         w = w.astype(dtype)  # checked as training will use them: no overflow to inf, no underflow to all 0
-    if not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
-        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0, and not all zero", sample_weight)
+    if not np.isfinite(w).all() or (w < 0).any() or (w.sum() <= 0 and not all_zero):
+        what = "" if all_zero else ", and not all zero"
+        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0{what}", sample_weight)
     return w
 
 
@@ -284,6 +304,21 @@ def unexpected_arguments(func, kwargs, known, hints=None) -> ArgumentError:
     return fail(name, hint, kwargs[name])
 
 
+def check_arguments(name, kwargs, cls, partial=False) -> dict:
+    """``kwargs`` (a dict) as arguments of ``cls(**kwargs)``: no unknown name, and, unless
+    ``partial``, every required one; else ArgumentError naming ``name`` and listing them."""
+    params = [p for p in inspect.signature(cls).parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+    names = [p.name for p in params]
+    required = [p.name for p in params if p.default is p.empty]
+    unknown = [k for k in kwargs if k not in names]
+    missing = [] if partial else [k for k in required if k not in kwargs]
+    if unknown or missing:
+        what = f"arguments of {cls.__name__} ({', '.join(names)})"
+        what += f", {', '.join(required)} required" if required and not partial else ""
+        raise fail(name, what, got=f"unknown {unknown}" if unknown else f"none for {missing}")
+    return kwargs
+
+
 def _article(word) -> str:
     return "an" if word[:1].lower() in "aeiou" else "a"
 
@@ -301,7 +336,7 @@ def lookup(kind, registry, value, base=None, **kwargs):
                 raise fail(kind, f"a name or class when arguments {sorted(kwargs)} are given", value)
             return value
         if isinstance(value, type) and issubclass(value, base):
-            return value(**kwargs)
+            return value(**check_arguments(f"the arguments of {kind} {value.__name__}", kwargs, value))
     elif callable(value):
         if kwargs:
             raise fail(kind, f"a name when arguments {sorted(kwargs)} are given", value)
@@ -310,6 +345,8 @@ def lookup(kind, registry, value, base=None, **kwargs):
         if base is None and kwargs:
             raise fail(kind, f"a name of a class when arguments {sorted(kwargs)} are given", value)
         entry = registry[value]
-        return entry(**kwargs) if base is not None else entry
+        if base is not None:
+            return entry(**check_arguments(f"the arguments of {kind} {value!r}", kwargs, entry))
+        return entry
     what = f"{_article(base.__name__)} {base.__name__}" if base is not None else "a callable"
     raise fail(kind, f"{what} or one of {sorted(registry)}", value)

@@ -10,11 +10,16 @@ buffer), ``axpy`` (BLAS for small buffers), ``row_sum`` / ``col_sum`` / ``row_ma
 (reductions along short axes), ``take_rows`` (the batch gather), ``relu_grad`` (ReLU's
 backward pass by size), ``all_finite`` (the finiteness check of inputs) and
 ``blas_threads`` / ``single_blas_thread`` (BLAS threads for small products).
+
+Sparse inputs: a SciPy sparse matrix X (CSR) reaches only the first Dense layer, whose
+products X W and X^T dY ``matmul`` hands to SciPy (sparse times dense); ``l2_norm`` reads its
+stored values. Nothing densifies the whole input.
 """
 
 from __future__ import annotations
 
 import contextlib
+import sys
 
 import numpy
 from scipy.special import expit as _expit  # scipy ships with scikit-learn
@@ -48,11 +53,22 @@ def to_numpy(a):
     return numpy.asarray(a)
 
 
+_ndarray = numpy.ndarray
+
+
+def is_sparse(A) -> bool:
+    """Whether A is a SciPy sparse matrix or array. Checked without importing scipy.sparse
+    (8 ms that dense work never pays): an object that is one has imported it already."""
+    sparse = sys.modules.get("scipy.sparse")
+    return A.__class__ is not _ndarray and sparse is not None and sparse.issparse(A)
+
+
 def l2_norm(A) -> float:
     """``||A||_2`` over all entries, as a Python float: a bound of every ``|a|`` (inf when the sum of
     squares overflows). Reference formula: ``numpy.sqrt((A.astype(float64) ** 2).sum())``;
-    here one BLAS pass and no temporary (``all_finite``'s sum of squares)."""
-    flat = A.reshape(-1)
+    here one BLAS pass and no temporary (``all_finite``'s sum of squares). For a sparse A,
+    over its stored values."""
+    flat = A.data if is_sparse(A) else A.reshape(-1)
     with numpy.errstate(over="ignore"):
         return float(numpy.sqrt(numpy.float64(vdot(flat, flat))))
 
@@ -121,7 +137,13 @@ def matmul(A, B, out):
     tenth of a training step; it needs ``out`` C-contiguous and of the product's dtype, so mixed
     dtypes go through matmul. With an inner dimension of 1 (dX = dY W^T of a one-unit layer)
     ``numpy.matmul`` falls back to a slow loop (8192 x 64: 519 us), ``numpy.dot`` does not
-    (82 us, faster than a broadcast multiply's 127 us)."""
+    (82 us, faster than a broadcast multiply's 127 us).
+
+    A may be a SciPy sparse matrix (the first layer's input X, or its transpose): SciPy
+    computes the sparse times dense product, ``out[...] = A @ B``."""
+    if A.__class__ is not _ndarray and is_sparse(A):
+        out[...] = A @ B
+        return out
     if A.dtype is B.dtype is out.dtype:  # builtin dtypes are singletons
         return dot(A, B, out)
     return xp.matmul(A, B, out=out)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from ._validation import check_bool, check_int, check_real, fail
-from .backend import l2_norm, take_rows, xp
+from .backend import is_sparse, l2_norm, take_rows, xp
 
 __all__ = ["BatchSource", "ArraySource", "ChunkSource", "as_source"]
 
@@ -104,8 +104,10 @@ class ArraySource(BatchSource):
 
     Parameters
     ----------
-    X : array (n, n_inputs)
-        Any array-like; a float ``numpy.memmap`` of the model's dtype is used without a copy.
+    X : array (n, n_inputs) or sparse matrix
+        Any array-like; a float ``numpy.memmap`` of the model's dtype is used without a copy;
+        a SciPy sparse matrix (CSR; CSC and other formats are converted once) is never
+        densified: each batch is the sparse matrix of its rows.
     y : array
         Targets as the loss takes them (class labels, one-hot rows, values).
     batch_size : int or None, default 32
@@ -155,8 +157,10 @@ class ArraySource(BatchSource):
         self._data, self._n, self._bs = (X, Y, w), n, bs
         self.steps = math.ceil(n / bs)
         self._gather = self.shuffle and self.steps > 1
+        self._Xb = None  # a sparse X's batches are sparse matrices of their own (X[idx])
         if self._gather:
-            self._Xb = xp.empty((bs, X.shape[1]), dtype=dtype)
+            if not is_sparse(X):
+                self._Xb = xp.empty((bs, X.shape[1]), dtype=dtype)
             self._Yb = xp.empty((bs, Y.shape[1]), dtype=dtype)
         return self
 
@@ -178,18 +182,25 @@ class ArraySource(BatchSource):
             if a is not None:
                 idx = np.unique(np.linspace(0, a.shape[0] - 1, min(a.shape[0], FINGERPRINT_ROWS)).astype(np.int64))
                 h.update(f"{a.dtype.str}{a.shape}".encode())
-                h.update(np.ascontiguousarray(np.asarray(a)[idx]).view(np.uint8))
+                if is_sparse(a):  # the sampled rows' CSR arrays: never a dense row of a wide matrix
+                    rows = a[idx]
+                    for part in (rows.indptr, rows.indices, rows.data):
+                        h.update(np.ascontiguousarray(part).view(np.uint8))
+                else:
+                    h.update(np.ascontiguousarray(np.asarray(a)[idx]).view(np.uint8))
         return {"shapes": [None if a is None else list(a.shape) for a in arrays], "sha256": h.hexdigest()}
 
     def batches(self, rng, augment=None):
         (X, Y, w), n, bs = self._data, self._n, self._bs
+        if augment is not None and is_sparse(X):
+            raise fail("augment", "None for a sparse X (augmentations take dense batches)", augment)
         if self._gather:
             order = rng.permutation(n)
             Xb, Yb = self._Xb, self._Yb
             for s in range(0, n, bs):
                 idx = order[s : s + bs]
                 m = idx.shape[0]
-                xb = take_rows(X, idx, Xb[:m])
+                xb = take_rows(X, idx, Xb[:m]) if Xb is not None else X[idx]
                 if augment is not None:
                     xb = _augmented(augment, xb, rng)
                 yield xb, take_rows(Y, idx, Yb[:m]), None if w is None else w[idx]

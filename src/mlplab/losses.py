@@ -20,7 +20,7 @@ from . import activations
 from ._validation import as_finite, as_numeric_array, check_real, fail, lookup
 from .backend import dot, row_max, row_sum, vdot, xp
 
-__all__ = ["Loss", "MSE", "MAE", "Huber", "BCE", "CrossEntropy", "LOSSES", "get"]
+__all__ = ["Loss", "MSE", "MAE", "Huber", "Poisson", "BCE", "CrossEntropy", "LOSSES", "get"]
 
 
 def _as_array(y, name="y"):
@@ -180,6 +180,39 @@ class Huber(Loss):
         return {"delta": self.delta}
 
 
+class Poisson(Loss):
+    """Poisson negative log-likelihood on log-rates (torch.nn.PoissonNLLLoss(log_input=True,
+    full=False)), mean over the k outputs: the model's (linear) output z is the log of the
+    rate, exp(z) the predicted count, and y >= 0 a count::
+
+        loss_i = 1/k sum_j [ exp(z_ij) - y_ij z_ij ],     d loss_i / dz_ij = (exp(z_ij) - y_ij) / k
+
+    The gradient is computed from z in one pass, exp(z) - y (the Poisson family's canonical
+    link: the same p - y as the fused classification pairs, with p = exp(z) the rate).
+    log(y!) (torch's ``full=True`` Stirling term) is left out, as torch's default: it does not
+    depend on the model.
+    """
+
+    name = "poisson"
+
+    def _per_sample(self, P, Y):
+        L = xp.exp(P)
+        L -= Y * P
+        return row_sum(L) / L.shape[1]
+
+    def _grad(self, P, Y, dP):
+        xp.exp(P, out=dP)
+        dP -= Y
+        dP *= 1.0 / P.shape[1]
+
+    def prepare_targets(self, y, n_outputs, dtype, name="y"):
+        Y = super().prepare_targets(y, n_outputs, dtype, name)
+        negative = Y < 0
+        if negative.any():
+            raise fail(name, "counts >= 0 for the poisson loss", got=f"the value {Y[negative][0]:g}")
+        return Y
+
+
 _LOG_FLOOR = -100.0  # torch.nn.BCELoss clamps log(p) at -100 too
 # torch's BCELoss backward floors p (1 - p) at its EPSILON, 1e-12 rounded to float32
 _BCE_EPS = float(np.float32(1e-12))
@@ -316,6 +349,7 @@ LOSSES = {
     "mse": MSE,
     "mae": MAE,
     "huber": Huber,
+    "poisson": Poisson,
     "bce": BCE,
     "binary_crossentropy": BCE,
     "cross_entropy": CrossEntropy,

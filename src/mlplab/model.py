@@ -36,7 +36,7 @@ from ._validation import (
     unexpected_arguments,
 )
 from .activations import RELU_FAMILY, Activation
-from .backend import as_dtype, xp
+from .backend import as_dtype, is_sparse, xp
 from .errors import DivergenceError
 from .layers import Dense, Dropout, Layer
 from .metrics import DEFAULT_METRICS
@@ -214,7 +214,10 @@ class Sequential:
 
     # -- the four steps ----------------------------------------------------------------
     def _check_X(self, X, name="X"):
-        return check_X(X, self.n_inputs, self.dtype, name)
+        X = check_X(X, self.n_inputs, self.dtype, name)
+        if self._first_param and is_sparse(X):  # only a Dense layer's product takes a sparse X
+            raise fail(name, "dense when the first layer is not Dense", got=f"a sparse {type(X).__name__}")
+        return X
 
     def _forward(self, X, training):
         for layer in self.layers:
@@ -311,14 +314,14 @@ class Sequential:
         X, Y, sw = self._check_data(X, y, loss, sample_weight)
         return self._loss_and_grad(X, Y, loss, regularizers.get(regularizer), sw)
 
-    def _check_data(self, X, y, loss, sample_weight, names=("X", "y", "sample_weight")):
+    def _check_data(self, X, y, loss, sample_weight, names=("X", "y", "sample_weight"), batch=False):
         """(X, Y, w) validated for this model: Y the loss's prepared targets. ``names`` are the
-        three arguments' names in error messages."""
+        three arguments' names in error messages; a ``batch``'s weights may all be zero."""
         X = self._check_X(X, names[0])
         Y = loss.prepare_targets(y, self.n_outputs, self.dtype, names[1])
         if Y.shape[0] != X.shape[0]:
             raise fail(names[1], f"of {X.shape[0]} samples, as many as {names[0]}", got=f"{Y.shape[0]} samples")
-        return X, Y, check_sample_weight(sample_weight, X.shape[0], self.dtype, names[2])
+        return X, Y, check_sample_weight(sample_weight, X.shape[0], self.dtype, names[2], all_zero=batch)
 
     def _buf(self, key, shape):
         b = self._bufs.get(key)

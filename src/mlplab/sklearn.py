@@ -1,20 +1,25 @@
 """scikit-learn estimators: ``MLPClassifier`` and ``MLPRegressor`` trained by mlplab.
 
-They are drop-in replacements for ``sklearn.neural_network.MLPClassifier`` / ``MLPRegressor``
-(same constructor parameters where they mean the same thing, same fitted attributes) that
-pass scikit-learn's ``check_estimator`` and work in pipelines and grid searches. Training
-runs mlplab's ``training.Trainer``; ``model_`` is the trained mlplab model (save it with
+They are drop-in replacements for ``sklearn.neural_network.MLPClassifier`` / ``MLPRegressor``:
+the same constructor parameters meaning the same things (``solver`` "adam", "sgd" or "lbfgs",
+``max_iter``, ``max_fun``, ``tol``, ``n_iter_no_change`` up to ``numpy.inf``, ``verbose``
+printing scikit-learn's lines on stdout, ``loss="poisson"`` for the regressor, ...), the same
+fitted attributes, dense or sparse (CSR/CSC) X, ``partial_fit`` for every target kind
+(multi-label too), and they pass scikit-learn's ``check_estimator`` at their default
+parameters. Training runs mlplab's ``training.Trainer`` (adam, sgd, any mlplab optimizer) or
+``lbfgs.LBFGS`` (lbfgs); ``model_`` is the trained mlplab model (save it with
 ``est.model_.save(path)``, export it with ``est.to_onnx(path)``).
 
 What is the same as scikit-learn's MLP
 --------------------------------------
-The objective minimised on each mini-batch B (``mlplab.sklearn_objective``), with
-S_B = sum_{i in B} w_i (the batch size without ``sample_weight``) and W every weight matrix
-(not the biases)::
+The objective minimised on each mini-batch B (``mlplab.sklearn_objective``; the whole training
+set for lbfgs), with S_B = sum_{i in B} w_i (the batch size without ``sample_weight``) and W
+every weight matrix (not the biases)::
 
     J_B = sum_{i in B} w_i loss_i / S_B  +  alpha / (2 S_B) * ||W||^2
 
     loss_i = 1/(2k) sum_j (p_ij - y_ij)^2                       squared_error (regression)
+    loss_i = sum_j [y_ij log(y_ij / p_ij) - y_ij + p_ij]        poisson (regression, p = exp(z))
     loss_i = -sum_j [y_ij log p_ij + (1 - y_ij) log(1 - p_ij)]  logistic output (binary, one
                                                                 output; multi-label, summed
                                                                 over the k labels)
@@ -33,25 +38,45 @@ epochs; with early stopping the best weights are restored); ``ConvergenceWarning
 ``max_iter`` epochs end without meeting it; ``learning_rate`` "invscaling"
 (lr = learning_rate_init / (t + 1)^power_t with t the samples seen before the epoch) and
 "adaptive" (lr / 5 each time the rule fails, stop below 1e-6) for ``solver="sgd"``;
-``warm_start``; ``partial_fit`` (one epoch; ``classes=`` on the first call).
+``warm_start``; ``partial_fit`` (one epoch; ``classes=`` on the first call; not with lbfgs);
+``solver="lbfgs"``: SciPy's L-BFGS-B on the whole training set with maxiter=max_iter,
+maxfun=max_fun, gtol=tol, ``loss_`` and ``n_iter_`` its result, no ``loss_curve_``; the network
+computes in the dtype of X (float32 or float64), sparse X is never densified; the initial
+weights and biases, uniform in +-sqrt(6 / (fan_in + fan_out)) (+-sqrt(2 / ...) for logistic),
+drawn from ``random_state`` as scikit-learn draws them: the same random_state gives the same
+initial network, the same early-stopping split, and with lbfgs the same fit up to rounding.
 
 What differs, deliberately
 --------------------------
+* The mini-batches: each epoch's shuffle is drawn by mlplab's generator (seeded from
+  random_state after the weights), so adam and sgd see the rows in another order than
+  scikit-learn's.
 * The optimizers are torch's (``mlplab.optim``): Adam adds eps to sqrt(v_hat) where
   scikit-learn adds it to sqrt(v) (scikit-learn's eps is eps / sqrt(1 - beta2^t) in torch's
   terms, a difference only while sqrt(v) ~ eps); SGD momentum is torch's form, equal to
   scikit-learn's velocity form while the learning rate is constant.
-* Initial weights: mlplab's defaults (He normal for the ReLU family, Glorot uniform
-  otherwise; biases zero) rather than scikit-learn's uniform weights and biases.
-* ``solver="lbfgs"`` is not available; ``optimizer=`` may name any of ``mlplab.optim.OPTIMIZERS``
-  (then it replaces ``solver``), with ``optimizer_kwargs``; ``schedule=`` takes a
-  ``mlplab.schedules`` schedule; ``dropout``, ``augment`` and ``dtype`` (float32 by default)
-  are mlplab's. Sparse input is refused (densify it with ``X.toarray()``).
+* ``loss_`` and ``loss_curve_`` average the batches' objectives weighted by their sample
+  weights (scikit-learn weights them by their row counts); a mini-batch whose sample weights
+  are all zero contributes nothing (scikit-learn divides by their zero sum).
+* ``predict`` and ``predict_proba`` compute in float64 whatever the network's dtype (the same
+  rows give the same outputs in any batch); scikit-learn's return X's dtype.
+* ``verbose`` with lbfgs prints ``Iteration k, loss = J`` after each iteration; scikit-learn
+  passes iprint to SciPy, which since SciPy 1.15 prints nothing.
+* ``partial_fit`` is unavailable with lbfgs for the regressor too (scikit-learn's regressor
+  offers it and runs a whole L-BFGS fit); negative targets with ``loss="poisson"`` are refused
+  (scikit-learn's loss is NaN there).
+* mlplab's additions, all off by default: ``optimizer=`` (any of ``mlplab.optim.OPTIMIZERS``;
+  it then replaces ``solver``) with ``optimizer_kwargs``, ``schedule=`` with
+  ``schedule_params`` (``mlplab.sklearn_params``), ``penalty``/``l1_ratio``, ``dropout``,
+  ``augment``, ``init`` (an mlplab initializer instead of scikit-learn's), ``dtype`` (a fixed
+  computation dtype), the regressor's "absolute_error" and "huber" losses, any mlplab
+  activation, ``to_onnx``.
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -59,17 +84,37 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from . import activations, export, losses, optim
-from ._validation import check_choice, check_instance, check_int, check_real, check_sample_weight, fail
-from .backend import as_dtype, to_numpy
+from . import export, losses
+from ._validation import check_choice, check_sample_weight, fail
+from .backend import to_numpy
 from .errors import DivergenceError
+from .io import atomic_open
+from .lbfgs import LBFGS
 from .model import MLP
-from .sklearn_objective import BatchPenalty, HalfSquaredError, InvScaling, Monitor, SummedLogLoss, make_optimizer
+from .sklearn_objective import (
+    BatchPenalty,
+    HalfPoissonDeviance,
+    HalfSquaredError,
+    InvScaling,
+    Monitor,
+    SummedLogLoss,
+    make_optimizer,
+)
+from .sklearn_params import (
+    activation_name,
+    batch_size,
+    check_params,
+    check_size,
+    encode_labels,
+    hidden_sizes,
+    model_dtype,
+    random_state,
+    sklearn_weights,
+    solver,
+)
 from .training import ArraySource, Trainer
 
 # the names of these classes before they moved: pickled estimators may refer to them
@@ -82,9 +127,9 @@ _HalfSquaredError, _SummedLogLoss, _BatchPenalty, _InvScaling = (
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
-_SKLEARN_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu"}
-_PENALTIES = ("l2", "l1", "elasticnet")
-_LEARNING_RATES = ("constant", "invscaling", "adaptive")
+_SPARSE = ["csr", "csc"]  # scikit-learn's accept_sparse for its MLP: other formats become CSR
+#: the attributes of the stochastic solvers, which an lbfgs fit does not have (as scikit-learn)
+_STOCHASTIC_ATTRIBUTES = ("loss_curve_", "best_loss_", "validation_scores_", "best_validation_score_")
 
 
 def _set_params(est, params):
@@ -95,22 +140,13 @@ def _set_params(est, params):
             setattr(est, name, value)
 
 
-#: (parameter, int?, low, high, low_open, high_open): the numbers and their bounds, as scikit-learn's
-_NUMBERS = (
-    ("alpha", False, 0, None, False, False),
-    ("learning_rate_init", False, 0, None, True, False),
-    ("power_t", False, 0, None, False, False),
-    ("max_iter", True, 1, None, False, False),
-    ("tol", False, 0, None, False, False),
-    ("momentum", False, 0, 1, False, False),
-    ("validation_fraction", False, 0, 1, True, True),
-    ("beta_1", False, 0, 1, False, True),
-    ("beta_2", False, 0, 1, False, True),
-    ("epsilon", False, 0, None, True, False),
-    ("n_iter_no_change", True, 1, None, False, False),
-    ("dropout", False, 0, 1, False, True),
-    ("l1_ratio", False, 0, 1, False, False),
-)
+def _stochastic(est):
+    """partial_fit's availability: the stochastic solvers only (scikit-learn's message)."""
+    if est.optimizer is None and est.solver == "lbfgs":
+        raise AttributeError(
+            f"partial_fit is only available for stochastic optimizers. {est.solver} is not stochastic."
+        )
+    return True
 
 
 class _BaseMLP(BaseEstimator):
@@ -143,82 +179,35 @@ class _BaseMLP(BaseEstimator):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         optimizer=None,
         optimizer_kwargs=None,
         schedule=None,
+        schedule_params=None,
         penalty="l2",
         l1_ratio=0.15,
         dropout=0.0,
         augment=None,
-        dtype="float32",
+        init=None,
+        dtype=None,
     ):
         _set_params(self, locals())
 
-    # -- parameters ------------------------------------------------------------------------
-    def _hidden_sizes(self):
-        h = self.hidden_layer_sizes
-        sizes = [h] if isinstance(h, numbers.Integral) and not isinstance(h, bool) else h
-        try:
-            return [check_int("hidden_layer_sizes", s, 1) for s in sizes]
-        except TypeError:
-            raise fail("hidden_layer_sizes", "an int or a sequence of positive ints", h) from None
-
-    def _activation_name(self):
-        names = tuple(dict.fromkeys((*_SKLEARN_ACTIVATIONS, *activations.ACTIVATIONS)))
-        a = check_choice("activation", self.activation, names)
-        return _SKLEARN_ACTIVATIONS.get(a, a)
-
-    def _optimizer_name(self):
-        if self.optimizer is not None:
-            if isinstance(self.optimizer, optim.Optimizer):
-                return type(self.optimizer).__name__.lower()
-            if not isinstance(self.optimizer, str) or self.optimizer.lower() not in optim.OPTIMIZERS:
-                raise fail("optimizer", f"None, an Optimizer or one of {sorted(optim.OPTIMIZERS)}", self.optimizer)
-            return self.optimizer.lower()
-        if self.solver == "lbfgs":
-            raise fail(
-                "solver",
-                f"'adam' or 'sgd' (lbfgs is not available in mlplab; or give optimizer= one of "
-                f"{sorted(optim.OPTIMIZERS)})",
-                self.solver,
-            )
-        return check_choice("solver", self.solver, ("sgd", "adam"))
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def _check_params(self, incremental):
-        self._hidden_sizes()
-        self._activation_name()
-        self._optimizer_name()
-        as_dtype(self.dtype)
-        for name, integer, low, high, low_open, high_open in _NUMBERS:
-            value = getattr(self, name)
-            if integer:
-                check_int(name, value, low, high)
-            else:
-                check_real(name, value, low, high, low_open=low_open, high_open=high_open)
-        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
-            check_int("batch_size", self.batch_size, 1)
-        check_choice("learning_rate", self.learning_rate, _LEARNING_RATES)
-        check_choice("penalty", self.penalty, _PENALTIES)
-        if self.optimizer_kwargs is not None:
-            check_instance("optimizer_kwargs", self.optimizer_kwargs, dict, "a dict or None")
-        if self.schedule is not None and not (isinstance(self.schedule, str) or callable(self.schedule)):
-            raise fail("schedule", "None, a schedule name, a mlplab Schedule or a callable", self.schedule)
-        if self.schedule is not None and self.learning_rate != "constant":
-            raise fail("learning_rate", "'constant' when schedule= is given (one or the other)", self.learning_rate)
-        if self.augment is not None and not callable(self.augment):
-            raise fail("augment", "None or a callable f(X, rng)", self.augment)
-        if self.early_stopping and incremental:
-            raise fail("early_stopping", "False for partial_fit", self.early_stopping)
-        if isinstance(self.optimizer, optim.Optimizer) and (self.optimizer_kwargs or self.schedule is not None):
-            raise fail(
-                "optimizer_kwargs and schedule",
-                "left out with an Optimizer instance, which is used as it is "
-                "(they apply to an optimizer given by name)",
-                got=f"optimizer_kwargs={self.optimizer_kwargs!r}, schedule={self.schedule!r}",
-            )
+        check_params(self, incremental)
 
     def _make_loss(self):
         return HalfSquaredError()
+
+    def _penalty(self, loss):
+        if not self.alpha:
+            return None
+        return BatchPenalty(self.alpha, {"l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio), loss)
 
     # -- fitting ---------------------------------------------------------------------------
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
@@ -229,6 +218,7 @@ class _BaseMLP(BaseEstimator):
             X,
             y,
             reset=first,
+            accept_sparse=_SPARSE,
             dtype=(np.float64, np.float32),
             multi_output=True,
             y_numeric=not self._is_classifier,
@@ -239,11 +229,12 @@ class _BaseMLP(BaseEstimator):
             sample_weight = np.full(X.shape[0], float(sample_weight))  # one weight for all, as scikit-learn
         sw = check_sample_weight(sample_weight, X.shape[0], np.float64)
         Y = self._encode(y, first, incremental, classes, sw)
-        rs = check_random_state(self.random_state)
-        sizes = [X.shape[1], *self._hidden_sizes(), Y.shape[1]]
-        act = self._activation_name()
+        rs = random_state(self)
+        sizes = [X.shape[1], *hidden_sizes(self), Y.shape[1]]
+        act = activation_name(self)
         if first:
-            self._init_model(sizes, act, rs)
+            check_size(sizes, model_dtype(self, X))
+            self._init_model(sizes, act, rs, model_dtype(self, X))
         elif self.model_.sizes != sizes or self.model_.activation != act:
             before = f"{self.model_.sizes} with {self.model_.activation!r}"
             raise fail(
@@ -251,6 +242,45 @@ class _BaseMLP(BaseEstimator):
                 f"that of the previous fit for warm_start and partial_fit, {before}",
                 got=f"{sizes} with {act!r}",
             )
+        if solver(self) == "lbfgs":
+            return self._fit_lbfgs(X, Y, sw)
+        return self._fit_stochastic(X, Y, y, sw, rs, incremental)
+
+    def _fit_lbfgs(self, X, Y, sw):
+        """scikit-learn's _fit_lbfgs: L-BFGS-B over the whole training set (``mlplab.lbfgs``)."""
+        loss = self._make_loss()
+        trainer = LBFGS(
+            self.model_,
+            loss,
+            regularizer=self._penalty(loss),
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            verbose=bool(self.verbose),
+        )
+        try:
+            trainer.fit(X, Y, sw)
+        except DivergenceError as e:
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large values and need "
+                "to be preprocessed."
+            ) from e
+        res = trainer.result
+        self.n_iter_, self.loss_ = min(int(res.nit), self.max_iter), float(res.fun)
+        if res.status != 0:
+            msg = f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status={res.status}):\n{res.message}\n"
+            if self.n_iter_ == self.max_iter:
+                msg += f"\nIncrease the number of iterations to improve the convergence (max_iter={self.max_iter})."
+            msg += (
+                "\nYou might also want to scale the data as shown in:\n"
+                "    https://scikit-learn.org/stable/modules/preprocessing.html"
+            )
+            warnings.warn(msg, ConvergenceWarning, stacklevel=3)
+        return self
+
+    def _fit_stochastic(self, X, Y, y, sw, rs, incremental):
+        if "loss_curve_" not in self.__dict__:  # a warm start after an lbfgs fit
+            self._init_stochastic()
         if not incremental:
             self._optimizer = None  # a fresh optimizer for every fit, as scikit-learn
         val = None
@@ -279,27 +309,12 @@ class _BaseMLP(BaseEstimator):
         elif self.best_loss_ is None:
             self.best_loss_ = np.inf
         n = X.shape[0]
-        if self.batch_size == "auto":
-            bs = min(200, n)
-        else:
-            if self.batch_size > n:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-                    UserWarning,
-                    stacklevel=3,
-                )
-            bs = min(self.batch_size, n)
+        bs = batch_size(self, n)
+        name = solver(self)
         if self._optimizer is None:
-            self._optimizer = make_optimizer(self, self._optimizer_name(), n)
-        self._adaptive = self._optimizer_name() == "sgd" and self.learning_rate == "adaptive" and self.schedule is None
+            self._optimizer = make_optimizer(self, name, n, -(-n // bs))
+        self._adaptive = name == "sgd" and self.learning_rate == "adaptive" and self.schedule is None
         loss = self._make_loss()
-        reg = (
-            BatchPenalty(
-                self.alpha, 0.0 if self.penalty == "l2" else 1.0 if self.penalty == "l1" else self.l1_ratio, loss
-            )
-            if self.alpha > 0
-            else None
-        )
         monitor = Monitor(self, n, val)
         self.n_iter_ = 0
         start = self._epochs_done
@@ -308,11 +323,11 @@ class _BaseMLP(BaseEstimator):
             self.model_,
             loss,
             self._optimizer,
-            regularizer=reg,
+            regularizer=self._penalty(loss),
             metrics=None,
             callbacks=[monitor],
             augment=self.augment,
-            verbose=2 if self.verbose else 0,
+            verbose=0,  # the Monitor prints scikit-learn's lines
             seed=seed,
         )
         try:
@@ -336,25 +351,49 @@ class _BaseMLP(BaseEstimator):
             )
         return self
 
-    def _init_model(self, sizes, act, rs):
-        out = {"logistic": "sigmoid", "softmax": "softmax", "identity": None}[self._out_activation()]
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        self.model_ = MLP(sizes, activation=act, output=out, dtype=self.dtype, seed=seed, dropout=float(self.dropout))
+    def _init_model(self, sizes, act, rs, dtype):
+        out = {"logistic": "sigmoid", "softmax": "softmax"}.get(self._out_activation())  # identity, exp: linear
+        # scikit-learn's initial weights take random_state's first draws, as in scikit-learn (the
+        # early-stopping split then is scikit-learn's too); dropout's seed comes after them
+        first = None if self.init is not None else sklearn_weights(sizes, self.activation, rs)
+        seed = int(rs.randint(np.iinfo(np.int32).max)) if first is None or self.dropout else 0
+        init = self.init if first is None else "glorot"
+        self.model_ = MLP(sizes, act, out, init, dtype=dtype, seed=seed, dropout=float(self.dropout))
+        if first is not None:
+            self.model_.set_weights(first)
         self.n_outputs_, self.n_layers_, self.out_activation_ = sizes[-1], len(sizes), self._out_activation()
-        self.loss_curve_, self.t_, self._epochs_done, self._no_improvement_count = [], 0, 0, 0
+        self.n_iter_, self.t_, self._epochs_done, self._no_improvement_count = 0, 0, 0, 0
         self._best_weights = self._optimizer = None
+        for name in _STOCHASTIC_ATTRIBUTES:
+            self.__dict__.pop(name, None)
+        if solver(self) != "lbfgs":
+            self._init_stochastic()
+
+    def _init_stochastic(self):
+        self.loss_curve_ = []
         # with early stopping the validation score decides, else the training loss (scikit-learn's attributes)
         scores = ([], -np.inf, None) if self.early_stopping else (None, None, np.inf)
         self.validation_scores_, self.best_validation_score_, self.best_loss_ = scores
 
     # -- prediction ------------------------------------------------------------------------
     def _outputs(self, X):
-        """The network's outputs computed in float64 from its weights: a float32 product may round a
-        row differently depending on the rows it comes with; in float64 the difference is ~1e-16,
-        so predictions do not depend on the batch (scikit-learn checks it), and are more accurate."""
+        """The outputs for X (validated), as ``_predict_raw`` computes them."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return to_numpy(self.model_.astype("float64").predict(X))
+        X = validate_data(self, X, reset=False, accept_sparse=_SPARSE, dtype=(np.float64, np.float32))
+        return self._predict_raw(X)
+
+    def _predict_raw(self, X):
+        """The network's outputs (the rates exp(z) for poisson) computed in float64 from its
+        weights, by a copy of the network: a float32 product may round a row differently
+        depending on the rows it comes with, in float64 the difference is ~1e-16, so predictions
+        do not depend on the batch (scikit-learn checks it); and the network's layers reuse
+        their work buffers, which predictions from several threads at once (dask, joblib's
+        threads) must not share."""
+        P = to_numpy(self.model_.astype("float64").predict(X))
+        if self.out_activation_ == "exp":
+            with np.errstate(over="ignore"):
+                P = np.exp(P)
+        return P
 
     def __sklearn_is_fitted__(self):
         return "model_" in self.__dict__
@@ -378,16 +417,24 @@ class _BaseMLP(BaseEstimator):
     def to_onnx(self, path=None, **kwargs):
         """Export the fitted network to ONNX (``pip install 'mlplab[onnx]'``).
 
-        The graph's input ``X`` is (N, n_features_in_) in the estimator's ``dtype``
-        (float32 by default). A classifier's output ``probabilities`` equals
-        ``predict_proba``; a regressor's output ``predictions`` is (N, n_outputs_).
-        Writes ``path`` and returns it, or returns the ``onnx.ModelProto`` if path is None.
+        The graph's input ``X`` is (N, n_features_in_) in the network's dtype. A classifier's
+        output ``probabilities`` equals ``predict_proba``; a regressor's output
+        ``predictions`` is (N, n_outputs_), the rates exp(z) for poisson. Writes ``path`` and
+        returns it, or returns the ``onnx.ModelProto`` if path is None.
         """
         check_is_fitted(self)
         kwargs.setdefault("output_name", "probabilities" if self._is_classifier else "predictions")
         if self._is_classifier and self.out_activation_ == "logistic" and self._label_binarizer.y_type_ == "binary":
             kwargs.setdefault("binary_proba", True)
-        return export.to_onnx(self.model_, path, **kwargs)
+        if self.out_activation_ != "exp":
+            return export.to_onnx(self.model_, path, **kwargs)
+        proto = export.to_onnx(self.model_, None, **kwargs)
+        proto.graph.node[-1].op_type = "Exp"  # the graph's last node names the output: make it exp(z)
+        if path is None:
+            return proto
+        with atomic_open(path, "wb") as f:
+            f.write(proto.SerializeToString())
+        return os.fspath(path)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -405,8 +452,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     activation : str, default "relu"
         Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu", or any
         name of ``mlplab.activations.ACTIVATIONS`` ("leaky_relu", "elu", "gelu", ...).
-    solver : {"adam", "sgd"}, default "adam"
-        Optimizer, unless ``optimizer`` is given.
+    solver : {"adam", "sgd", "lbfgs"}, default "adam"
+        Optimizer, unless ``optimizer`` is given. "lbfgs": full-batch L-BFGS-B
+        (``mlplab.lbfgs``), for small data sets.
     alpha : float, default 1e-4
         Penalty strength: alpha / (2 S_B) ||W||^2 per batch (S_B: sum of the batch's sample
         weights), as scikit-learn. 0 turns the penalty off.
@@ -418,13 +466,16 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     power_t : float, default 0.5
         Exponent of "invscaling".
     max_iter : int, default 200
-        Epochs at most.
+        Epochs at most (iterations for lbfgs).
     shuffle : bool, default True
     random_state : int, RandomState or None
         Seeds the initial weights, the shuffling, dropout and the early-stopping split.
     tol : float, default 1e-4
-    verbose : bool, default False
-        True prints one line per epoch.
+        The least improvement of the stopping rule; for lbfgs, the largest gradient entry
+        at which it stops (SciPy's gtol).
+    verbose : bool or int, default False
+        Print scikit-learn's progress lines on stdout (``Iteration k, loss = J``, validation
+        scores, why training stopped).
     warm_start : bool, default False
         Continue from the previous fit's weights (with a fresh optimizer, as scikit-learn).
     momentum : float, default 0.9
@@ -436,7 +487,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_fraction : float, default 0.1
     beta_1, beta_2, epsilon : float
         Adam's betas and eps (also passed to the other optimizers that have them).
-    n_iter_no_change : int, default 10
+    n_iter_no_change : int or numpy.inf, default 10
+        numpy.inf turns the stopping rule off.
+    max_fun : int, default 15000
+        lbfgs only: evaluations of the loss at most.
     optimizer : str or mlplab Optimizer, optional
         Any of ``mlplab.optim.OPTIMIZERS`` ("adamw", "rmsprop", "nadam", ...); replaces
         ``solver``. Built with lr=learning_rate_init, the Adam family with beta_1, beta_2,
@@ -445,7 +499,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         More arguments of the optimizer (e.g. ``{"weight_decay": 1e-2}``).
     schedule : str, Schedule or callable, optional
         Learning-rate schedule (``mlplab.schedules``); a name is built with
-        base_lr=learning_rate_init.
+        learning_rate_init as its rate and defaults for a run of max_iter epochs
+        (``mlplab.sklearn_params``: e.g. "cosine" is one half cosine over the run).
+    schedule_params : dict, optional
+        The named schedule's own arguments (e.g. ``{"T_max": 50, "eta_min": 1e-5}``).
     penalty : {"l2", "l1", "elasticnet"}, default "l2"
         Form of the alpha penalty (see the module docstring).
     l1_ratio : float in [0, 1], default 0.15
@@ -454,8 +511,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Dropout after each hidden activation (during training only).
     augment : callable f(X_batch, rng) -> X_batch, optional
         Applied to training batches (``mlplab.augment``).
-    dtype : {"float32", "float64"}, default "float32"
-        Computation dtype of the network.
+    init : str, optional
+        Weight initializer of ``mlplab.initializers`` ("he", "glorot", ...; biases zero);
+        None: scikit-learn's weights and biases, drawn from random_state as it draws them.
+    dtype : {"float32", "float64"} or None, default None
+        Computation dtype of the network; None: that of X (float32 X trains a float32
+        network, anything else float64), as scikit-learn.
 
     Attributes
     ----------
@@ -468,12 +529,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     best_loss_ : float or None
         Lowest ``loss_`` seen (None with early stopping).
     loss_curve_ : list of float
-        ``loss_`` of every epoch.
+        ``loss_`` of every epoch (not with lbfgs, as scikit-learn; nor ``best_loss_``,
+        ``validation_scores_``, ``best_validation_score_``).
     validation_scores_ : list of float or None
         Held-out accuracy per epoch with early stopping, else None.
     best_validation_score_ : float or None
     n_iter_ : int
-        Epochs run by the last fit.
+        Epochs run by the last fit (iterations for lbfgs).
     t_ : int
         Training samples seen, over all fits of a warm start or partial_fit sequence.
     coefs_, intercepts_ : list of ndarray
@@ -498,58 +560,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
 
     def _encode(self, y, first, incremental, classes, sw):
-        y_type = type_of_target(y, input_name="y")
-        if y_type not in ("binary", "multiclass", "multilabel-indicator"):
-            check_classification_targets(y)  # raises scikit-learn's message for continuous targets
-            raise fail("y", "binary, multiclass or multi-label (indicator) targets", got=f"{y_type} targets")
-        if incremental and first:
-            if classes is None:
-                raise fail("classes", "passed on the first call to partial_fit (every label y may take)", None)
-            lb = LabelBinarizer().fit(np.asarray(classes))
-            if len(lb.classes_) < 2:
-                raise fail("classes", "at least 2 classes", lb.classes_.tolist())
-            if y_type != "multilabel-indicator" and len(np.setdiff1d(unique_labels(y), lb.classes_)):
-                raise fail(
-                    "y",
-                    f"labels among classes={lb.classes_.tolist()}",
-                    got=f"{unique_labels(y).tolist()}, with labels not in classes",
-                )
-        elif incremental and classes is not None and not np.array_equal(unique_labels(classes), self.classes_):
-            raise fail("classes", f"those of the first call to partial_fit, {self.classes_.tolist()}", classes)
-        if first:
-            if not incremental:
-                lb = LabelBinarizer().fit(y)
-                kept = unique_labels(y if sw is None or y.ndim > 1 else y[sw > 0])
-                if y.ndim == 1 and len(kept) < 2:
-                    raise fail(
-                        "y",
-                        "labels of at least 2 classes (among the samples of positive sample_weight)",
-                        got=f"1 class: {kept.tolist()[0]!r}",
-                    )
-            self._label_binarizer = lb
-            self.classes_ = lb.classes_
-        else:
-            seen = unique_labels(y)
-            if self.warm_start and not incremental:
-                if set(seen) != set(self.classes_):
-                    raise fail(
-                        "y",
-                        f"labels of the same classes as the previous fit for warm_start, {self.classes_.tolist()}",
-                        got=f"{seen.tolist()}",
-                    )
-            elif len(np.setdiff1d(seen, self.classes_)):
-                raise fail(
-                    "y",
-                    f"labels among classes_={self.classes_.tolist()}",
-                    got=f"{seen.tolist()}, with labels not in classes_",
-                )
-        return self._label_binarizer.transform(y).astype(np.float64)
+        return encode_labels(self, y, first, incremental, classes, sw)
 
     def _make_loss(self):
         return losses.CrossEntropy() if self.out_activation_ == "softmax" else SummedLogLoss()
 
     def _score_raw(self, X, y, sample_weight):
-        return accuracy_score(y, self._predict_from(self.model_.predict(X)), sample_weight=sample_weight)
+        return accuracy_score(y, self._predict_from(self._predict_raw(X)), sample_weight=sample_weight)
 
     def _predict_from(self, P):
         if self.n_outputs_ == 1:
@@ -561,7 +578,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array (n_samples, n_features)
+        X : array or sparse matrix (n_samples, n_features)
         y : array (n_samples,) of labels, or (n_samples, n_labels) 0/1 indicator matrix
         sample_weight : array (n_samples,), optional
 
@@ -571,10 +588,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over (X, y), keeping the optimizer state between calls.
 
-        ``classes`` (every label y can take) is needed on the first call.
+        ``classes`` (every label y can take; for a multi-label y, its column indices) is
+        needed on the first call. Not available with solver="lbfgs".
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
@@ -606,17 +625,18 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {"squared_error", "absolute_error", "huber"}, default "squared_error"
-        "absolute_error" is mlplab's "mae" (``1/k sum_j |p_j - y_j|``), "huber" its Huber loss
-        with delta = 1.
+    loss : {"squared_error", "poisson", "absolute_error", "huber"}, default "squared_error"
+        "poisson": scikit-learn's half Poisson deviance of the rates exp(z) of the linear
+        outputs z (``out_activation_`` "exp"; y must be >= 0); "absolute_error" is mlplab's
+        "mae" (``1/k sum_j |p_j - y_j|``), "huber" its Huber loss with delta = 1.
     """
 
     def __init__(
         self,
+        loss="squared_error",  # first, as in scikit-learn's MLPRegressor
         hidden_layer_sizes=(100,),
         activation="relu",
         *,
-        loss="squared_error",
         solver="adam",
         alpha=1e-4,
         batch_size="auto",
@@ -637,23 +657,32 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         beta_2=0.999,
         epsilon=1e-8,
         n_iter_no_change=10,
+        max_fun=15000,
         optimizer=None,
         optimizer_kwargs=None,
         schedule=None,
+        schedule_params=None,
         penalty="l2",
         l1_ratio=0.15,
         dropout=0.0,
         augment=None,
-        dtype="float32",
+        init=None,
+        dtype=None,
     ):
         _set_params(self, locals())
 
-    _LOSSES = {"squared_error": HalfSquaredError, "absolute_error": losses.MAE, "huber": losses.Huber}
+    _LOSSES = {
+        "squared_error": HalfSquaredError,
+        "poisson": HalfPoissonDeviance,
+        "absolute_error": losses.MAE,
+        "huber": losses.Huber,
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         tags.target_tags.single_output = True
+        tags.target_tags.positive_only = self.loss == "poisson"
         return tags
 
     def _check_params(self, incremental):
@@ -661,25 +690,31 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         super()._check_params(incremental)
 
     def _out_activation(self):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     def _encode(self, y, first, incremental, classes, sw):
         y = np.asarray(y, dtype=np.float64)
+        if self.loss == "poisson" and (y < 0).any():
+            raise fail("y", "counts >= 0 for loss='poisson'", got=f"the value {y[y < 0][0]:g}")
         return y.reshape(-1, 1) if y.ndim == 1 else y
 
     def _make_loss(self):
         return self._LOSSES[self.loss]()
 
     def _score_raw(self, X, y, sample_weight):
-        P = self.model_.predict(X).astype(np.float64)
+        P = self._predict_raw(X)
+        if not np.isfinite(P).all():  # as scikit-learn's _score_with_function
+            return np.nan
         return r2_score(y, P.ravel() if self.n_outputs_ == 1 else P, sample_weight=sample_weight)
 
     def fit(self, X, y, sample_weight=None):
         """Fit the network to (X, y); y is (n_samples,) or (n_samples, n_outputs). Returns self."""
         return self._fit(X, y, sample_weight)
 
+    @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over (X, y), keeping the optimizer state between calls. Returns self."""
+        """One epoch over (X, y), keeping the optimizer state between calls (not with lbfgs).
+        Returns self."""
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):

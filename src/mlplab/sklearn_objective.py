@@ -5,7 +5,8 @@ without ``sample_weight``) and W every weight matrix (not the biases)::
 
     J_B = sum_{i in B} w_i loss_i / S_B  +  alpha / S_B * ( r * sum |W|  +  (1 - r) / 2 * ||W||^2 )
 
-with loss_i scikit-learn's half squared error (``HalfSquaredError``), its log-loss summed over
+with loss_i scikit-learn's half squared error (``HalfSquaredError``), its half Poisson deviance
+(``HalfPoissonDeviance``), its log-loss summed over
 the logistic outputs (``SummedLogLoss``) or the cross-entropy after a softmax (mlplab's own),
 and r the share of L1 (0 for scikit-learn's L2 penalty; mlplab's "l1" and "elasticnet" add the
 others): ``BatchPenalty``. ``make_optimizer`` builds the solver (the estimator's optimizer,
@@ -20,12 +21,24 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 
-from . import losses, optim, regularizers, schedules
-from .backend import xp
+from scipy.special import xlogy
+
+from . import losses, optim, regularizers
+from .backend import row_sum, xp
 from .callbacks import Callback
+from .sklearn_params import make_schedule
 
-__all__ = ["HalfSquaredError", "SummedLogLoss", "BatchPenalty", "InvScaling", "make_optimizer", "Monitor"]
+__all__ = [
+    "HalfSquaredError",
+    "HalfPoissonDeviance",
+    "SummedLogLoss",
+    "BatchPenalty",
+    "InvScaling",
+    "make_optimizer",
+    "Monitor",
+]
 
 
 class HalfSquaredError(losses.MSE):
@@ -39,6 +52,24 @@ class HalfSquaredError(losses.MSE):
     def _grad(self, P, Y, dP):
         super()._grad(P, Y, dP)
         dP *= 0.5
+
+
+class HalfPoissonDeviance(losses.Poisson):
+    """scikit-learn's "poisson": half the Poisson deviance, summed over the k outputs, of the
+    rates p = exp(z) of the network's linear outputs z (its out_activation_ "exp")::
+
+        loss_i = sum_j [ y_ij log(y_ij / p_ij) - y_ij + p_ij ]
+               = sum_j [ exp(z_ij) - y_ij z_ij ]  +  sum_j [ y_ij log y_ij - y_ij ]
+
+    k times mlplab's "poisson" (torch's PoissonNLLLoss) plus a term of y alone, which makes
+    the loss 0 at p = y; the gradient is exp(z) - y."""
+
+    def _per_sample(self, P, Y):
+        return P.shape[1] * super()._per_sample(P, Y) + row_sum(xlogy(Y, Y) - Y)
+
+    def _grad(self, P, Y, dP):
+        super()._grad(P, Y, dP)
+        dP *= P.shape[1]
 
 
 class SummedLogLoss(losses.BCE):
@@ -109,19 +140,19 @@ class InvScaling:
         return self.lr_init / (epoch * self.n + 1.0) ** self.power_t
 
 
-def make_optimizer(est, name, n_train):
-    """The mlplab optimizer ``name`` ("sgd", "adam", ...) for the estimator's parameters: an
+def make_optimizer(est, name, n_train, steps=None):
+    """The mlplab optimizer ``name`` ("sgd", "adam", ...) for the estimator's parameters, for
+    n_train samples in ``steps`` batches an epoch (default: as ``batch_size`` cuts them): an
     Optimizer instance given as ``optimizer`` is copied (fit never changes a parameter)."""
     if isinstance(est.optimizer, optim.Optimizer):
         return copy.deepcopy(est.optimizer)
     is_sgd = name == "sgd"
     lr = est.learning_rate_init
     if est.schedule is not None:
-        lr = (
-            schedules.get(est.schedule, base_lr=est.learning_rate_init)
-            if isinstance(est.schedule, str)
-            else copy.deepcopy(est.schedule)
-        )
+        if steps is None:
+            bs = min(200 if est.batch_size == "auto" else est.batch_size, n_train)
+            steps = math.ceil(n_train / bs)
+        lr = make_schedule(est, steps) if isinstance(est.schedule, str) else copy.deepcopy(est.schedule)
     elif is_sgd and est.learning_rate == "invscaling":
         lr = InvScaling(est.learning_rate_init, est.power_t, n_train)
     kw = {}
@@ -150,6 +181,8 @@ class Monitor(Callback):
         est.t_ += self.n_train
         est.loss_ = loss
         est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
         if self.val is not None:
             Xv, yv, wv = self.val
             score = est._score_raw(Xv, yv, wv)
@@ -183,4 +216,4 @@ class Monitor(Callback):
                 model.stop_training = True
                 model.stop_reason = msg
                 if est.verbose:
-                    print(msg + " Stopping.")
+                    print(msg + (" Learning rate too small. Stopping." if est._adaptive else " Stopping."))

@@ -196,10 +196,13 @@ class Trainer:
 
         X is (n, n_inputs), Y the targets as ``fit`` takes them, w per-sample weights or None.
         If J is NaN or infinite, the model gets back the weights before the last update
-        (whose J was finite), no update is made and ``DivergenceError`` is raised.
+        (whose J was finite), no update is made and ``DivergenceError`` is raised. A batch
+        whose weights are all zero contributes nothing: no update, and 0.0 is returned.
         """
         model = self.model
-        X, Y, w = model._check_data(X, Y, self.loss, w, ("X", "Y", "w"))
+        X, Y, w = model._check_data(X, Y, self.loss, w, ("X", "Y", "w"), batch=True)
+        if w is not None and not w.any():
+            return 0.0
         with _quiet():
             J = model._loss_and_grad(X, Y, self.loss, self.regularizer, w)  # 1. forward, 2. J, 3. backward
             if not math.isfinite(J):  # the guard: never update from a NaN
@@ -293,6 +296,8 @@ class Trainer:
             if self._sig["interrupted"]:  # Ctrl-C: this epoch stays unfinished
                 self._cut_short = True
                 break
+            if wb is not None and not wb.any():  # all weights zero: the batch contributes nothing
+                continue
             m = xb.shape[0]
             if hooks:
                 cb.on_batch_begin(b, {"size": m})
