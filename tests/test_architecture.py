@@ -30,11 +30,16 @@ FACADES = {
 }
 
 
+#: subpackages, each one unit of the order (its modules import each other freely)
+SUBPACKAGES = ("lab", "playground")
+
+
 def _modules() -> dict[str, Path]:
-    """Module name (as the docstring's order writes it) -> source file; lab/ is one unit."""
+    """Module name (as the docstring's order writes it) -> source file; each subpackage is one unit."""
     out = {p.stem: p for p in PACKAGE.glob("*.py") if p.stem != "__init__"}
-    for p in (PACKAGE / "lab").glob("*.py"):
-        out["lab" if p.stem == "__init__" else f"lab.{p.stem}"] = p
+    for sub in SUBPACKAGES:
+        for p in (PACKAGE / sub).glob("*.py"):
+            out[sub if p.stem == "__init__" else f"{sub}.{p.stem}"] = p
     return out
 
 
@@ -55,9 +60,9 @@ def _order() -> list[str]:
 def _mlplab_targets(node, module: str) -> list[str]:
     """The mlplab modules (units) an import statement in ``module`` names."""
     parts = module.split(".")
-    package = ["mlplab", *parts[:-1]] if module.startswith("lab.") else ["mlplab"]
-    if module == "lab":  # lab/__init__.py is the package lab itself
-        package = ["mlplab", "lab"]
+    package = ["mlplab", *parts[:-1]] if "." in module else ["mlplab"]
+    if module in SUBPACKAGES:  # lab/__init__.py is the package lab itself
+        package = ["mlplab", module]
     if isinstance(node, ast.Import):
         names = [a.name for a in node.names if a.name == "mlplab" or a.name.startswith("mlplab.")]
         return [_unit(n.split(".", 1)[1]) if "." in n else "mlplab" for n in names]
@@ -110,7 +115,7 @@ def test_module_level_imports_follow_the_order(module):
     for _, target in top:
         if target in ("mlplab", _unit(module)):
             assert target != "mlplab", f"{module} imports the package mlplab itself"
-            continue  # lab's modules use the helpers of lab/__init__.py
+            continue  # a subpackage's modules use each other (lab's use the helpers of lab/__init__.py)
         assert rank[target] < rank[_unit(module)], (
             f"{module} imports {target} at module level, but {target} comes after it in the order"
         )

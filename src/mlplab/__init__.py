@@ -13,11 +13,12 @@ level only modules before it in this order (tests/test_architecture.py checks it
     _version, errors, backend, _validation, initializers, layers, activations, losses,
     regularizers, metrics, schedules, history, model, optim, schema, io, export, gradcheck,
     diagnostics, callbacks, batches, training, lr_finder, lbfgs, sklearn_params, sklearn_objective,
-    sklearn, augment, datasets, plotting, lab, cli
+    sklearn, augment, datasets, plotting, lab, playground, cli
 
 backend holds the array library and the measured kernels, _validation every argument
 check; model never imports the training loop or the callbacks (``model.fit``, ``save`` and
-``to_onnx`` are facades that import theirs when called).
+``to_onnx`` are facades that import theirs when called). ``playground`` (the browser playground,
+``mlplab playground``) sits on top: the library never imports it.
 """
 
 from . import (

@@ -4,6 +4,7 @@ mlplab train [--dataset digits] [--layers 128,64] [--epochs 30] ...   train and 
 mlplab lab [NAME] [--out DIR] [--quick] [--seed S] [NAME's options]  list or run an experiment
 mlplab export MODEL.mlp MODEL.onnx [--opset 17]                      export a saved model to ONNX
 mlplab lr-find [--dataset digits] [--optimizer sgd] [--out DIR] ...  suggest a learning rate
+mlplab playground [--port 8000] [--host 127.0.0.1] [--no-browser]    the browser playground
 
 ``mlplab COMMAND --help`` and ``mlplab lab NAME --help`` describe every option and its default.
 """
@@ -24,6 +25,7 @@ from ._version import __version__
 from .errors import ArgumentError
 from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from .model import MLP
+from .playground import server as playground_server
 from .plotting import have_matplotlib, plot_history, plot_lr_find
 from .regularizers import L2
 
@@ -406,7 +408,19 @@ def build_parser():
     ex.add_argument("model", help="a model file written by model.save(path), e.g. model.mlp")
     ex.add_argument("onnx", help="the .onnx file to write")
     ex.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
+    pg = sub.add_parser("playground", help="the browser playground: TF Playground's page, trained by mlplab")
+    pg.add_argument("--port", type=NONNEGATIVE_INT, default=8000, help="port (default %(default)s; 0: any free one)")
+    pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)")
+    pg.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     return p
+
+
+def playground(args) -> int:
+    try:
+        return playground_server.serve(args.host, args.port, open_browser=not args.no_browser)
+    except ImportError as e:  # fastapi / uvicorn missing: the extra is not installed
+        print(f"mlplab playground: error: {e}", file=sys.stderr)
+        return 2
 
 
 def export(args) -> int:
@@ -427,6 +441,8 @@ def main(argv=None) -> int:
         return lab(args)
     if args.command == "export":
         return export(args)
+    if args.command == "playground":
+        return playground(args)
     if args.command == "lr-find":
         return lr_find(args)
     if args.command == "train":

@@ -1,0 +1,67 @@
+// The configuration in the URL hash, TF Playground's way: key=value pairs joined by "&",
+// numbers as numbers, booleans as true/false, lists comma-separated. TF Playground's keys
+// mean the same here, so its links open; its keys this page lacks (tutorial, hideText,
+// collectStats, cosX, cosY, initZero, *_hide) are ignored. Optimizer and schedule
+// hyper-parameters are "opt.NAME" and "sched.NAME".
+
+export const IGNORED = ["tutorial", "hideText", "collectStats", "cosX", "cosY", "initZero"];
+
+function parseValue(raw, def) {
+  const text = decodeURIComponent(raw);
+  if (typeof def === "boolean") return text !== "false";
+  if (typeof def === "number") return Number(text);
+  if (Array.isArray(def)) return text.trim() === "" ? [] : text.split(",").map(Number);
+  return text;
+}
+
+// The configuration a hash describes, over the defaults; unknown keys are reported.
+export function parseHash(hash, defaults) {
+  const cfg = structuredClone(defaults);
+  const unknown = [];
+  for (const pair of hash.replace(/^#/, "").split("&")) {
+    if (!pair) continue;
+    const at = pair.indexOf("=");
+    const key = at < 0 ? pair : pair.slice(0, at);
+    const text = at < 0 ? "" : pair.slice(at + 1);
+    if (key.startsWith("opt.") || key.startsWith("sched.")) {
+      const [group, name] = key.split(".", 2);
+      cfg[group][name] = parseParam(text);
+    } else if (key === "activation") {
+      const names = decodeURIComponent(text).split(",").filter(Boolean);
+      if (names.length) cfg.activation = names.length === 1 ? names[0] : names;
+    } else if (key in defaults) {
+      if (text.trim() === "" && !Array.isArray(defaults[key])) continue;
+      cfg[key] = parseValue(text, defaults[key]);
+    } else if (!IGNORED.includes(key) && !key.endsWith("_hide")) {
+      unknown.push(key);
+    }
+  }
+  return { cfg, unknown };
+}
+
+function parseParam(text) {
+  const t = decodeURIComponent(text);
+  if (t === "true" || t === "false") return t === "true";
+  if (t === "none") return null;
+  if (t.includes(",")) return t.split(",").map(Number);
+  return Number(t);
+}
+
+function show(v) {
+  if (Array.isArray(v)) return v.join(",");
+  if (v === null) return "none";
+  return encodeURIComponent(String(v));
+}
+
+// The hash of a configuration: every key, in the defaults' order.
+export function serialize(cfg, defaults) {
+  const parts = [];
+  for (const key of Object.keys(defaults)) {
+    if (key === "opt" || key === "sched") {
+      for (const [name, v] of Object.entries(cfg[key] || {})) parts.push(`${key}.${name}=${show(v)}`);
+    } else {
+      parts.push(`${key}=${show(cfg[key])}`);
+    }
+  }
+  return "#" + parts.join("&");
+}
