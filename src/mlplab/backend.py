@@ -413,7 +413,7 @@ def row_max(A):
     Parameters
     ----------
     A : ndarray of shape (n, k)
-        The array.
+        The array whose rows are reduced.
 
     Returns
     -------

@@ -111,7 +111,8 @@ class Callback:
         Parameters
         ----------
         state : dict
-            A ``state_dict()`` of a callback of this class.
+            What ``state_dict()`` returned for a callback of this class (the one a full
+            checkpoint saved).
 
         Raises
         ------
@@ -141,7 +142,7 @@ class Callback:
         Parameters
         ----------
         logs : dict, optional
-            Empty.
+            Empty: the run's figures are in ``self.trainer.history``.
         """
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -150,9 +151,9 @@ class Callback:
         Parameters
         ----------
         epoch : int
-            The epoch's number, 0-based.
+            The epoch about to run, 0-based (from ``initial_epoch`` on).
         logs : dict, optional
-            Empty.
+            Empty; the epoch's figures come with ``on_epoch_end``.
         """
 
     def on_epoch_end(self, epoch, logs=None):
@@ -161,7 +162,7 @@ class Callback:
         Parameters
         ----------
         epoch : int
-            The epoch's number, 0-based.
+            The epoch just finished, 0-based.
         logs : dict, optional
             The epoch's "loss" (with a regularizer, "data_loss" too), metrics, "lr", and the
             validation's "val_loss" and "val_<metric>".
@@ -173,7 +174,7 @@ class Callback:
         Parameters
         ----------
         batch : int
-            The batch's number in the epoch, 0-based.
+            Index of the mini-batch within its epoch, from 0.
         logs : dict, optional
             "size": the batch's rows.
         """
@@ -184,7 +185,7 @@ class Callback:
         Parameters
         ----------
         batch : int
-            The batch's number in the epoch, 0-based.
+            The mini-batch just trained on, indexed from 0 in its epoch.
         logs : dict, optional
             "loss" (the batch's J, before the update) and "size" (its rows).
         """

@@ -355,26 +355,24 @@ class DiagnosticsHooks:
 
     # -- the hooks -----------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
-        """Start afresh: every record emptied, the layers' names taken (the Callback hook).
+        """Start afresh: every record emptied, the layers' names taken.
 
         Parameters
         ----------
         logs : dict, optional
-            "steps": batches per epoch (None if unknown).
+            Its "steps" (batches per epoch) tells which update ends an epoch.
         """
         self._reset()
         self._start()
         self._steps = (logs or {}).get("steps")
 
     def on_epoch_begin(self, epoch, logs=None):
-        """Note the epoch (the Callback hook).
+        """Note the epoch the next measurements belong to.
 
         Parameters
         ----------
-        epoch : int
-            The epoch's number, 0-based.
-        logs : dict, optional
-            Unused.
+        epoch, logs : int and dict
+            As ``Callback.on_epoch_begin`` receives them.
         """
         self._in_epoch, self._batch = epoch, -1
 
@@ -389,10 +387,8 @@ class DiagnosticsHooks:
 
         Parameters
         ----------
-        batch : int
-            The batch's number in the epoch, 0-based.
-        logs : dict, optional
-            Unused.
+        batch, logs : int and dict
+            As ``Callback.on_batch_begin`` receives them.
         """
         self._batch = batch
         theta = self.model.flat_params()
@@ -407,10 +403,8 @@ class DiagnosticsHooks:
 
         Parameters
         ----------
-        batch : int
-            The batch's number in the epoch, 0-based.
-        logs : dict, optional
-            "loss": the batch's J.
+        batch, logs : int and dict
+            As ``Callback.on_batch_end`` receives them; logs["loss"] is recorded.
         """
         if not self.layers:  # run_epoch or train_step without fit: no on_train_begin
             self._start()
@@ -428,10 +422,8 @@ class DiagnosticsHooks:
 
         Parameters
         ----------
-        epoch : int
-            The epoch's number, 0-based.
-        logs : dict, optional
-            "loss": the epoch's loss.
+        epoch, logs : int and dict
+            As ``Callback.on_epoch_end`` receives them; logs["loss"] is recorded.
         """
         if self.every is None:
             self._take(self.trainer.optimizer.t, float(logs["loss"]))

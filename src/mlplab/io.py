@@ -290,7 +290,7 @@ def save_checkpoint(
     Returns
     -------
     str
-        ``path``.
+        ``path``, the checkpoint written.
 
     Raises
     ------

@@ -427,7 +427,7 @@ class CrossEntropy(Loss):
         Parameters
         ----------
         out : ndarray of shape (n, k), optional
-            Where to write dJ/dZ; a new array if None.
+            As for ``Loss.backward_logits``.
 
         Returns
         -------

@@ -520,10 +520,8 @@ class Sequential:
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n, n_inputs)
-            Inputs.
-        batch_size : int >= 1, optional
-            Rows per forward pass; None: 8192.
+        X, batch_size : array-like or sparse matrix (n, n_inputs), and int >= 1 or None
+            As for ``predict``.
 
         Returns
         -------
@@ -581,12 +579,8 @@ class Sequential:
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n, n_inputs)
-            Inputs.
-        y : array-like
-            Targets, as ``fit`` takes them.
-        loss : str or Loss, optional
-            Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+        X, y, loss : as for ``loss_and_grad``
+            Inputs (n, n_inputs), targets, and the loss (the default fits the output layer).
         metrics : sequence of (str or callable), default ("accuracy",)
             As in ``fit``; the default's accuracy is left out for a regression loss.
         sample_weight : array-like of shape (n,), optional
@@ -905,7 +899,7 @@ class Sequential:
         Returns
         -------
         str
-            ``path``.
+            The path written (``path`` as a str).
 
         Raises
         ------

@@ -340,7 +340,7 @@ class SGD(Optimizer):
     weight_decay : float >= 0, default 0
         L2 penalty coefficient, folded into the gradient.
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before the momentum buffer (``Optimizer``).
 
     Raises
     ------
@@ -426,12 +426,13 @@ class Adagrad(Optimizer):
     eps : float >= 0, default 1e-10
         Added to sqrt(sum).
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before sum accumulates g * g (``Optimizer``).
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        A negative or non-finite lr, lr_decay, weight_decay, initial_accumulator_value, eps or
+        clipping bound (named).
 
     References
     ----------
@@ -514,12 +515,13 @@ class RMSprop(Optimizer):
     centered : bool, default False
         Divide by an estimate of the gradient's standard deviation instead of its RMS.
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before the averages (``Optimizer``).
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        alpha outside [0, 1], a negative or non-finite lr, eps, weight_decay, momentum or clipping
+        bound, centered not a bool.
 
     References
     ----------
@@ -603,12 +605,13 @@ class Adam(Optimizer):
     amsgrad : bool, default False
         Normalise by the running maximum of v (Reddi et al.).
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before m and v (``Optimizer``).
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        betas not a pair in [0, 1), a negative or non-finite lr, eps, weight_decay or clipping
+        bound, amsgrad not a bool.
 
     References
     ----------
@@ -669,23 +672,19 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    lr : float >= 0 or schedule, default 1e-3
-        Learning rate; a schedule: see ``Optimizer``.
-    betas : (float, float), default (0.9, 0.999)
-        Decay rates of the averages of g and g^2, each in [0, 1).
-    eps : float >= 0, default 1e-8
-        Added to the bias-corrected sqrt(v).
+    lr, betas, eps : float or schedule, (float, float), float
+        As ``Adam``'s, with its defaults (1e-3, (0.9, 0.999), 1e-8).
     weight_decay : float >= 0, default 1e-2
         Decoupled decay coefficient (theta shrinks by lr * weight_decay per update).
     amsgrad : bool, default False
         Normalise by the running maximum of v.
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping, as in ``Adam``.
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        As ``Adam``: betas not a pair in [0, 1), another value out of its range above.
 
     References
     ----------
@@ -733,12 +732,13 @@ class NAdam(Optimizer):
     decoupled_weight_decay : bool, default False
         Decay theta directly, as AdamW does (torch's "NAdamW").
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before NAdam's averages (``Optimizer``).
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        betas not a pair in [0, 1), a negative lr, eps, weight_decay, momentum_decay or clipping
+        bound, decoupled_weight_decay not a bool.
 
     References
     ----------
@@ -817,12 +817,13 @@ class Adamax(Optimizer):
     weight_decay : float >= 0, default 0
         L2 penalty coefficient, folded into g.
     clip_norm, clip_value : float >= 0, optional
-        See ``Optimizer``.
+        Gradient clipping before m and the infinity norm u (``Optimizer``).
 
     Raises
     ------
     ArgumentError
-        A hyper-parameter out of its range above, named in the message.
+        betas not a pair in [0, 1), a negative or non-finite lr, eps, weight_decay or clipping
+        bound.
 
     References
     ----------

@@ -76,7 +76,7 @@ def colormap(name, colors):
     Raises
     ------
     ImportError
-        matplotlib is missing (``pip install 'mlplab[plot]'``).
+        matplotlib is missing (see ``pyplot``).
     """
     pyplot()  # matplotlib present (a clear ImportError otherwise), Agg backend
     from matplotlib.colors import LinearSegmentedColormap
@@ -97,7 +97,7 @@ def save(fig, path) -> str:
     Returns
     -------
     str
-        ``path``.
+        ``path``, as a str.
 
     Raises
     ------
@@ -117,10 +117,8 @@ def finish(fig, path, title, fontsize=11) -> str:
 
     Parameters
     ----------
-    fig : matplotlib.figure.Figure
-        The figure, closed afterwards.
-    path : str or path-like
-        The file.
+    fig, path : Figure and str or path-like
+        As for ``save``.
     title : str
         The figure's title (``suptitle``).
     fontsize : float, default 11
@@ -129,12 +127,12 @@ def finish(fig, path, title, fontsize=11) -> str:
     Returns
     -------
     str
-        ``path``.
+        What ``save`` returns.
 
     Raises
     ------
     OSError
-        The folder or the file cannot be written.
+        As ``save``.
     """
     fig.suptitle(title, fontsize=fontsize)
     fig.tight_layout()
@@ -156,7 +154,7 @@ def plot_history(history, path, title=None) -> str:
     Returns
     -------
     str
-        ``path``.
+        ``path``, the PNG written.
 
     Raises
     ------
@@ -206,20 +204,18 @@ def plot_diagnostics(diagnostics, path, title=None) -> str:
     ----------
     diagnostics : Diagnostics or dict
         The callback after training, or its ``to_dict()``.
-    path : str or path-like
-        The image to write.
-    title : str, optional
-        A first line of the title.
+    path, title : str or path-like, and str or None
+        As for ``plot_history`` (the title a first line above the warnings).
 
     Returns
     -------
     str
-        ``path``.
+        ``path``, as ``plot_history`` returns it.
 
     Raises
     ------
     ImportError
-        matplotlib is missing (``pip install 'mlplab[plot]'``).
+        As ``plot_history``: matplotlib is missing.
     """
     plt = pyplot()
     d = diagnostics.to_dict() if hasattr(diagnostics, "to_dict") else diagnostics
@@ -306,20 +302,18 @@ def plot_lr_find(result, path, title=None) -> str:
     ----------
     result : LRFindResult or dict
         ``lr_find``'s result, or its ``to_dict()``.
-    path : str or path-like
-        The image to write.
-    title : str, optional
-        A first line of the title.
+    path, title : str or path-like, and str or None
+        The PNG to write and a first line of the title, as for ``plot_history``.
 
     Returns
     -------
     str
-        ``path``.
+        The PNG's path.
 
     Raises
     ------
     ImportError
-        matplotlib is missing (``pip install 'mlplab[plot]'``).
+        Without matplotlib (the plot extra).
     """
     plt = pyplot()
     d = result.to_dict() if hasattr(result, "to_dict") else result

@@ -865,12 +865,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
         Parameters
         ----------
-        X : array or sparse matrix (n_samples, n_features)
-            A chunk of training inputs.
-        y : array (n_samples,) or (n_samples, n_outputs)
-            Its targets.
-        sample_weight : array (n_samples,) or float, optional
-            Weights of its samples.
+        X, y, sample_weight : arrays (n_samples, ...) and an optional weight array or float
+            A chunk of the training data, as ``fit`` takes it.
 
         Returns
         -------
@@ -885,7 +881,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Parameters
         ----------
         X : array or sparse matrix (n_samples, n_features)
-            The inputs.
+            The inputs, of the fitted width.
 
         Returns
         -------

@@ -321,7 +321,7 @@ def model_dtype(est, X):
     Returns
     -------
     numpy.dtype
-        float32 or float64.
+        The dtype the network computes in.
 
     Raises
     ------

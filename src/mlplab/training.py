@@ -565,7 +565,7 @@ class Trainer:
         Returns
         -------
         str
-            ``path``.
+            ``path`` (written now, or after the epoch's callbacks when one of them asks).
 
         Raises
         ------
