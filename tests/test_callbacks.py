@@ -469,7 +469,7 @@ def _read_csv(path, sep=","):
 
 
 def test_csv_logger_writes_the_history(tmp_path):
-    path = tmp_path / "log.csv"
+    path = tmp_path / "logs" / "run1" / "log.csv"  # its folders made, as ModelCheckpoint's
     X, y = _data()
     h = _model().fit(X, y, epochs=3, batch_size=None, verbose=0, validation_split=0.25, callbacks=[CSVLogger(path)])
     rows = _read_csv(path)

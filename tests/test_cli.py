@@ -52,7 +52,7 @@ def test_default_train_run_in_a_subprocess_reaches_95_percent():
     assert float(m.group(1)) >= 0.95
 
 
-@pytest.mark.parametrize("layers", ["64,x", "0", "64,-3"])
+@pytest.mark.parametrize("layers", ["64,x", "0", "64,-3", "64,,32", "64,"])
 def test_bad_layers_is_an_argparse_error(layers, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["train", "--layers", layers])
@@ -187,6 +187,53 @@ def test_out_an_existing_file_is_refused_before_training(argv, tmp_path, monkeyp
         capsys.readouterr().err
     )
     assert path.read_bytes() == b"keep me"
+
+
+@pytest.mark.parametrize("argv", [["train"], ["lab", "optimizers"], ["lr-find"]])
+def test_out_a_folder_that_cannot_be_made_is_refused_before_training(argv, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_bytes(b"")
+    _no_training(monkeypatch)
+    with pytest.raises(SystemExit) as e:
+        cli.main([*argv, "--out", str(blocker / "sub")])
+    assert e.value.code == 2
+    assert f"argument --out: cannot create the folder '{blocker / 'sub'}': Not a directory" in capsys.readouterr().err
+
+
+def test_divergence_is_an_error_message_not_a_traceback(capsys):
+    argv = ["train", "--dataset", "xor", "--layers", "4", "--epochs", "2", "--lr", "1e30", "--quiet"]
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mlplab train: error: ") and "diverged" in err and "Traceback" not in err
+
+
+def test_a_file_that_cannot_be_written_is_an_error_message(tmp_path, monkeypatch, capsys):
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "model.mlp"))
+
+    monkeypatch.setattr(cli.io, "atomic_open", no_space)
+    assert cli.main(["train", "--dataset", "xor", "--layers", "4", "--epochs", "1", "--out", str(tmp_path)]) == 1
+    assert f"mlplab train: error: [Errno 28] No space left on device: '{tmp_path / 'model.mlp'}'" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_closed_pipe_stops_quietly():
+    """mlplab ... | head: the reader leaves; no BrokenPipeError traceback."""
+    # a megabyte of output: more than a pipe holds, so the write meets the closed pipe
+    code = "import sys, mlplab.cli as c; c._run = lambda p, a: print('x' * 2**20) or 0; sys.exit(c.main(['lab']))"
+    proc = subprocess.run(
+        f'{sys.executable} -c "{code}" | head -c 10',
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert len(proc.stdout) == 10 and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_playground_help_describes_the_command(capsys):
+    assert "Serve the playground" in _help(["playground"], capsys)
 
 
 def test_run_and_save_refuses_an_existing_file_before_running(tmp_path, monkeypatch):

@@ -233,6 +233,22 @@ def test_other_npz_and_other_formats_are_refused(tmp_path):
         ml.load(tmp_path / "absent.mlp")
 
 
+def test_file_errors_name_the_path_asked_for(tmp_path):
+    """Not the temporary file beside it (.m.mlp.<pid>.<hex>.tmp), and a folder said to be one."""
+    model = ml.MLP([3, 4, 2], seed=0)
+    target = tmp_path / "absent" / "m.mlp"
+    for write in (lambda p: model.save(p), lambda p: ml.save_checkpoint(p, model, ml.optim.SGD(), 0)):
+        with pytest.raises(FileNotFoundError) as e:
+            write(target)
+        assert e.value.filename == str(target) and ".tmp" not in str(e.value)
+        with pytest.raises(IsADirectoryError, match="a folder, not a file to write"):
+            write(tmp_path)
+    for read in (ml.load, ml.load_checkpoint):
+        with pytest.raises(IsADirectoryError, match="a folder, not a model file"):
+            read(tmp_path)
+    assert sorted(os.listdir(tmp_path)) == []  # no temporary file left
+
+
 def test_pickle_payloads_are_never_executed(saved, tmp_path):
     marker = tmp_path / "executed"
     payload = pickle.dumps(_Payload(marker))

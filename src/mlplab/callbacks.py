@@ -821,7 +821,8 @@ class CSVLogger(Callback):
     Parameters
     ----------
     filename : str or path-like
-        The CSV file, opened when training begins and closed when it ends.
+        The CSV file, opened when training begins (its folder created if missing) and closed
+        when it ends.
     append : bool, default False
         Add rows to an existing file instead of overwriting it.
     separator : str, default ",", keyword-only
@@ -850,6 +851,7 @@ class CSVLogger(Callback):
             with open(self.filename, newline="") as f:
                 header = next(csv.reader(f, delimiter=self.separator), None)
             self._fields = header or None
+        os.makedirs(os.path.dirname(os.path.abspath(self.filename)), exist_ok=True)  # as ModelCheckpoint
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._writer = None
 

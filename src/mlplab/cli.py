@@ -22,7 +22,7 @@ from . import activations, datasets, io, lr_finder, optim
 from . import export as export_mod
 from . import lab as lab_mod
 from ._version import __version__
-from .errors import ArgumentError
+from .errors import ArgumentError, DivergenceError
 from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
 from .model import MLP
 from .playground import server as playground_server
@@ -54,8 +54,8 @@ def _optimizer_lr(name):
 
 
 def _layers(text):
-    try:
-        sizes = [int(s) for s in text.split(",") if s.strip()]
+    try:  # "" is no hidden layer; an empty piece (64,,32) is a typo, refused
+        sizes = [int(s) for s in text.split(",")] if text.strip() else []
     except ValueError:
         raise argparse.ArgumentTypeError(f"--layers must be comma-separated ints like 64,32, got {text!r}") from None
     if any(s < 1 for s in sizes):
@@ -77,6 +77,10 @@ def _folder(text):
     when the command line is read, before any training."""
     if os.path.exists(text) and not os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"expected a folder (created if missing), got the existing file {text!r}")
+    try:  # created now: a folder that cannot be made is said before the work, not after it
+        os.makedirs(text, exist_ok=True)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"cannot create the folder {text!r}: {e.strerror}") from None
     return text
 
 
@@ -297,7 +301,11 @@ def _add_train(sub):
         help="folder for the loss curve (PNG), the history and the model, created if missing (default: none)",
     )
     t.add_argument("--json", action="store_true", help="print one JSON object on stdout, no progress (default: text)")
-    t.add_argument("--quiet", action="store_true", help="no progress bar, only the result (default: a bar per epoch)")
+    t.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress, only the result (default: a bar on a terminal, else a line per epoch)",
+    )
 
 
 def _add_lab(sub):
@@ -408,7 +416,12 @@ def build_parser():
     ex.add_argument("model", help="a model file written by model.save(path), e.g. model.mlp")
     ex.add_argument("onnx", help="the .onnx file to write")
     ex.add_argument("--opset", type=int, default=17, help="ONNX opset (default 17, at least 13)")
-    pg = sub.add_parser("playground", help="the browser playground: TF Playground's page, trained by mlplab")
+    pg = sub.add_parser(
+        "playground",
+        help="the browser playground: TF Playground's page, trained by mlplab",
+        description="Serve the playground (TF Playground's page: data sets, features, controls, views and "
+        "URL links) with the network trained live by mlplab, and open it in a browser.",
+    )
     pg.add_argument("--port", type=NONNEGATIVE_INT, default=8000, help="port (default %(default)s; 0: any free one)")
     pg.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s: this machine only)")
     pg.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
@@ -437,6 +450,20 @@ def export(args) -> int:
 def main(argv=None) -> int:
     p = build_parser()
     args = p.parse_args(argv)
+    try:
+        return _run(p, args)
+    except DivergenceError as e:  # the model is left finite; the message says what to change
+        print(f"mlplab {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader of stdout left (mlplab ... | head): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except OSError as e:  # a file or folder that cannot be written
+        print(f"mlplab {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+def _run(p, args) -> int:
     if args.command == "lab":
         return lab(args)
     if args.command == "export":

@@ -50,6 +50,7 @@ mid-write never leaves a half-written model behind.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import math
 import os
@@ -206,6 +207,8 @@ def atomic_open(path, mode="w"):
         temporary file is removed.
     """
     path = check_path("path", path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a file to write", path)
     folder, name = os.path.split(os.path.abspath(path))
     _clean_stale(folder, name)
     while True:  # created by open() with mode 0o666: the kernel applies the umask
@@ -215,12 +218,17 @@ def atomic_open(path, mode="w"):
             break
         except FileExistsError:
             continue
+        except OSError as e:  # the error names the file asked for, not the temporary one
+            raise type(e)(e.errno, e.strerror, os.fspath(path)) from None
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as e:  # e.g. path is a folder
+            raise type(e)(e.errno, e.strerror, os.fspath(path)) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -438,6 +446,8 @@ def _read(path, kinds=("model", "checkpoint")):
     """Validate a model file and return (meta, arrays). Opening it may raise OSError
     (FileNotFoundError, PermissionError); everything after, ModelFileError."""
     fspath = check_path("path", path)
+    if os.path.isdir(fspath):
+        raise IsADirectoryError(errno.EISDIR, "a folder, not a model file", fspath)
     if not os.path.isfile(fspath):
         raise FileNotFoundError(f"no such model file: {fspath!r}")
     with open(fspath, "rb") as f:
