@@ -6,6 +6,7 @@ divergence, and learning the circle and xor problems."""
 import copy
 import json
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -152,10 +153,20 @@ def test_backward_after_loss_and_grad_with_a_leading_dropout(rng):
 
 
 def test_backward_rejects_a_wrong_dy_shape(rng):
-    model = ml.MLP([3, 4, 2], seed=0)
+    model = ml.MLP([3, 4, 2], output="softmax", seed=0)
+    # no forward pass yet: an ArgumentError, where the softmax's missing output raised AttributeError
+    with pytest.raises(
+        ArgumentError, match=r"^dY must be of shape \(n, after a forward pass, 2\) .*got shape \(5, 2\)"
+    ):
+        model.backward(np.zeros((5, 2)))
     model.forward(rng.normal(size=(5, 3)))
-    with pytest.raises(ValueError, match=r"dY must be of shape \(n, 2\), got shape \(5, 3\)"):
-        model.backward(np.zeros((5, 3)))
+    for shape in [(5, 3), (4, 2), (5,)]:  # (4, 2): NumPy's broadcasting error before
+        with pytest.raises(
+            ArgumentError,
+            match=rf"^dY must be of shape \(5, 2\) as the last forward's output, got shape {re.escape(str(shape))}",
+        ):
+            model.backward(np.zeros(shape))
+    assert model.backward(np.zeros((5, 2))).shape == (5, 3)
 
 
 def test_predict_equals_forward_and_chunks_agree(rng):

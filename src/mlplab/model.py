@@ -344,14 +344,17 @@ class Sequential:
         Raises
         ------
         ArgumentError
-            dY is not a real array of shape (n, n_outputs).
+            dY is not a real array of the shape of the last ``forward``'s output, or no
+            forward pass came before.
         """
         dY = as_numeric_array(dY, "dY")
         if dY.dtype.kind not in "biuf":
             raise fail("dY", "an array of real numbers", got=f"dtype {dY.dtype}")
         dY = np.ascontiguousarray(dY, dtype=self.dtype)
-        if dY.ndim != 2 or dY.shape[1] != self.n_outputs:
-            raise fail("dY", f"of shape (n, {self.n_outputs})", got=f"shape {dY.shape}")
+        last = getattr(self.layers[self._first_param], "X", None)  # the last forward pass's input
+        if last is None or dY.shape != (last.shape[0], self.n_outputs):
+            n = "n, after a forward pass" if last is None else last.shape[0]
+            raise fail("dY", f"of shape ({n}, {self.n_outputs}) as the last forward's output", got=f"shape {dY.shape}")
         # loss_and_grad turns dX off on the first layer with parameters, which need not be layers[0]
         self.layers[self._first_param].need_dx = True
         for layer in reversed(self.layers):
