@@ -394,6 +394,7 @@ def test_mlplab_options():
         ("dtype", "float16", "dtype"),
         ("hidden_layer_sizes", (4, 0), "hidden_layer_sizes"),
         ("momentum", np.nan, "momentum"),
+        ("activation", "softmax", r"^activation must be one of .*'relu'.*, got 'softmax'"),  # an output's
     ],
 )
 def test_bad_parameters_name_themselves(param, value, match):

@@ -154,14 +154,15 @@ def activation_name(est) -> str:
     Returns
     -------
     str
-        A key of ``mlplab.activations.ACTIVATIONS``.
+        A key of ``mlplab.activations.ACTIVATIONS``, not "softmax" (an output activation).
 
     Raises
     ------
     ArgumentError
         An unknown name (the valid ones listed).
     """
-    names = tuple(dict.fromkeys((*SKLEARN_ACTIVATIONS, *activations.ACTIVATIONS)))
+    # softmax is an output: a hidden one is refused, as scikit-learn refuses it
+    names = tuple(n for n in dict.fromkeys((*SKLEARN_ACTIVATIONS, *activations.ACTIVATIONS)) if n != "softmax")
     a = check_choice("activation", est.activation, names)
     return SKLEARN_ACTIVATIONS.get(a, a)
 
