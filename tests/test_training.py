@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -572,3 +573,54 @@ def test_a_damaged_callback_state_is_refused_on_resume(tmp_path, rng):
         X, y, resume_from=path, epochs=2, callbacks=[ml.callbacks.EarlyStopping("loss")], verbose=0
     )
     assert h.epoch == [1]  # the checkpoint holds no History: epoch 1 only
+
+
+# -- schedules checked before training ------------------------------------------------------
+def _digits_source(batch_size=32):
+    X, y = ml.datasets.load_digits()
+    return ArraySource(X[:320], y[:320], batch_size=batch_size)  # 10 updates an epoch
+
+
+@pytest.mark.parametrize(
+    "schedule, epochs, last",
+    [
+        (ml.schedules.OneCycleLR(0.1, total_steps=10, interval="epoch"), 12, "epoch, 11"),
+        (ml.schedules.OneCycleLR(0.1, total_steps=25), 3, "update, 29"),
+    ],
+)
+def test_a_schedule_shorter_than_the_run_is_refused_before_training(schedule, epochs, last):
+    """OneCycleLR raises past total_steps (as torch): said before the first update, not half-way."""
+    model = ml.MLP([64, 8, 10], output="softmax", seed=0)
+    w = model.get_weights()
+    trainer = Trainer(model, optimizer=ml.optim.SGD(lr=schedule), verbose=0)
+    msg = rf"^the optimizer's lr must be a schedule defined up to the run's last {last}, "
+    with pytest.raises(ArgumentError, match=msg + r"got OneCycleLR\(.*total_steps="):
+        trainer.fit(_digits_source(), epochs=epochs)
+    np.testing.assert_array_equal(model.get_weights(), w)
+    assert trainer.optimizer.t == 0
+    # one epoch or update less: it runs
+    short = epochs - 1 if schedule.interval == "epoch" else 2
+    assert (
+        len(Trainer(model, optimizer=ml.optim.SGD(lr=schedule), verbose=0).fit(_digits_source(), epochs=short).epoch)
+        == short
+    )
+
+
+def test_a_per_epoch_schedule_counting_updates_is_warned_about():
+    """torch's StepLR(step_size=1) is stepped per epoch; counting updates it ends the first
+    epoch (10 updates) at 0.5^10 of its rate: a warning naming interval='epoch'."""
+    model = ml.MLP([64, 8, 10], output="softmax", seed=0)
+    step = ml.schedules.StepLR(0.1, step_size=1, gamma=0.5)
+    msg = r"^StepLR\(.*\) counts updates \(interval='batch'\): its learning rate falls from 0.1 to 9.77e-05 "
+    with pytest.warns(UserWarning, match=msg + r"within the first epoch \(10 updates\); interval='epoch'"):
+        Trainer(model, optimizer=ml.optim.SGD(lr=step), verbose=0).fit(_digits_source(), epochs=2)
+    assert step(10) == 0.1 * 0.5**10
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for lr in (
+            ml.schedules.StepLR(0.1, step_size=1, gamma=0.5, interval="epoch"),
+            ml.schedules.StepLR(0.1, step_size=5, gamma=0.5),  # a quarter of the rate after an epoch: meant
+            ml.schedules.CosineAnnealingLR(0.1, T_max=20),
+        ):
+            Trainer(model, optimizer=ml.optim.SGD(lr=lr), verbose=0).fit(_digits_source(), epochs=2)
+        Trainer(model, optimizer=ml.optim.SGD(lr=step), verbose=0).fit(_digits_source(), epochs=1)  # one epoch: meant

@@ -30,10 +30,11 @@ import math
 import os
 import signal
 import threading
+import warnings
 
 import numpy as np
 
-from . import io, optim, regularizers
+from . import io, optim, regularizers, schedules
 from ._validation import (
     as_rng,
     check_bool,
@@ -99,6 +100,34 @@ def _interruptible():
 def _quiet():
     """Overflow on the way to a NaN loss is the divergence guard's business, not a warning's."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
+def _check_schedule(optimizer, steps, epochs, initial_epoch):
+    """Before training: a schedule defined at the run's last update (or epoch), so that
+    OneCycleLR's ``total_steps`` fails now and not half-way; and a warning when a per-update
+    schedule ends the first epoch below 1% of its starting rate, the mark of a scheduler
+    torch steps once per epoch (StepLR(step_size=2), ExponentialLR(0.95)) counting updates."""
+    lr = optimizer.lr
+    if not isinstance(lr, schedules.Schedule) or epochs <= initial_epoch:
+        return
+    per_epoch = lr.interval == "epoch"
+    if per_epoch or steps:
+        last = epochs - 1 if per_epoch else optimizer.t + (epochs - initial_epoch) * steps - 1
+        try:
+            lr(last)
+        except ArgumentError as e:
+            what = f"a schedule defined up to the run's last {'epoch' if per_epoch else 'update'}, {last}"
+            raise fail("the optimizer's lr", what, got=f"{lr!r} ({e})") from None
+    if not per_epoch and steps and optimizer.t == 0 and epochs - initial_epoch > 1:
+        start, low = lr(0), min(lr(int(t)) for t in np.linspace(0, steps, 65))
+        if low < 0.01 * start:
+            warnings.warn(
+                f"{lr!r} counts updates (interval='batch'): its learning rate falls from {start:.3g} to "
+                f"{low:.3g} within the first epoch ({steps} updates); interval='epoch' steps it once per "
+                "epoch, as torch's schedulers are usually stepped",
+                UserWarning,
+                stacklevel=3,
+            )
 
 
 class Trainer:
@@ -471,6 +500,7 @@ class Trainer:
             initial_epoch = ck.epoch + 1
         batches.bind(model, self.loss)
         self._batches = batches
+        _check_schedule(self.optimizer, batches.steps, epochs, initial_epoch)
         if ck is not None and not allow_new_data:
             self._check_same_data(ck, resume_from, batches.fingerprint())
         val = batches.validation if validation is None else self._validation_data(validation)
