@@ -46,7 +46,7 @@ class Page:
         if m.get("text") is not None:
             msg = json.loads(m["text"])
             if msg["type"] == "run":
-                self.rev, self.layout, self.config = msg["rev"], msg["layout"], msg["config"]
+                self.rev, self.layout, self.config, self.lanes = msg["rev"], msg["layout"], msg["config"], msg["lanes"]
             return msg
         header, sections = frames.decode(m["bytes"])
         if header["type"] == "frame":
@@ -60,10 +60,11 @@ class Page:
                 return msg
         raise AssertionError("the expected message never came")
 
-    def frame(self, pred=lambda h: True):
-        """The next frame of the current run whose header satisfies pred."""
+    def frame(self, pred=lambda h: True, run="main"):
+        """The next frame of the current run (``run``: "main", or a race's "lane1" ...) whose
+        header satisfies pred."""
         return self.until(lambda m: isinstance(m, tuple) and m[0]["type"] == "frame" and m[0]["rev"] == self.rev
-                          and pred(m[0]))  # fmt: skip
+                          and m[0]["run"] == run and pred(m[0]))  # fmt: skip
 
     def new_run(self):
         """The first frame of the run a message started (after its "run" message)."""

@@ -8,7 +8,8 @@ network, for the page to show beside the lecture's chain rule:
   input features), z = a^[l-1] W + b and a = f(z), per sample of the batch;
 - the backward pass: delta = dJ/dz per sample, and for a hidden unit its factors dJ/da (the
   sum over the next layer, sum_k w_jk delta_k) and f'(z); dJ/dw = sum_n a_i^(n) delta_j^(n) and
-  dJ/db = sum_n delta_j^(n) (J being the batch's mean loss, 1/n sits inside delta);
+  dJ/db = sum_n delta_j^(n) (J being the batch's mean loss, 1/n sits inside delta), plus the
+  penalty's gradient (``regularizer.add_grad`` at the weights before the update) if any;
 - the update: the optimizer's rule, its state for that parameter before and after (momentum
   buffer, Adam's averages ...), the gradient it used (after clipping), the learning rate, and
   the parameter before and after.
@@ -76,6 +77,11 @@ class Trace:
         copy = model.astype(model.dtype)
         self.J, rec = _record(copy, X, Y, run.trainer.loss, run.trainer.regularizer)
         self.grad = _copy(copy.flat_grads())
+        self.penalty = np.zeros_like(self.grad)  # the penalty's share of dJ/dtheta (0 without one)
+        reg = run.trainer.regularizer
+        if reg is not None:
+            k = self.grad.size if reg.include_bias else model.n_weights
+            reg.add_grad(self.theta_before[:k], self.penalty[:k])
         self.fused = copy._fused(run.trainer.loss)
         self.loss_name = type(run.trainer.loss).__name__
         self.layers = self._per_dense(copy, X, rec)
@@ -147,6 +153,7 @@ class Trace:
         return {
             "index": k,
             "grad": float(self.grad[k]),
+            "penalty": float(self.penalty[k]),
             "g_used": float(self.g_used[k]),
             "before": float(self.theta_before[k]),
             "after": float(self.theta_after[k]),
