@@ -103,18 +103,19 @@ def _to_byte(v):
 
 
 def data_message(run) -> bytes:
-    """The run's points: train/test coordinates (f4, n x 2) and labels or targets (f4)."""
-    d = run.data
+    """The run's points: train/test coordinates (f4, n x 2) and labels or targets (f4); for a 1-D
+    data set, ``target`` (f4, FN_POINTS): the function to fit along x1 (``data.ONE_D``)."""
+    d, cfg = run.data, run.cfg
     header = {"type": "data", "run": run.id, "version": d.version, "classes": d.n_classes, "kind": run.kind}
-    return encode(
-        header,
-        [
-            ("train_x", d.X_train.astype(np.float32)),
-            ("train_y", d.y_train.astype(np.float32)),
-            ("test_x", d.X_test.astype(np.float32)),
-            ("test_y", d.y_test.astype(np.float32)),
-        ],
-    )
+    sections = [
+        ("train_x", d.X_train.astype(np.float32)),
+        ("train_y", d.y_train.astype(np.float32)),
+        ("test_x", d.X_test.astype(np.float32)),
+        ("test_y", d.y_test.astype(np.float32)),
+    ]
+    if cfg["problem"] == "regression" and cfg["regDataset"] in ONE_D:  # the function to fit, along x1
+        sections.append(("target", ONE_D[cfg["regDataset"]](fn_grid()[:, 0]).astype(np.float32)))
+    return encode(header, sections)
 
 
 def _curve(run, limit=400) -> dict:
