@@ -214,6 +214,27 @@ def check_X(X, n_features=None, dtype=np.float64, name="X"):
     real NumPy dtype and memory layout, read-only arrays, pandas DataFrames; sparse matrices).
     Refused: non-numeric or complex data, anything but 2-D, no rows, a width other than
     ``n_features``, NaN or infinity, finite values beyond the range of ``dtype``.
+
+    Parameters
+    ----------
+    X : array-like or sparse matrix of shape (n, n_features)
+        The input.
+    n_features : int, optional
+        The width X must have; None accepts any.
+    dtype : numpy dtype, default numpy.float64
+        The dtype of the result.
+    name : str, default "X"
+        The argument's name in error messages.
+
+    Returns
+    -------
+    ndarray or SciPy CSR matrix of shape (n, n_features)
+        C-contiguous (or CSR), of ``dtype``, every value finite.
+
+    Raises
+    ------
+    ArgumentError
+        For each refusal above, naming ``name``.
     """
     sparse = is_sparse(X)
     A = _as_csr(X, name) if sparse else as_numeric_array(X, name)

@@ -49,11 +49,40 @@ class Activation(Layer):
     inplace = False
 
     def forward(self, Z, training=False):
+        """A = f(Z), element-wise (softmax: row-wise).
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, k)
+            Pre-activations, float32 or float64.
+        training : bool, default False
+            Unused: an activation computes the same in training and prediction (it always
+            keeps what ``backward`` needs).
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            A, in a work buffer of the layer overwritten by the next ``forward``; Z itself,
+            overwritten, when ``inplace`` (and for Identity).
+        """
         self.Z = Z
         self.Y = self._f(Z, Z if self.inplace else self._buf("Y", Z.shape, Z.dtype))
         return self.Y
 
     def backward(self, dY):
+        """dZ = dY * f'(Z) (softmax: the Jacobian-vector product), from the last ``forward``.
+
+        Parameters
+        ----------
+        dY : ndarray of shape (n, k)
+            dJ/dA.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            dZ = dJ/dZ (the lecture's delta), a work buffer of the layer (dY itself for
+            Identity).
+        """
         return self._df(dY, self._buf("dZ", dY.shape, dY.dtype))
 
     def _f(self, Z, Y):
@@ -82,7 +111,7 @@ class Identity(Activation):
 class Sigmoid(Activation):
     """f(z) = 1 / (1 + exp(-z)),  f'(z) = f(z) (1 - f(z)), which lies in [0, 1/4].
 
-    The 1/4 bound is the lecture's vanishing gradient: each sigmoid layer scales the
+    The lecture's sigma. The 1/4 bound is the lecture's vanishing gradient: each sigmoid layer scales the
     back-propagated gradient by at most 1/4.
     """
 
@@ -103,7 +132,7 @@ class Sigmoid(Activation):
 
 
 class Tanh(Activation):
-    """f(z) = tanh(z),  f'(z) = 1 - f(z)^2."""
+    """f(z) = tanh(z),  f'(z) = 1 - f(z)^2 (as torch.nn.Tanh)."""
 
     name = "tanh"
     can_inplace = True
@@ -122,7 +151,10 @@ class Tanh(Activation):
 
 
 class ReLU(Activation):
-    """f(z) = max(z, 0),  f'(z) = 1 if z > 0 else 0 (0 at z = 0, as torch)."""
+    """f(z) = max(z, 0),  f'(z) = 1 if z > 0 else 0 (0 at z = 0, as torch).
+
+    The lecture's ReLU (its equation (1)); the derivative at 0 is torch.nn.ReLU's.
+    """
 
     name = "relu"
     can_inplace = True
@@ -138,7 +170,20 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    """f(z) = z if z > 0 else slope * z,  f'(z) = 1 if z > 0 else slope (slope = 0.01)."""
+    """f(z) = z if z > 0 else slope * z,  f'(z) = 1 if z > 0 else slope (slope = 0.01).
+
+    As torch.nn.LeakyReLU (f'(0) = slope, as torch's backward gives).
+
+    Parameters
+    ----------
+    negative_slope : float in [0, 1), default 0.01
+        The slope for z <= 0.
+
+    Raises
+    ------
+    ArgumentError
+        ``negative_slope`` outside [0, 1).
+    """
 
     name = "leaky_relu"
 
@@ -169,7 +214,18 @@ class ELU(Activation):
     """f(z) = z if z > 0 else alpha (exp(z) - 1),  f'(z) = 1 if z > 0 else alpha exp(z).
 
     The derivative is taken from z (alpha exp(z)), not from f(z) + alpha, which would lose
-    all relative precision for very negative z.
+    all relative precision for very negative z. As torch.nn.ELU (Clevert, Unterthiner and
+    Hochreiter, "Fast and accurate deep network learning by exponential linear units", 2016).
+
+    Parameters
+    ----------
+    alpha : float > 0, default 1.0
+        The value f tends to, -alpha, as z goes to -infinity.
+
+    Raises
+    ------
+    ArgumentError
+        ``alpha`` <= 0 or not finite.
     """
 
     name = "elu"
@@ -210,6 +266,9 @@ class GELU(Activation):
     u = sqrt(2/pi) (z + 0.044715 z^3),   t = tanh(u)
     f(z)  = z (1 + t) / 2
     f'(z) = (1 + t) / 2 + z (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 z^2) / 2
+
+    Hendrycks and Gimpel, "Gaussian error linear units (GELUs)", 2016, section 2 (the tanh
+    approximation); f' is its derivative.
     """
 
     name = "gelu"
@@ -278,6 +337,7 @@ class Softmax(Activation):
 
     Backward (Jacobian-vector product): dz_k = y_k (dy_k - sum_j dy_j y_j). Followed by
     the cross-entropy loss, the model skips this and uses the fused dz = (p - y) / n.
+    As torch.nn.Softmax(dim=1).
     """
 
     name = "softmax"
@@ -324,8 +384,27 @@ RELU_FAMILY = frozenset({"relu", "leaky_relu", "elu", "gelu"})
 
 def get(activation, name="activation") -> Activation:
     """A new activation layer from a name ("relu") or a class (ml.ReLU); an instance is
-    returned as is. Anything else raises ``ArgumentError`` naming the argument (``name``) and
-    listing the valid names."""
+    returned as is.
+
+    Parameters
+    ----------
+    activation : str, Activation subclass or Activation
+        A key of ``ACTIVATIONS`` (defaults of its class), a class (built without
+        arguments), or an instance (returned as is, not copied).
+    name : str, default "activation"
+        The argument's name in the error message ("output" for ``MLP(output=...)``).
+
+    Returns
+    -------
+    Activation
+        A new layer, or the instance given.
+
+    Raises
+    ------
+    ArgumentError
+        ``activation`` is none of these (the message names ``name`` and lists the valid
+        names), or ``name`` is not a non-empty str.
+    """
     if not isinstance(name, str) or not name:
         raise fail("name", "a non-empty str, the argument's name in messages", name)
     return lookup(name, ACTIVATIONS, activation, base=Activation)

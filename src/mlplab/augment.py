@@ -127,13 +127,22 @@ def shift_images(images, dy, dx, fill=0.0):
     Parameters
     ----------
     images : ndarray, shape (n, H, W)
+        Real images (any real dtype).
     dy, dx : array of int, shape (n,) or scalar
-        Row and column shift of each image.
+        Row and column shift of each image, in pixels.
     fill : float, default 0.0
+        Value of the uncovered pixels (NaN and infinity allowed).
 
     Returns
     -------
-    ndarray, shape (n, H, W), same dtype as ``images``
+    ndarray, shape (n, H, W)
+        A new array, of the dtype of ``images``.
+
+    Raises
+    ------
+    ArgumentError
+        ``images`` not a real array (n, H, W); shifts not integers of shape () or (n,);
+        ``fill`` not a real number.
     """
     images = _check_images(images)
     n, H, W = images.shape
@@ -172,14 +181,22 @@ def rotate_images(images, angles, fill=0.0):
     Parameters
     ----------
     images : ndarray, shape (n, H, W)
+        Real images (any real dtype; computed in float64).
     angles : array of float, shape (n,) or scalar
         Rotation of each image in degrees.
     fill : float, default 0.0
+        Value outside the source image (NaN and infinity allowed).
 
     Returns
     -------
     ndarray of float64, shape (n, H, W)
         The caller casts back to the input dtype.
+
+    Raises
+    ------
+    ArgumentError
+        ``images`` not a real array (n, H, W); angles not finite reals of shape () or (n,);
+        ``fill`` not a real number.
     """
     images = _check_images(images).astype(np.float64)
     n, H, W = images.shape
@@ -226,11 +243,19 @@ def flip_images(images, flip_h, flip_v):
     Parameters
     ----------
     images : ndarray, shape (n, H, W)
+        Real images (any real dtype).
     flip_h, flip_v : array of bool, shape (n,) or scalar
+        Which images to mirror left-right, and which top-bottom.
 
     Returns
     -------
-    ndarray, shape (n, H, W), same dtype as ``images``
+    ndarray, shape (n, H, W)
+        A new array, of the dtype of ``images``.
+
+    Raises
+    ------
+    ArgumentError
+        ``images`` not a real array (n, H, W); flips not booleans of shape () or (n,).
     """
     images = _check_images(images)
     n = images.shape[0]
@@ -251,6 +276,17 @@ class Augmenter:
     A subclass sets its hyperparameters in ``__init__`` (after calling
     ``super().__init__(seed)``), lists them in ``_config()``, and writes ``__call__``,
     getting its Generator from ``self._rng(rng)``.
+
+    Parameters
+    ----------
+    seed : None or int >= 0, default None
+        Seed of the Generator used when a call gets no ``rng``.
+
+    Raises
+    ------
+    ArgumentError
+        ``seed`` neither None nor an int >= 0; at a call, an ``rng`` that is not a numpy
+        Generator, or an X of the wrong shape for ``image_shape``.
     """
 
     def __init__(self, seed=None):
@@ -266,7 +302,13 @@ class Augmenter:
         return {}
 
     def get_config(self):
-        """JSON-serialisable dict: ``{"name": class name, **constructor arguments}``."""
+        """JSON-serialisable dict: ``{"name": class name, **constructor arguments}``.
+
+        Returns
+        -------
+        dict
+            What ``from_config`` rebuilds the augmenter from.
+        """
         return {"name": type(self).__name__, **self._config(), "seed": self.seed}
 
     def __call__(self, X, rng=None):
@@ -285,9 +327,14 @@ class GaussianNoise(Augmenter):
     Parameters
     ----------
     std : float
-        Standard deviation of the noise, finite and >= 0 (0 returns a copy of X).
+        Standard deviation of the noise, finite and >= 0 (0 returns a copy of X), in X's units.
     seed : None or int
         Seed of the Generator used when ``__call__`` gets no ``rng``.
+
+    Raises
+    ------
+    ArgumentError
+        ``std`` < 0 or not finite, an invalid ``seed``.
     """
 
     def __init__(self, std, seed=None):
@@ -332,6 +379,11 @@ class RandomShift(_ImageAugmenter):
         ``(H, W)``; X may be ``(n, H*W)`` or ``(n, H, W)``.
     fill : float, default 0.0
         Value of the pixels uncovered by the shift (0 is the digits' background).
+
+    Raises
+    ------
+    ArgumentError
+        ``max_shift`` < 0, an invalid ``image_shape``, ``fill`` or ``seed``.
     """
 
     def __init__(self, max_shift=1, seed=None, image_shape=(8, 8), fill=0.0):
@@ -370,6 +422,11 @@ class RandomRotation(_ImageAugmenter):
         ``(H, W)``; X may be ``(n, H*W)`` or ``(n, H, W)``.
     fill : float, default 0.0
         Value outside the original image.
+
+    Raises
+    ------
+    ArgumentError
+        ``max_degrees`` < 0 or not finite, an invalid ``image_shape``, ``fill`` or ``seed``.
     """
 
     def __init__(self, max_degrees=15, seed=None, image_shape=(8, 8), fill=0.0):
@@ -411,6 +468,12 @@ class RandomFlip(_ImageAugmenter):
         Seed of the Generator used when ``__call__`` gets no ``rng``.
     image_shape : (int, int), default (8, 8)
         ``(H, W)``; X may be ``(n, H*W)`` or ``(n, H, W)``.
+
+    Raises
+    ------
+    ArgumentError
+        ``horizontal`` or ``vertical`` not a bool, ``p`` outside [0, 1], an invalid
+        ``image_shape`` or ``seed``.
     """
 
     def __init__(self, horizontal=True, vertical=False, p=0.5, seed=None, image_shape=(8, 8)):
@@ -444,6 +507,12 @@ class Compose(Augmenter):
     Parameters
     ----------
     augmenters : sequence of Augmenter (or callables ``f(X, rng=None)``)
+        The steps, in order (none: a copy of X).
+
+    Raises
+    ------
+    ArgumentError
+        ``augmenters`` not a sequence, or a step that is not callable.
     """
 
     def __init__(self, augmenters):
@@ -456,7 +525,14 @@ class Compose(Augmenter):
             check_callable(f"augmenters[{i}]", aug, "callable as f(X, rng=None)")
 
     def get_config(self):
-        """``{"name": "Compose", "augmenters": [each step's config]}``."""
+        """``{"name": "Compose", "augmenters": [each step's config]}``.
+
+        Returns
+        -------
+        dict
+            What ``from_config`` rebuilds the composition from (every step must be an
+            Augmenter: a plain function has no ``get_config``, and raises AttributeError).
+        """
         return {"name": "Compose", "augmenters": [a.get_config() for a in self.augmenters]}
 
     def __call__(self, X, rng=None):
@@ -493,7 +569,9 @@ def from_config(cfg):
     Raises
     ------
     ArgumentError (a ValueError)
-        If ``cfg`` is not a dict or has no known ``"name"``; the message lists the valid names.
+        If ``cfg`` is not a dict or has no known ``"name"``; the message lists the valid names;
+        or an argument value the class refuses. (An argument the class does not take raises
+        Python's TypeError, a Compose without "augmenters" KeyError.)
     """
     if not isinstance(cfg, dict):
         raise fail("cfg", 'a dict {"name": ..., **arguments}', cfg)

@@ -33,7 +33,23 @@ DTYPES = {"float32": numpy.float32, "float64": numpy.float64}
 
 
 def as_dtype(dtype) -> numpy.dtype:
-    """Normalise ``dtype`` ("float32", numpy.float64, ...) to a numpy dtype, or raise."""
+    """Normalise ``dtype`` ("float32", numpy.float64, ...) to a numpy dtype, or raise.
+
+    Parameters
+    ----------
+    dtype : str, type or numpy.dtype
+        Anything ``numpy.dtype`` reads as float32 or float64.
+
+    Returns
+    -------
+    numpy.dtype
+        float32 or float64.
+
+    Raises
+    ------
+    ArgumentError
+        Any other dtype, or None.
+    """
     try:
         dt = None if dtype is None else numpy.dtype(dtype)  # numpy reads None as float64
     except (TypeError, ValueError, SyntaxError):  # numpy.dtype("01") is a SyntaxError
@@ -44,12 +60,38 @@ def as_dtype(dtype) -> numpy.dtype:
 
 
 def expit(z, out=None):
-    """Logistic sigmoid 1 / (1 + exp(-z)), exact for every finite z, never overflowing."""
+    """Logistic sigmoid 1 / (1 + exp(-z)), exact for every finite z, never overflowing.
+
+    SciPy's ``scipy.special.expit``.
+
+    Parameters
+    ----------
+    z : ndarray
+        Any shape.
+    out : ndarray, optional
+        Of z's shape, written in place.
+
+    Returns
+    -------
+    ndarray
+        sigmoid(z), of z's shape (``out`` when given).
+    """
     return _expit(z, out=out) if out is not None else _expit(z)
 
 
 def to_numpy(a):
-    """Bring an array back to host memory (identity for NumPy)."""
+    """Bring an array back to host memory (identity for NumPy).
+
+    Parameters
+    ----------
+    a : array
+        An array of the backend's library.
+
+    Returns
+    -------
+    ndarray
+        ``numpy.asarray(a)``: ``a`` itself for a NumPy array.
+    """
     return numpy.asarray(a)
 
 
@@ -58,7 +100,18 @@ _ndarray = numpy.ndarray
 
 def is_sparse(A) -> bool:
     """Whether A is a SciPy sparse matrix or array. Checked without importing scipy.sparse
-    (8 ms that dense work never pays): an object that is one has imported it already."""
+    (8 ms that dense work never pays): an object that is one has imported it already.
+
+    Parameters
+    ----------
+    A : object
+        Anything.
+
+    Returns
+    -------
+    bool
+        True for a ``scipy.sparse`` matrix or array.
+    """
     sparse = sys.modules.get("scipy.sparse")
     return A.__class__ is not _ndarray and sparse is not None and sparse.issparse(A)
 
@@ -67,7 +120,18 @@ def l2_norm(A) -> float:
     """``||A||_2`` over all entries, as a Python float: a bound of every ``|a|`` (inf when the sum of
     squares overflows). Reference formula: ``numpy.sqrt((A.astype(float64) ** 2).sum())``;
     here one BLAS pass and no temporary (``all_finite``'s sum of squares). For a sparse A,
-    over its stored values."""
+    over its stored values.
+
+    Parameters
+    ----------
+    A : ndarray or sparse matrix
+        Float32 or float64, any shape.
+
+    Returns
+    -------
+    float
+        sqrt(sum of a^2), accumulated in A's dtype (inf when it overflows).
+    """
     flat = A.data if is_sparse(A) else A.reshape(-1)
     with numpy.errstate(over="ignore"):
         return float(numpy.sqrt(numpy.float64(vdot(flat, flat))))
@@ -79,7 +143,18 @@ def all_finite(A) -> bool:
     Reference formula: ``numpy.isfinite(A).all()``, which writes a boolean temporary of A's
     size. Here: sum_i a_i^2, one BLAS pass with no temporary, carries any NaN or infinity;
     it may also overflow on finite data, and only then do min and max decide (on W1's 8192 x
-    784 input, 560 us against 1150 us)."""
+    784 input, 560 us against 1150 us).
+
+    Parameters
+    ----------
+    A : ndarray
+        A float array, any shape (contiguous: it is reshaped to 1-D).
+
+    Returns
+    -------
+    bool
+        True when no entry is NaN or infinite.
+    """
     flat = A.reshape(-1)
     return bool(numpy.isfinite(vdot(flat, flat)) or (numpy.isfinite(A.min()) and numpy.isfinite(A.max())))
 
@@ -96,7 +171,18 @@ _blas_libs = None
 def blas_threads(flops):
     """The BLAS threads for training with ``flops`` in its largest matrix product per step:
     one thread below ``SMALL_MATMUL_FLOPS`` (``single_blas_thread()``), else the library's own
-    (a context that changes nothing). Use as ``with blas_threads(f): ...``."""
+    (a context that changes nothing). Use as ``with blas_threads(f): ...``.
+
+    Parameters
+    ----------
+    flops : float
+        Floating-point operations of the largest matrix product of a training step.
+
+    Returns
+    -------
+    context manager
+        ``single_blas_thread()`` or ``contextlib.nullcontext()``.
+    """
     return single_blas_thread() if flops < SMALL_MATMUL_FLOPS else contextlib.nullcontext()
 
 
@@ -106,7 +192,14 @@ def single_blas_thread():
 
     threadpoolctl (a scikit-learn dependency) finds the libraries once; entering then costs a
     few microseconds, where its own ``limit()`` inspects them again each time (~25 us, paid
-    at every ``fit`` call)."""
+    at every ``fit`` call).
+
+    Yields
+    ------
+    None
+        Inside the block, every BLAS library runs one thread; their own counts come back
+        after it, also on an error.
+    """
     global _blas_libs
     if _blas_libs is None:
         from threadpoolctl import ThreadpoolController
@@ -140,7 +233,22 @@ def matmul(A, B, out):
     (82 us, faster than a broadcast multiply's 127 us).
 
     A may be a SciPy sparse matrix (the first layer's input X, or its transpose): SciPy
-    computes the sparse times dense product, ``out[...] = A @ B``."""
+    computes the sparse times dense product, ``out[...] = A @ B``.
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k), or sparse matrix
+        The left factor.
+    B : ndarray of shape (k, m) or (k,)
+        The right factor.
+    out : ndarray of shape (n, m) or (n,)
+        C-contiguous; receives the product.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+    """
     if A.__class__ is not _ndarray and is_sparse(A):
         out[...] = A @ B
         return out
@@ -174,7 +282,24 @@ def axpy(a, x, y, work):
     On small buffers (up to ``AXPY_BLAS_MAX`` entries) BLAS axpy: one call of about a third
     of a ufunc call's cost, one pass with a fused multiply-add. Otherwise, or for shapes and
     dtypes BLAS lacks, NumPy's two passes through ``work`` (an array of y's shape, which may
-    be x itself: x is then overwritten)."""
+    be x itself: x is then overwritten).
+
+    Parameters
+    ----------
+    a : float
+        The scalar.
+    x : ndarray of shape (k,)
+        The vector added, scaled.
+    y : ndarray of shape (k,)
+        Updated in place.
+    work : ndarray of shape (k,)
+        Work space (may be overwritten; may be x).
+
+    Returns
+    -------
+    ndarray
+        ``y``.
+    """
     f = _AXPY.get(y.dtype) if _AXPY else _load_axpy(y.dtype)
     # SciPy's wrapper would work on a copy of a strided y, and writes through a read-only flag
     if (
@@ -199,7 +324,22 @@ def take_rows(A, idx, out):
     Reference formula: ``out[...] = A[idx]``. ``take`` with ``mode="clip"``: with ``out=``,
     the default ``mode="raise"`` gathers into a temporary and copies it over (54 -> 20 us per
     W1 batch). Clipping changes nothing for indices that are in range, which the caller
-    guarantees (a permutation of the rows)."""
+    guarantees (a permutation of the rows).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The rows to gather from.
+    idx : ndarray of int, shape (m,)
+        Row indices in [0, n) (out-of-range ones would be clipped, silently).
+    out : ndarray of shape (m, k)
+        Receives the rows.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+    """
     return A.take(idx, axis=0, out=out, mode="clip")
 
 
@@ -226,7 +366,18 @@ def _ones(n, dtype):
 
 
 def row_sum(A):
-    """sum_j A_ij for every row of a 2-D array: a new array of shape (n,)."""
+    """sum_j A_ij for every row of a 2-D array: a new array of shape (n,).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The array.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        The row sums, in A's dtype.
+    """
     k = A.shape[1]
     if k == 1:
         return A[:, 0].copy()
@@ -235,7 +386,20 @@ def row_sum(A):
 
 
 def col_sum(A, out):
-    """sum_i A_ij for every column of a 2-D array, into ``out`` of shape (k,)."""
+    """sum_i A_ij for every column of a 2-D array, into ``out`` of shape (k,).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The array.
+    out : ndarray of shape (k,)
+        Receives the sums.
+
+    Returns
+    -------
+    ndarray of shape (k,)
+        ``out``.
+    """
     n = A.shape[0]
     if n > 4096 or A.dtype is not out.dtype:  # on tall arrays NumPy's own reduction is faster
         return xp.add.reduce(A, axis=0, out=out)
@@ -244,7 +408,18 @@ def col_sum(A, out):
 
 
 def row_max(A):
-    """max_j A_ij for every row of a 2-D array (NaN if the row has one): shape (n,)."""
+    """max_j A_ij for every row of a 2-D array (NaN if the row has one): shape (n,).
+
+    Parameters
+    ----------
+    A : ndarray of shape (n, k)
+        The array whose rows are reduced.
+
+    Returns
+    -------
+    ndarray of shape (n,)
+        A new array of the row maxima.
+    """
     k = A.shape[1]
     if k > 8:
         return xp.maximum.reduce(A, axis=1)
@@ -267,7 +442,24 @@ def relu_grad(Y, dY, out, work):
     Reference formula: ``out[...] = dY * (Y > 0)``. Y >= 0, so sign(Y) is the 0/1 derivative:
     on small arrays two same-dtype calls, about 1 us less than a boolean mask (a mixed-dtype
     multiply is slow to set up); on large ones the mask (1 byte an entry) is faster. ``work``
-    is a dict (the layer's buffers) where the mask's array is kept between calls."""
+    is a dict (the layer's buffers) where the mask's array is kept between calls.
+
+    Parameters
+    ----------
+    Y : ndarray
+        ReLU's output, >= 0.
+    dY : ndarray
+        dJ/dY, of Y's shape.
+    out : ndarray
+        Receives dZ, of Y's shape and dY's dtype.
+    work : dict
+        Where the boolean mask is kept between calls.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+    """
     if dY.size <= RELU_SIGN_MAX:
         xp.sign(Y, out=out)
         return xp.multiply(out, dY, out=out)

@@ -41,12 +41,25 @@ class BatchSource:
 
     def inputs(self):
         """The training inputs X, in pieces (none by default: the guard then checks the
-        weights only)."""
+        weights only). Call after ``bind``.
+
+        Returns
+        -------
+        iterator of ndarray or sparse matrix
+            Arrays of shape (m, n_inputs) that together hold every training input, validated
+            (an ArraySource's one array; a ChunkSource's chunks, read again).
+        """
         return iter(())
 
     def fingerprint(self) -> dict | None:
         """A cheap summary of the data, once bound, that a checkpoint keeps so that a run is
-        resumed on the same data: None when the source cannot give one (``ChunkSource``)."""
+        resumed on the same data: None when the source cannot give one (``ChunkSource``).
+
+        Returns
+        -------
+        dict or None
+            JSON-serialisable ("shapes" and "sha256" for an ArraySource).
+        """
         return None
 
     @property
@@ -55,9 +68,53 @@ class BatchSource:
         return math.inf if self.batch_size is None else self.batch_size
 
     def bind(self, model, loss) -> BatchSource:
+        """Validate the data for ``model`` and ``loss`` (once per ``fit``) and return the source.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model to train: its input width and dtype.
+        loss : Loss
+            The loss trained with, whose ``prepare_targets`` makes Y.
+
+        Returns
+        -------
+        BatchSource
+            ``self``.
+
+        Raises
+        ------
+        ArgumentError
+            Data the model refuses (as ``fit`` refuses X, y and sample_weight), named.
+        """
         raise NotImplementedError
 
     def batches(self, rng, augment=None):
+        """The mini-batches of one epoch. Call after ``bind``.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Shuffles the rows (and is passed to ``augment``).
+        augment : callable, optional
+            ``augment(X_B, rng) -> X_B'`` of the same shape, applied to each batch.
+
+        Yields
+        ------
+        X_B : ndarray or sparse matrix of shape (m, n_inputs)
+            Inputs, in the model's dtype; possibly a buffer the next batch overwrites.
+        Y_B : ndarray of shape (m, n_outputs)
+            The loss's prepared targets.
+        w_B : ndarray of shape (m,) or None
+            Per-sample weights.
+
+        Raises
+        ------
+        ArgumentError
+            ``augment`` with a sparse X, or returning another shape; for a ChunkSource, a
+            chunk that is not (X, y[, w]) or holds data the model refuses (named
+            ``chunks[i]``), or no chunk at all.
+        """
         raise NotImplementedError
 
 
@@ -113,11 +170,21 @@ class ArraySource(BatchSource):
     batch_size : int or None, default 32
         None: one batch of all rows (the lecture's full-batch gradient descent).
     shuffle : bool, default True
+        Permute the rows at each epoch.
     sample_weight : array (n,), optional
+        Weights w_i >= 0 of each sample in J.
     class_weight : dict {class: weight} or "balanced", optional
-        Multiplies the sample weights by the weight of each sample's class.
+        Multiplies the sample weights by the weight of each sample's class ("balanced":
+        scikit-learn's n / (n_classes * count)).
     validation_split : float in [0, 1), default 0
         Hold out this fraction, the last rows before shuffling (as Keras), as ``validation``.
+
+    Raises
+    ------
+    ArgumentError
+        A ``batch_size`` below 1, a ``shuffle`` that is not a bool, a ``class_weight`` that
+        is neither a dict nor "balanced", a ``validation_split`` outside [0, 1). The data are
+        checked by ``bind``.
     """
 
     def __init__(
@@ -133,7 +200,28 @@ class ArraySource(BatchSource):
 
     def bind(self, model, loss, where=""):
         """Validate X, y and the weights for ``model`` and ``loss``, hold out the validation
-        rows and set up the batches; ``where`` prefixes the arguments' names in errors."""
+        rows and set up the batches; ``where`` prefixes the arguments' names in errors.
+
+        Parameters
+        ----------
+        model : Sequential
+            The model to train.
+        loss : Loss
+            The loss trained with.
+        where : str, default ""
+            Prefix of the arguments' names in messages ("chunks[3] ").
+
+        Returns
+        -------
+        ArraySource
+            ``self``.
+
+        Raises
+        ------
+        ArgumentError
+            X, y, sample_weight or class_weight refused for this model and loss, or a
+            ``validation_split`` that leaves no training or no validation row.
+        """
         dtype = model.dtype
         names = (where + "X", where + "y", where + "sample_weight")
         X, Y, w = model._check_data(self.X, self.y, loss, self.sample_weight, names)
@@ -175,7 +263,13 @@ class ArraySource(BatchSource):
     def fingerprint(self) -> dict:
         """The shapes of the training and validation arrays and a SHA-256 of up to
         ``FINGERPRINT_ROWS`` of their rows, evenly spaced (first and last included): O(1) in
-        the number of rows, and any change of size, order, dtype or of a sampled row shows."""
+        the number of rows, and any change of size, order, dtype or of a sampled row shows.
+
+        Returns
+        -------
+        dict
+            "shapes" (of X, Y, w and the validation arrays) and "sha256" (hex).
+        """
         arrays = [*self._data, *(self.validation or ())]
         h = hashlib.sha256()
         for a in arrays:
@@ -239,8 +333,16 @@ class ChunkSource(BatchSource):
     batch_size : int or None, default 32
         None: each chunk is one batch.
     shuffle : bool, default True
+        Permute the rows within each chunk at each epoch.
     class_weight : dict {class: weight}, optional
         ("balanced" needs every label before training and is not available here.)
+
+    Raises
+    ------
+    ArgumentError
+        ``chunks`` neither iterable nor callable, a ``batch_size`` below 1, a ``shuffle``
+        that is not a bool, a ``class_weight`` that is not a dict. Each chunk is checked as
+        it is read (``batches``).
     """
 
     def __init__(self, chunks, batch_size=32, shuffle=True, *, class_weight=None):
@@ -295,7 +397,36 @@ class ChunkSource(BatchSource):
 def as_source(X, y, batch_size=32, shuffle=True, *, sample_weight=None, class_weight=None, validation_split=0.0):
     """The batch source of ``fit``'s arguments: ``ArraySource(X, y, ...)``, or X itself when it
     is a BatchSource, whose own settings then apply: y and fit's array options must be left
-    at their defaults (nothing given is silently ignored)."""
+    at their defaults (nothing given is silently ignored).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, n_inputs), sparse matrix, or BatchSource
+        The training inputs, or a source.
+    y : array-like or None
+        The targets; None with a source.
+    batch_size : int or None, default 32
+        As ``ArraySource``.
+    shuffle : bool, default True
+        As ``ArraySource``.
+    sample_weight : array-like of shape (n,), optional
+        As ``ArraySource``.
+    class_weight : dict or "balanced", optional
+        As ``ArraySource``.
+    validation_split : float in [0, 1), default 0
+        As ``ArraySource``.
+
+    Returns
+    -------
+    BatchSource
+        A new ArraySource, or X.
+
+    Raises
+    ------
+    ArgumentError
+        With a source, any of the other arguments away from its default; otherwise as
+        ``ArraySource``.
+    """
     if not isinstance(X, BatchSource):
         return ArraySource(
             X,

@@ -68,10 +68,25 @@ class Callback:
     trainer = None
 
     def set_trainer(self, trainer):
+        """Give the callback the trainer that runs it, and that trainer's model (done by
+        ``Trainer`` when it is built).
+
+        Parameters
+        ----------
+        trainer : Trainer
+            Becomes ``self.trainer``; its ``model`` becomes ``self.model``.
+        """
         self.trainer = trainer
         self.model = trainer.model
 
     def set_model(self, model):
+        """Give the callback a model without a trainer.
+
+        Parameters
+        ----------
+        model : Sequential
+            Becomes ``self.model``.
+        """
         self.model = model
 
     #: the attributes a resumed run needs, and the kind of each value (see ``_restore``)
@@ -80,24 +95,100 @@ class Callback:
     def state_dict(self) -> dict:
         """What a resumed run needs to continue this callback exactly; a full checkpoint
         (``Trainer.save_checkpoint``) saves it: numbers, strings, lists and None, and copies
-        of the model's weights as one flat array. Empty for a callback without state."""
+        of the model's weights as one flat array. Empty for a callback without state.
+
+        Returns
+        -------
+        dict
+            Attribute name -> value (weights as a copy of shape (n_params,)).
+        """
         return {k: _save(kind, getattr(self, k)) for k, kind in self._STATE.items()}
 
     def load_state_dict(self, state: dict) -> None:
         """Continue from a ``state_dict()`` (after ``on_train_begin``, which resets it).
-        Every value is checked first; a bad one raises ``ArgumentError`` naming it."""
+        Every value is checked first; a bad one raises ``ArgumentError`` naming it.
+
+        Parameters
+        ----------
+        state : dict
+            What ``state_dict()`` returned for a callback of this class (the one a full
+            checkpoint saved).
+
+        Raises
+        ------
+        ArgumentError
+            Not a dict with exactly this class's keys, or a value of the wrong kind (weights
+            of another size or not finite), named.
+        """
         if not isinstance(state, dict) or set(state) != set(self._STATE):
             raise fail("state", f"a dict with keys {sorted(self._STATE)}", state)
         values = {k: _restore(f"state[{k!r}]", kind, state[k], self.model) for k, kind in self._STATE.items()}
         for k, v in values.items():
             setattr(self, k, v)
 
-    def on_train_begin(self, logs=None): ...
-    def on_train_end(self, logs=None): ...
-    def on_epoch_begin(self, epoch, logs=None): ...
-    def on_epoch_end(self, epoch, logs=None): ...
-    def on_batch_begin(self, batch, logs=None): ...
-    def on_batch_end(self, batch, logs=None): ...
+    def on_train_begin(self, logs=None):
+        """Called once when ``fit`` starts, before the first epoch.
+
+        Parameters
+        ----------
+        logs : dict, optional
+            "epochs" (fit's ``epochs``) and "steps" (batches per epoch, None if unknown).
+        """
+
+    def on_train_end(self, logs=None):
+        """Called once when training ends: after the last epoch, an early stop, a Ctrl-C or
+        a divergence (before DivergenceError reaches the caller).
+
+        Parameters
+        ----------
+        logs : dict, optional
+            Empty: the run's figures are in ``self.trainer.history``.
+        """
+
+    def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of each epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch about to run, 0-based (from ``initial_epoch`` on).
+        logs : dict, optional
+            Empty; the epoch's figures come with ``on_epoch_end``.
+        """
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called after each finished epoch, once the History has recorded it.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch just finished, 0-based.
+        logs : dict, optional
+            The epoch's "loss" (with a regularizer, "data_loss" too), metrics, "lr", and the
+            validation's "val_loss" and "val_<metric>".
+        """
+
+    def on_batch_begin(self, batch, logs=None):
+        """Called before each update.
+
+        Parameters
+        ----------
+        batch : int
+            Index of the mini-batch within its epoch, from 0.
+        logs : dict, optional
+            "size": the batch's rows.
+        """
+
+    def on_batch_end(self, batch, logs=None):
+        """Called after each update (and once with a NaN "loss" when J is not finite).
+
+        Parameters
+        ----------
+        batch : int
+            The mini-batch just trained on, indexed from 0 in its epoch.
+        logs : dict, optional
+            "loss" (the batch's J, before the update) and "size" (its rows).
+        """
 
 
 def _overrides(callback, name) -> bool:
@@ -141,7 +232,14 @@ def _restore(name, kind, v, model):
 
 
 class CallbackList(Callback):
-    """Calls each hook of several callbacks in order."""
+    """Calls each hook of several callbacks in order: its ``on_epoch_end(epoch, logs)`` calls
+    every callback's ``on_epoch_end(epoch, logs)``, and so on for each hook of ``Callback``.
+
+    Parameters
+    ----------
+    callbacks : sequence of Callback, default ()
+        Called in this order.
+    """
 
     def __init__(self, callbacks=()):
         self.callbacks = list(callbacks)
@@ -197,6 +295,18 @@ class ProgressBar(Callback):
     verbose=1: on a terminal, a tqdm bar per epoch with the running mean loss; elsewhere (a
     pipe, a log file, CI) one line per epoch, without carriage-return frames. verbose=2: one
     line per epoch (Keras's meanings). verbose=0: silent.
+
+    Parameters
+    ----------
+    verbose : {0, 1, 2}, default 1
+        As above.
+    file : text stream, optional
+        Where to write; None: ``sys.stderr``.
+
+    Raises
+    ------
+    ArgumentError
+        ``verbose`` not 0, 1 or 2, or ``file`` without a ``write`` method.
     """
 
     def __init__(self, verbose=1, file=None):
@@ -261,7 +371,8 @@ class TerminateOnNaN(Callback):
     """Stop training (without raising) when the loss becomes NaN or infinite.
 
     Without this callback, ``fit`` raises ``DivergenceError`` instead. Either way the
-    model keeps the last weights whose loss was finite.
+    model is back at its weights of the start of the epoch in which the loss stopped being
+    finite (the divergence guard of ``Trainer.fit``).
     """
 
     terminate_on_nan = True
@@ -331,15 +442,22 @@ class EarlyStopping(Callback):
         Smallest change that counts as an improvement.
     patience : int >= 0, default 10
         Epochs without improvement after which training stops.
-    mode : "auto", "min" or "max"
+    mode : {"auto", "min", "max"}, default "auto"
         "auto": "max" for accuracy-like names (accuracy, r2, auc...), "min" otherwise.
     restore_best_weights : bool, default True
+        At the end of training, give the model back the weights of ``best_epoch``.
     start_from_epoch : int >= 0, default 0
         Epochs (0-based numbers below it) not examined at all: a warm-up.
 
     Attributes
     ----------
     best, best_epoch, stopped_epoch, wait
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above; at the end of an epoch, a ``monitor`` that fit
+        does not log (the message lists what it logs).
     """
 
     def __init__(
@@ -408,7 +526,18 @@ class EarlyStopping(Callback):
 
     def load_state_dict(self, state):
         """As ``Callback.load_state_dict``; a state saved when this callback stopped training
-        stops it again (a run resumed from there trains no further epoch)."""
+        stops it again (a run resumed from there trains no further epoch).
+
+        Parameters
+        ----------
+        state : dict
+            A ``state_dict()`` of an EarlyStopping.
+
+        Raises
+        ------
+        ArgumentError
+            As ``Callback.load_state_dict``.
+        """
         super().load_state_dict(state)
         if self.stopped_epoch is not None:
             self._stop(self.stopped_epoch)
@@ -438,14 +567,28 @@ class ModelCheckpoint(Callback):
     Parameters
     ----------
     filepath : str or path-like
+        The file to write, possibly with ``str.format`` fields; missing folders are made.
     monitor : str, default "val_loss"
+        A name fit logs.
     save_best_only : bool, default True
-    mode : "auto", "min" or "max"
+        Save only after an epoch that improved ``monitor``.
+    mode : {"auto", "min", "max"}, default "auto"
+        As ``EarlyStopping``'s.
     save_full : bool, default False
+        Write a full checkpoint (``Trainer.save_checkpoint``) instead of the model alone.
 
     Attributes
     ----------
     best, best_epoch (0-based), last_saved (the path of the last file written)
+
+    Raises
+    ------
+    ArgumentError
+        An invalid argument; at the end of an epoch, a ``monitor`` that fit does not log
+        (with ``save_best_only``), or a ``filepath`` field that is not logged; what
+        ``mlplab.io.save`` refuses.
+    OSError
+        The file or its folder cannot be written.
     """
 
     def __init__(self, filepath, monitor="val_loss", save_best_only=True, mode="auto", save_full=False):
@@ -517,24 +660,39 @@ class ReduceLROnPlateau(Callback):
     ``min_delta`` is torch's ``threshold``. Note the reduction comes after ``patience + 1``
     bad epochs, as in torch (Keras reduces after ``patience``). The optimizer's ``lr`` must be
     a float: it is overwritten (``optimizer.lr = new_lr``) and stays so after ``fit``. A
-    schedule cannot be scaled from here; training with one raises ValueError.
+    schedule cannot be scaled from here; training with one raises ``ArgumentError`` (a
+    ValueError) when training begins.
 
     Parameters
     ----------
     monitor : str, default "val_loss"
+        A name fit logs.
     factor : float in (0, 1), default 0.1
+        The lr's multiplier at each reduction.
     patience : int >= 0, default 10
-    mode : "auto", "min" or "max"
+        Bad epochs tolerated; the reduction comes at the next one.
+    mode : {"auto", "min", "max"}, default "auto"
+        As ``EarlyStopping``'s.
     min_delta : float >= 0, default 1e-4
+        torch's ``threshold``: the relative (or absolute) improvement that counts.
     cooldown : int >= 0, default 0
+        Epochs after a reduction during which bad epochs are not counted.
     min_lr : float >= 0, default 0
-    threshold_mode : "rel" (default) or "abs", keyword-only
+        The lowest lr.
+    threshold_mode : {"rel", "abs"}, default "rel", keyword-only
+        How ``min_delta`` applies (above).
     eps : float >= 0, default 1e-8, keyword-only
         Reductions smaller than eps are ignored.
 
     Attributes
     ----------
     best, num_bad_epochs, cooldown_counter, reductions (list of (epoch, new_lr))
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above; when training begins, an optimizer whose lr is
+        a schedule; at the end of an epoch, a ``monitor`` that fit does not log.
     """
 
     def __init__(
@@ -610,6 +768,17 @@ class LearningRateScheduler(Callback):
     ``schedule(epoch) -> lr`` or ``schedule(epoch, lr) -> lr`` (epoch 0-based, lr the current
     one); a per-epoch ``mlplab.schedules`` object works as the first form. The optimizer's
     ``lr`` must be a float, and is overwritten: ``optimizer.lr = schedule(epoch, ...)``.
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch)`` or ``schedule(epoch, lr)``, returning a finite lr >= 0.
+
+    Raises
+    ------
+    ArgumentError
+        ``schedule`` not callable; when training begins, an optimizer whose lr is a
+        schedule; at the start of an epoch, a returned lr that is not a finite number >= 0.
     """
 
     def __init__(self, schedule):
@@ -652,9 +821,19 @@ class CSVLogger(Callback):
     Parameters
     ----------
     filename : str or path-like
+        The CSV file, opened when training begins and closed when it ends.
     append : bool, default False
         Add rows to an existing file instead of overwriting it.
     separator : str, default ",", keyword-only
+        One character between the columns.
+
+    Raises
+    ------
+    ArgumentError
+        An empty or non-path ``filename``, an ``append`` that is not a bool, a separator
+        that is not one character.
+    OSError
+        The file cannot be opened (when training begins).
     """
 
     def __init__(self, filename, append=False, *, separator=","):
@@ -698,6 +877,17 @@ class LambdaCallback(Callback):
 
     Each keyword is one hook of the protocol with that hook's arguments; hooks not given do
     nothing.
+
+    Parameters
+    ----------
+    **hooks
+        ``on_train_begin``, ``on_train_end``, ``on_epoch_begin``, ``on_epoch_end``,
+        ``on_batch_begin``, ``on_batch_end``: a function or None.
+
+    Raises
+    ------
+    ArgumentError
+        A keyword that is not one of these hooks, or a value that is not callable.
     """
 
     _HOOKS = ("on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end", "on_batch_begin", "on_batch_end")

@@ -146,8 +146,15 @@ def circle(n=500, noise=0.0, seed=None):
     Returns
     -------
     X : ndarray of float64, shape (n, 2)
+        The points, in the scaled units above, rows shuffled.
     y : ndarray of int64, shape (n,)
         1 for the inner disk, 0 for the ring.
+
+    Raises
+    ------
+    ArgumentError
+        ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
+        finite, an invalid ``seed``.
     """
     n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
@@ -194,8 +201,15 @@ def xor(n=500, noise=0.0, seed=None):
     Returns
     -------
     X : ndarray of float64, shape (n, 2)
+        The points, in the scaled units above, rows shuffled.
     y : ndarray of int64, shape (n,)
         1 where ``x * y > 0`` (before noise), else 0.
+
+    Raises
+    ------
+    ArgumentError
+        ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
+        finite, an invalid ``seed``.
     """
     n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
@@ -236,8 +250,15 @@ def gaussian(n=500, noise=0.0, seed=None):
     Returns
     -------
     X : ndarray of float64, shape (n, 2)
+        The points, in the scaled units above, rows shuffled.
     y : ndarray of int64, shape (n,)
         1 for the blob at (2, 2), 0 for the blob at (-2, -2) (playground units).
+
+    Raises
+    ------
+    ArgumentError
+        ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
+        finite, an invalid ``seed``.
     """
     n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
@@ -279,8 +300,15 @@ def spiral(n=500, noise=0.0, seed=None, n_classes=2):
     Returns
     -------
     X : ndarray of float64, shape (n, 2)
+        The points, in the scaled units above, rows shuffled.
     y : ndarray of int64, shape (n,)
         The arm index, ``0 .. n_classes - 1``.
+
+    Raises
+    ------
+    ArgumentError
+        ``n`` not an int >= 2 (or too many points for the memory), ``n_classes`` not an int
+        in [2, n], ``noise`` < 0 or not finite, an invalid ``seed``.
     """
     n = _check_n(n)
     ok = type(n_classes) is int or (isinstance(n_classes, np.integer) and not isinstance(n_classes, np.bool_))
@@ -327,8 +355,15 @@ def moons(n=500, noise=0.1, seed=None):
     Returns
     -------
     X : ndarray of float64, shape (n, 2)
+        The points, in the scaled units above, rows shuffled.
     y : ndarray of int64, shape (n,)
         0 for the outer (upper) moon, 1 for the inner (lower) moon.
+
+    Raises
+    ------
+    ArgumentError
+        ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
+        finite, an invalid ``seed``.
     """
     n = _check_n(n)
     noise = check_real("noise", noise, 0.0)
@@ -362,6 +397,11 @@ def load_digits(return_images=False):
         Row-major pixels in ``[0, 1]``.
     y : ndarray of int64, shape (1797,)
         The digit, 0 .. 9.
+
+    Raises
+    ------
+    ArgumentError
+        ``return_images`` not a bool.
 
     References
     ----------
@@ -472,6 +512,7 @@ def load(name, **kwargs):
     Raises
     ------
     ArgumentError (a ValueError)
-        If ``name`` is not a known data set; the message lists the valid names.
+        If ``name`` is not a known data set; the message lists the valid names; or as the
+        loader refuses its arguments (an argument it does not take: Python's TypeError).
     """
     return DATASETS[check_choice("name", name, sorted(DATASETS))](**kwargs)

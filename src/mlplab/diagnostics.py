@@ -90,7 +90,18 @@ class DiagnosticsWarning(UserWarning):
 
 
 def blocks(model) -> list:
-    """[(Dense layer, the Activation after it or None)], one per Dense layer, in order."""
+    """[(Dense layer, the Activation after it or None)], one per Dense layer, in order.
+
+    Parameters
+    ----------
+    model : Sequential
+        The network.
+
+    Returns
+    -------
+    list of tuple
+        (Dense, Activation or None) per Dense layer, the first layer's first.
+    """
     out = []
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -115,6 +126,7 @@ def measure(model, X=None, theta_before=None) -> dict:
     Parameters
     ----------
     model : Sequential
+        The network, as it stands: its weights, and the gradients in ``flat_grads()``.
     X : array (n, n_inputs), optional
         The probe batch of the activation figures (NaN without it).
     theta_before : array like ``model.flat_params()``, optional
@@ -126,6 +138,11 @@ def measure(model, X=None, theta_before=None) -> dict:
         name -> float64 array of shape (L,), one value per Dense layer, for every name of
         ``MEASURES``. The gradient is read from ``model.flat_grads()``: call after
         ``loss_and_grad`` (or a training step) for it to mean anything.
+
+    Raises
+    ------
+    ArgumentError
+        X is not a finite 2-D real array of the model's input width.
     """
     bl = blocks(model)
     out = {name: np.full(len(bl), np.nan) for name in MEASURES}
@@ -230,6 +247,11 @@ MESSAGES = {
 def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, str]]:
     """The warnings that one measurement calls for, as (kind, message) pairs.
 
+    Kinds (``MESSAGES``): "vanishing" and "exploding" (the first layer's gradient norm against
+    the last's, or a norm that is not finite), "dead" and "saturated" (hidden blocks only: an
+    output layer sure of its answers is saturated by design), "update_large" and
+    "update_small", "plateau".
+
     Parameters
     ----------
     figures : dict
@@ -241,10 +263,10 @@ def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, s
     thresholds : dict, optional
         Overrides of ``THRESHOLDS``.
 
-    Kinds (``MESSAGES``): "vanishing" and "exploding" (the first layer's gradient norm against
-    the last's, or a norm that is not finite), "dead" and "saturated" (hidden blocks only: an
-    output layer sure of its answers is saturated by design), "update_large" and
-    "update_small", "plateau".
+    Returns
+    -------
+    list of (str, str)
+        (kind, message) for each kind found, at most one each, messages filled in.
     """
     th = {**THRESHOLDS, **(thresholds or {})}
     g = np.asarray(figures["grad_norm"], dtype=np.float64)
@@ -309,9 +331,19 @@ class DiagnosticsHooks:
     every : int >= 1, optional
         Measure every ``every`` updates; default once per epoch, after its last update.
     probe_size : int >= 1, default 256
+        Rows of the default probe batch.
     warn : bool, default True
+        Issue each warning with ``warnings.warn`` (else only keep it in ``warnings``).
     thresholds : dict, optional
         Overrides of ``mlplab.diagnostics.THRESHOLDS``.
+
+    Raises
+    ------
+    ArgumentError
+        An invalid X (NaN, infinity, not 2-D), ``every`` or ``probe_size`` below 1, ``warn``
+        not a bool, ``thresholds`` with an unknown key or a value not a finite number >= 0
+        (``plateau_epochs`` an int >= 1); when training begins, an X of another width than
+        the model's input.
     """
 
     def __init__(self, X=None, every=None, probe_size=256, warn=True, thresholds=None):
@@ -352,7 +384,14 @@ class DiagnosticsHooks:
         return np.array(self._rows[name], dtype=np.float64).reshape(len(self.step), len(self.layers))
 
     def to_dict(self) -> dict:
-        """Every measurement as JSON-serialisable lists (NaN as None)."""
+        """Every measurement as JSON-serialisable lists (NaN as None).
+
+        Returns
+        -------
+        dict
+            "layers", "activations", "step", "epoch", "loss", each name of ``MEASURES``
+            (a list per measurement of one value per layer) and "warnings".
+        """
         return {
             "layers": list(self.layers),
             "activations": list(self.activations),
@@ -365,11 +404,25 @@ class DiagnosticsHooks:
 
     # -- the hooks -----------------------------------------------------------------------------
     def on_train_begin(self, logs=None):
+        """Start afresh: every record emptied, the layers' names taken.
+
+        Parameters
+        ----------
+        logs : dict, optional
+            Its "steps" (batches per epoch) tells which update ends an epoch.
+        """
         self._reset()
         self._start()
         self._steps = (logs or {}).get("steps")
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Note the epoch the next measurements belong to.
+
+        Parameters
+        ----------
+        epoch, logs : int and dict
+            As ``Callback.on_epoch_begin`` receives them.
+        """
         self._in_epoch, self._batch = epoch, -1
 
     def _measured(self, t) -> bool:
@@ -379,6 +432,13 @@ class DiagnosticsHooks:
         return self._steps is None or self._batch == self._steps - 1
 
     def on_batch_begin(self, batch, logs=None):
+        """Before an update that will be measured, copy the weights (for update_ratio).
+
+        Parameters
+        ----------
+        batch, logs : int and dict
+            As ``Callback.on_batch_begin`` receives them.
+        """
         self._batch = batch
         theta = self.model.flat_params()
         if self._measured(self.trainer.optimizer.t + 1):
@@ -388,6 +448,13 @@ class DiagnosticsHooks:
             self._copied = self.trainer.optimizer.t + 1
 
     def on_batch_end(self, batch, logs=None):
+        """Collect the default probe rows; with ``every``, measure (and warn) when due.
+
+        Parameters
+        ----------
+        batch, logs : int and dict
+            As ``Callback.on_batch_end`` receives them; logs["loss"] is recorded.
+        """
         if not self.layers:  # run_epoch or train_step without fit: no on_train_begin
             self._start()
         if self._probe_rows < self.probe_size:  # the default probe: the first training inputs
@@ -400,6 +467,13 @@ class DiagnosticsHooks:
             self._take(t, logs["loss"])
 
     def on_epoch_end(self, epoch, logs=None):
+        """Without ``every``, measure (and warn); record the epoch's figures in the History.
+
+        Parameters
+        ----------
+        epoch, logs : int and dict
+            As ``Callback.on_epoch_end`` receives them; logs["loss"] is recorded.
+        """
         if self.every is None:
             self._take(self.trainer.optimizer.t, float(logs["loss"]))
         self._record_history(epoch)

@@ -16,9 +16,22 @@ class ArgumentError(ValueError, TypeError):
 
 
 class DivergenceError(FloatingPointError):
-    """Training stopped because the loss became NaN or infinite. ``.history`` holds the
-    History so far and ``.loss`` the loss that was not finite; the model kept the last
-    weights whose loss was finite."""
+    """Training stopped because the loss became NaN or infinite (or the weights overflowed).
+    ``.history`` holds the History so far and ``.loss`` the loss that was not finite; the
+    model is back at weights that were checked finite: those of the start of the diverging
+    epoch (``fit``), of before the update (``Trainer.train_step``), of before ``fit``
+    (``LBFGS``).
+
+    Parameters
+    ----------
+    msg : str
+        What diverged, where, and what to try.
+    history : History or None, default None
+        The record of the epochs before the divergence.
+    loss : float or None, default None
+        The loss that was not finite; None when the weights or the outputs overflowed
+        before any loss was computed.
+    """
 
     def __init__(self, msg, history=None, loss=None):
         super().__init__(msg)

@@ -124,12 +124,13 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
     Parameters
     ----------
     model : Sequential
+        Of built-in layers only (those with an ONNX form above).
     path : str or path-like, optional
         Where to write the ``.onnx`` file. None returns the ``onnx.ModelProto`` instead.
     opset : int, default 17
         ONNX opset of the default domain (at least 13, for Softmax over one axis).
-    input_name, output_name : str
-        Names of the graph's input (N, n_inputs) and output.
+    input_name, output_name : str, default "X" and "Y"
+        Names of the graph's input (N, n_inputs) and output (N, n_outputs).
     binary_proba : bool, default False
         For a model with one sigmoid output, output the two columns [1 - p, p] (what a
         scikit-learn classifier's ``predict_proba`` returns) instead of p.
@@ -140,6 +141,17 @@ def to_onnx(model, path=None, *, opset=DEFAULT_OPSET, input_name="X", output_nam
     -------
     str or onnx.ModelProto
         ``path`` once written, or the model when ``path`` is None.
+
+    Raises
+    ------
+    ImportError
+        The ``onnx`` package is missing (``pip install 'mlplab[onnx]'``).
+    ArgumentError
+        A model that is not a Sequential or holds a layer without an ONNX form; empty
+        names; an ``opset`` below 13 or above the installed onnx's; ``binary_proba`` for a
+        model without one sigmoid output; an invalid ``path`` or ``doc``.
+    OSError
+        The file cannot be written.
     """
     check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     for nm, v in (("input_name", input_name), ("output_name", output_name)):

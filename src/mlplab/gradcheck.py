@@ -21,10 +21,40 @@ __all__ = ["gradcheck", "numerical_grad"]
 
 
 def numerical_grad(model, X, y, loss, eps=1e-6, regularizer=None, sample_weight=None):
-    """Central-difference gradient of J over the flat parameter buffer of ``model`` (float64).
+    """Central-difference gradient of J over the flat parameter buffer of ``model``.
 
-    Dropout layers must be absent or have p = 0: a random mask makes J non-differentiable in
-    this sense.
+    g_j = (J(theta + eps e_j) - J(theta - eps e_j)) / (2 eps), in the model's dtype: give a
+    float64 model (``gradcheck`` gives a float64 copy), float32 rounding swamps eps = 1e-6.
+    Each theta_j is moved and put back in place: the model ends with its own weights, but
+    its gradient buffer holds the last evaluation's. Dropout layers must be absent or have
+    p = 0 (not checked here): a random mask makes J non-differentiable in this sense.
+
+    Parameters
+    ----------
+    model : Sequential
+        The network; its parameters are perturbed one at a time.
+    X : array of shape (n, n_inputs)
+        Inputs, as for ``model.loss_and_grad``.
+    y : array
+        Targets, as for ``model.loss_and_grad``.
+    loss : str or Loss
+        The loss of J.
+    eps : float, default 1e-6
+        Step of the central difference.
+    regularizer : Regularizer or str, optional
+        Penalty added to J.
+    sample_weight : array of shape (n,), optional
+        Per-sample weights of J.
+
+    Returns
+    -------
+    ndarray of shape (model.n_params,)
+        dJ/dtheta, laid out as ``model.flat_params()``.
+
+    Raises
+    ------
+    ArgumentError
+        Whatever ``model.loss_and_grad`` refuses in X, y, loss, regularizer, sample_weight.
     """
     theta = model.flat_params()
     g = np.empty_like(theta)
@@ -53,13 +83,35 @@ def gradcheck(model, X, y, loss=None, eps=1e-6, regularizer=None, sample_weight=
     Parameters
     ----------
     model : Sequential
-    X, y : arrays, as for ``model.loss_and_grad``
-    loss : str or Loss, optional (the model's default loss if None)
-    eps : float
+        The network to check; it must have no active Dropout (p > 0).
+    X : array of shape (n, n_inputs)
+        Inputs, as for ``model.loss_and_grad``; a few rows suffice.
+    y : array
+        Targets, as for ``model.loss_and_grad``.
+    loss : str or Loss, optional
+        The model's default loss if None (cross_entropy after softmax, bce after sigmoid,
+        mse otherwise).
+    eps : float in (0, 1), default 1e-6
         Step of the central difference.
-    regularizer : Regularizer, optional
-    return_grads : bool
-        Also return (analytic, numerical) flat gradients.
+    regularizer : Regularizer or str, optional
+        Penalty added to J (its gradient is checked too).
+    sample_weight : array of shape (n,), optional
+        Per-sample weights of J.
+    return_grads : bool, default False
+        Also return the analytic and numerical flat gradients.
+
+    Returns
+    -------
+    float or tuple
+        The largest err(P); with ``return_grads``, (err, analytic, numerical), the last two
+        float64 arrays of shape (model.n_params,) laid out as ``model.flat_params()``.
+
+    Raises
+    ------
+    ArgumentError
+        ``model`` is not a Sequential or has Dropout with p > 0, ``eps`` is outside (0, 1),
+        ``return_grads`` is not a bool, or X, y, loss, regularizer or sample_weight are
+        refused as by ``model.loss_and_grad``.
     """
     check_instance("model", model, Sequential, "a mlplab Sequential or MLP")
     check_real("eps", eps, 0, 1, low_open=True, high_open=True)

@@ -25,7 +25,15 @@ class History:
         self.stop_reason = None
 
     def record(self, epoch, logs) -> None:
-        """Append the values of one finished epoch (``logs``: name -> value)."""
+        """Append the values of one finished epoch.
+
+        Parameters
+        ----------
+        epoch : int
+            The epoch's number (0-based).
+        logs : dict
+            Name -> value ("loss", "val_loss", metrics, "lr", ...).
+        """
         self.epoch.append(epoch)
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
@@ -40,7 +48,13 @@ class History:
         return len(self.epoch)
 
     def to_dict(self) -> dict:
-        """A JSON-serialisable copy."""
+        """A JSON-serialisable copy.
+
+        Returns
+        -------
+        dict
+            "history", "epoch", "best_epoch" and "stop_reason".
+        """
         return {
             "history": {k: list(v) for k, v in self.history.items()},
             "epoch": list(self.epoch),
@@ -50,7 +64,17 @@ class History:
 
     @classmethod
     def from_dict(cls, d) -> History:
-        """The History of ``to_dict()``'s output."""
+        """The History of ``to_dict()``'s output.
+
+        Parameters
+        ----------
+        d : dict
+            As ``to_dict`` writes it; missing keys give empty or None values.
+
+        Returns
+        -------
+        History
+        """
         h = cls()
         h.history = {k: list(v) for k, v in d.get("history", {}).items()}
         h.epoch = list(d.get("epoch", []))

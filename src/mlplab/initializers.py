@@ -68,6 +68,23 @@ for _name, _f in INITIALIZERS.items():
 
 
 def get(init):
-    """The initializer named ``init``, or ``init`` itself if it is callable; anything else raises
-    ``ArgumentError`` naming ``init`` and listing the valid names."""
+    """The initializer named ``init``, or ``init`` itself if it is callable.
+
+    Parameters
+    ----------
+    init : str or callable
+        A key of ``INITIALIZERS`` (formulas in the module docstring), or a function
+        ``f(shape, rng, dtype) -> array`` with shape (n_in, n_out).
+
+    Returns
+    -------
+    callable
+        ``f(shape, rng, dtype)``, returning an array of ``shape`` and ``dtype`` drawn from
+        the NumPy Generator ``rng``.
+
+    Raises
+    ------
+    ArgumentError
+        ``init`` is neither callable nor a known name (the message lists the names).
+    """
     return lookup("init", INITIALIZERS, init)

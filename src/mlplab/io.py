@@ -183,7 +183,28 @@ def atomic_open(path, mode="w"):
     """Open a temporary file beside ``path`` for writing; on success it is flushed to disk
     and renamed over ``path`` (``os.replace``), on error removed. Readers see the old file
     or the new one, never half of one. The file gets the permissions the user's umask gives
-    (as any tool's files), and temporary files left by a save that was killed are removed."""
+    (as any tool's files), and temporary files left by a save that was killed are removed.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    mode : str, default "w"
+        A writing mode of ``open`` ("w", "wb").
+
+    Yields
+    ------
+    file object
+        The temporary file, open in ``mode``.
+
+    Raises
+    ------
+    ArgumentError
+        ``path`` is not a non-empty str or path-like.
+    OSError
+        The folder cannot be written; whatever the block raises is raised again, after the
+        temporary file is removed.
+    """
     path = check_path("path", path)
     folder, name = os.path.split(os.path.abspath(path))
     _clean_stale(folder, name)
@@ -213,12 +234,27 @@ def save(model, path) -> str:
     that ``mlplab.load`` reads back without pickle. The write is atomic: a temporary file in
     the same folder is renamed over ``path`` once complete.
 
+    Parameters
+    ----------
+    model : Sequential
+        The model to save.
+    path : str or path-like
+        The file to write (replaced if it exists).
+
+    Returns
+    -------
+    str
+        ``path``.
+
     Raises
     ------
     ArgumentError (a TypeError and a ValueError)
         If the model holds a layer class that is not built into mlplab, or anything
         ``mlplab.load`` would refuse: a weight that is NaN or infinite, a configuration it
-        could not rebuild (e.g. an MLP whose layers were replaced after it was built).
+        could not rebuild (e.g. an MLP whose layers were replaced after it was built), or
+        an invalid ``path``.
+    OSError
+        The file cannot be written.
     """
     _check_savable(model)
     return _write(path, {"kind": "model", "config": model.get_config()}, _param_arrays(model))
@@ -232,7 +268,9 @@ def save_checkpoint(
     Parameters
     ----------
     path : str or path-like
+        The file to write (replaced if it exists).
     model : Sequential
+        The model whose architecture and weights are saved.
     optimizer : Optimizer
         Its ``state_dict()`` is saved (hyper-parameters, update count t, state arrays).
     epoch : int
@@ -252,13 +290,15 @@ def save_checkpoint(
     Returns
     -------
     str
-        ``path``.
+        ``path``, the checkpoint written.
 
     Raises
     ------
     ArgumentError
         Naming the argument, for anything ``load_checkpoint`` would refuse (as ``save``;
         also an optimizer state that does not fit the model, a non-finite one).
+    OSError
+        The file cannot be written.
     """
     _check_savable(model)
     check_instance("optimizer", optimizer, optim.Optimizer, "a mlplab Optimizer")
@@ -425,6 +465,11 @@ def _build(path, meta, arrays):
 def load(path):
     """Read a model written by ``model.save(path)`` (or the model of a checkpoint).
 
+    Parameters
+    ----------
+    path : str or path-like
+        The model file.
+
     Returns
     -------
     Sequential or MLP
@@ -438,6 +483,8 @@ def load(path):
         larger than what the file truly holds is allocated.
     OSError
         If the file cannot be opened (FileNotFoundError if there is no such file).
+    ArgumentError
+        ``path`` is not a non-empty str or path-like.
     """
     meta, arrays = _read(path)
     return _build(path, meta, arrays)
@@ -445,9 +492,10 @@ def load(path):
 
 @dataclass
 class Checkpoint:
-    """What ``load_checkpoint`` returns.
+    """What ``load_checkpoint`` returns (a dataclass: each field is an argument of the
+    constructor and an attribute).
 
-    Attributes
+    Parameters
     ----------
     model : Sequential
         With the saved weights and the saved states of its Dropout generators.
@@ -456,6 +504,7 @@ class Checkpoint:
     epoch : int
         The last finished epoch; a resumed ``fit`` starts at ``epoch + 1``.
     history : History
+        The History up to ``epoch``.
     rng_state : dict or None
         The ``bit_generator.state`` of ``fit``'s random generator.
     dropout_rng_states : dict
@@ -479,12 +528,26 @@ class Checkpoint:
 def load_checkpoint(path) -> Checkpoint:
     """Read a checkpoint written by ``save_checkpoint`` (see ``Checkpoint``).
 
+    Parameters
+    ----------
+    path : str or path-like
+        The checkpoint file.
+
+    Returns
+    -------
+    Checkpoint
+        The model, the optimizer, the epoch, the History and the generators' states.
+
     Raises
     ------
     ModelFileError
         As ``load``; also when the file is a plain model file, not a checkpoint, or when
         its optimizer state does not fit the model (every state array has the model's
         parameter count, or the optimizer's scalar shape).
+    OSError
+        If the file cannot be opened (FileNotFoundError if there is no such file).
+    ArgumentError
+        ``path`` is not a non-empty str or path-like.
     """
     meta, arrays = _read(path, kinds=("checkpoint",))
     model = _build(path, meta, arrays)

@@ -70,9 +70,16 @@ class Layer:
     _transient = frozenset({"X", "Z", "Y", "T", "lse", "mask", "_bufs"})
 
     def bind(self, params: dict, grads: dict) -> None:
-        """Make each parameter and its gradient the given arrays: ``params`` and ``grads`` map
-        every name of ``param_names`` to a view into a model's flat buffers, which already
-        holds the parameter's values. Done by ``Sequential`` only."""
+        """Make each parameter and its gradient the given arrays. Done by ``Sequential`` only.
+
+        Parameters
+        ----------
+        params : dict
+            Each name of ``param_names`` -> a view into the model's flat parameter buffer,
+            of the parameter's shape, already holding its values.
+        grads : dict
+            Each name of ``param_names`` -> the matching view into the gradient buffer.
+        """
         for name in self.param_names:
             self.__dict__[name] = params[name]
             self.__dict__["d" + name] = grads[name]
@@ -104,24 +111,97 @@ class Layer:
         return b
 
     def forward(self, X, training: bool = False):
+        """The layer's output for X: step 1 of the lecture, one layer at a time.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n, n_in)
+            The layer's input, in the model's dtype (the first Dense layer also takes a
+            SciPy CSR matrix).
+        training : bool, default False
+            A training step: keep what ``backward`` needs (and drop units, for Dropout).
+
+        Returns
+        -------
+        ndarray of shape (n, n_out)
+            A work buffer of the layer, overwritten by its next ``forward`` (copy it to keep
+            it), or X itself for a layer that leaves its input as it is.
+        """
         raise NotImplementedError
 
     def backward(self, dY):
+        """Back-propagate through the layer by the chain rule (step 3 of the lecture): dX from dY,
+        and the layer's own gradients (dW, db) for a layer with parameters. Call after
+        ``forward(X, training=True)``.
+
+        Parameters
+        ----------
+        dY : ndarray of shape (n, n_out)
+            dJ/d(output) of this layer.
+
+        Returns
+        -------
+        ndarray of shape (n, n_in) or None
+            dX = dJ/dX, a work buffer of the layer (or dY itself for a layer that passes it
+            on unchanged); None when ``need_dx`` is False (the model's first Dense layer).
+        """
         raise NotImplementedError
 
     def bound(self, b: float) -> float:
         """An upper bound of ``|output|`` in prediction when every ``|input| <= b``; inf when the
-        layer cannot tell (the divergence guard then runs the network instead)."""
+        layer cannot tell (the divergence guard then runs the network instead).
+
+        Parameters
+        ----------
+        b : float >= 0
+            A bound of every ``|input|`` (the inputs' ``||X||_2`` for the first layer).
+
+        Returns
+        -------
+        float
+            A bound of every ``|output|``, or inf.
+        """
         return math.inf
 
     def output_size(self, n_in: int) -> int:
-        """Width of this layer's output given the width of its input."""
+        """Width of this layer's output given the width of its input.
+
+        Parameters
+        ----------
+        n_in : int
+            Width of the input (the previous layer's output).
+
+        Returns
+        -------
+        int
+            Width of the output (n_in for a layer without parameters).
+
+        Raises
+        ------
+        ArgumentError
+            ``n_in`` does not fit the layer (a Dense layer's ``in_features``).
+        """
         return n_in
 
     def get_config(self) -> dict:
+        """The constructor's arguments, as ``mlplab.io`` saves them.
+
+        Returns
+        -------
+        dict
+            Argument name -> JSON-serialisable value (empty for a layer without arguments).
+        """
         return {}
 
     def n_params(self) -> int:
+        """The number of parameters.
+
+        Returns
+        -------
+        int
+            Entries of every array in ``param_names`` (in_features * out_features +
+            out_features for a Dense layer, 0 for the others).
+        """
         return int(sum(getattr(self, p).size for p in self.param_names))
 
     def __repr__(self):
@@ -137,16 +217,27 @@ class Dense(Layer):
 
         dW = X^T dY        db = sum_i dY_i        dX = dY W^T
 
+    The backward formulas are the lecture's chain rule (dz_j/dw_ij = x_i, dz/dh_j = w_j)
+    for a batch, as torch.nn.Linear computes them (with W stored transposed there).
+
     Parameters
     ----------
-    in_features, out_features : int
+    in_features, out_features : int >= 1
         Widths n_in and n_out.
     init : str or callable, default "glorot"
         Weight initializer name (see ``mlplab.initializers``) or ``f(shape, rng, dtype)``.
         Biases start at zero.
-    seed : int, Generator or None
-        Seed of the initializer.
-    dtype : "float32" (default) or "float64"
+    seed : int, Generator or None, default None
+        Seed of the initializer; None draws fresh entropy.
+    dtype : {"float32", "float64"}, default "float32"
+        Dtype of W and b.
+
+    Raises
+    ------
+    ArgumentError
+        A width below 1, a weight matrix larger than the machine's memory, an unknown
+        ``init`` or one that does not give a finite real array of shape (n_in, n_out), a bad
+        ``seed`` or ``dtype``.
     """
 
     param_names = ("W", "b")
@@ -200,7 +291,18 @@ class Dense(Layer):
         return matmul(dY, self.W.T, dX)
 
     def bound(self, b):
-        """``|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|``."""
+        """``|z_j| <= sum_i |x_i| |W_ij| + |b_j| <= b max_j sum_i |W_ij| + max_j |b_j|``.
+
+        Parameters
+        ----------
+        b : float >= 0
+            A bound of every ``|x_i|``.
+
+        Returns
+        -------
+        float
+            The bound of every ``|z_j|``.
+        """
         return b * float(xp.abs(self.W).sum(axis=0).max()) + float(xp.abs(self.b).max())
 
     def output_size(self, n_in):
@@ -219,12 +321,20 @@ class Dropout(Layer):
     Each unit is zeroed with probability p and the survivors are scaled by 1/(1-p), so the
     expected output equals the input and prediction (training=False) is the identity.
 
+    As torch.nn.Dropout (Srivastava et al., "Dropout: a simple way to prevent neural
+    networks from overfitting", JMLR 2014, with the scaling moved to training time).
+
     Parameters
     ----------
-    p : float in [0, 1)
+    p : float in [0, 1), default 0.5
         Probability of dropping a unit.
-    seed : int, Generator or None
-        Seed of the mask generator (``layer.rng``).
+    seed : int, Generator or None, default None
+        Seed of the mask generator (``layer.rng``); None draws fresh entropy.
+
+    Raises
+    ------
+    ArgumentError
+        ``p`` outside [0, 1), or a bad ``seed``.
     """
 
     def __init__(self, p: float = 0.5, seed=None):

@@ -54,9 +54,11 @@ class LBFGS:
     ----------
     model : Sequential
         The network; its weights are the starting point, and receive the result.
-    loss, regularizer : optional
-        J's loss and penalty, as ``Trainer`` takes them (default loss: cross_entropy after
-        softmax, bce after sigmoid, mse otherwise; no penalty).
+    loss : str or Loss, optional
+        J's loss, as ``Trainer`` takes it (default: cross_entropy after softmax, bce after
+        sigmoid, mse otherwise).
+    regularizer : Regularizer or str, optional
+        A penalty added to J (default none).
     max_iter : int >= 1, default 200
         Iterations at most (SciPy's maxiter).
     max_fun : int >= 1, default 15000
@@ -116,9 +118,11 @@ class LBFGS:
         Parameters
         ----------
         X : array (n, n_inputs) or sparse matrix
+            All the training inputs (one batch).
         y : array
             Targets as the loss takes them (``Sequential.fit``'s).
         sample_weight : array (n,), optional
+            Weights w_i >= 0 of J.
 
         Returns
         -------
@@ -127,6 +131,8 @@ class LBFGS:
 
         Raises
         ------
+        ArgumentError
+            X, y or sample_weight refused for this model and loss, named.
         DivergenceError
             If the result is not finite; the model then keeps its weights from before.
         """

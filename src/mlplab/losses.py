@@ -9,7 +9,12 @@ shape of the model output (integer class labels become one-hot rows).
 Two losses fuse with the output activation that precedes them, which is both exact and
 stable: sigmoid + bce and softmax + cross_entropy. Their ``forward_logits(Z, P, Y, w)``
 computes J from the pre-activation Z (log-sum-exp form, never log(0)) and
-``backward_logits()`` returns dJ/dZ = w_i (p_i - y_i) / sum(w) directly (no division by p).
+``backward_logits()`` returns dJ/dZ = w_i (p_i - y_i) / sum(w) directly (no division by p;
+divided by k too for bce, the mean over its k outputs).
+
+J is the lecture's objective (slide "Multi-layer perceptron training", step 2); each loss's
+formula is torch's (torch.nn.MSELoss, L1Loss, HuberLoss, PoissonNLLLoss, BCELoss,
+BCEWithLogitsLoss, CrossEntropyLoss, all with reduction="mean"), as each class says.
 """
 
 from __future__ import annotations
@@ -49,7 +54,23 @@ class Loss:
         """(P, lse) for logits Z: P = f(Z) with f the activation this loss fuses with (softmax
         or sigmoid), and for softmax the row-wise log-sum-exp of Z. With it a loss applies to
         a linear output as torch's losses on logits do (``CrossEntropyLoss``,
-        ``BCEWithLogitsLoss``): ``forward_logits(Z, P, Y)``, then ``backward_logits()``."""
+        ``BCEWithLogitsLoss``): ``forward_logits(Z, P, Y)``, then ``backward_logits()``.
+
+        Only for a loss with ``fused_with`` (bce, cross_entropy).
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, k)
+            Logits: a linear output layer's values.
+
+        Returns
+        -------
+        P : ndarray of shape (n, k)
+            sigmoid(Z) or softmax(Z), in a work buffer of the loss overwritten by the next
+            call.
+        lse : ndarray of shape (n,) or None
+            log sum_k exp(z_ik) for softmax; None for sigmoid.
+        """
         act = self._link_layer
         if act is None:
             act = self._link_layer = activations.get(self.fused_with)
@@ -63,6 +84,23 @@ class Loss:
         return (w / w.sum()).astype(dtype, copy=False)[:, None]
 
     def forward(self, P, Y, sample_weight=None) -> float:
+        """J = sum_i w_i loss(p_i, y_i) / sum_i w_i (the module's formula); keeps P, Y and the
+        weights for ``backward``. No validation: the model validates and prepares its inputs.
+
+        Parameters
+        ----------
+        P : ndarray of shape (n, k)
+            The model's outputs (probabilities for bce and cross_entropy).
+        Y : ndarray of shape (n, k)
+            Targets as ``prepare_targets`` makes them, in P's dtype.
+        sample_weight : ndarray of shape (n,), optional
+            Weights w_i >= 0, not all 0; None for w_i = 1.
+
+        Returns
+        -------
+        float
+            J.
+        """
         self.P, self.Y, self.w = P, Y, sample_weight
         losses = self._per_sample(P, Y)
         if sample_weight is None:
@@ -70,6 +108,13 @@ class Loss:
         return float(xp.dot(losses, sample_weight) / sample_weight.sum())
 
     def backward(self):
+        """dJ/dP of the last ``forward``: w_i d loss_i / dp_i / sum_i w_i (1/n for w = None).
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            A new array, in P's dtype.
+        """
         P, Y = self.P, self.Y
         dP = xp.empty_like(P)
         self._grad(P, Y, dP)
@@ -79,12 +124,44 @@ class Loss:
 
     # fused output gradient; only losses with ``fused_with`` implement these
     def forward_logits(self, Z, P, Y, sample_weight=None, lse=None) -> float:
-        """J computed from the pre-activation Z (P = f(Z) already computed; ``lse``, the
-        row-wise log-sum-exp of Z, when the softmax layer kept it)."""
+        """J computed from the pre-activation Z, in the stable form each fused loss gives (BCE,
+        CrossEntropy); keeps P, Y and the weights for ``backward_logits``.
+
+        Parameters
+        ----------
+        Z : ndarray of shape (n, k)
+            Pre-activations (logits) of the output layer.
+        P : ndarray of shape (n, k)
+            f(Z), already computed (the output activation's, or ``link``'s).
+        Y : ndarray of shape (n, k)
+            Targets as ``prepare_targets`` makes them.
+        sample_weight : ndarray of shape (n,), optional
+            Weights w_i >= 0, not all 0; None for w_i = 1.
+        lse : ndarray of shape (n,), optional
+            log sum_k exp(z_ik), when the softmax layer kept it (computed here otherwise;
+            unused by bce).
+
+        Returns
+        -------
+        float
+            J.
+        """
         raise NotImplementedError
 
     def backward_logits(self, out=None):
-        """dJ/dZ = w_i (p_i - y_i) / sum(w), for the fused pairs."""
+        """dJ/dZ = w_i (p_i - y_i) / sum(w) (also divided by k for bce, the mean over its k
+        outputs), for the fused pairs, after ``forward_logits``.
+
+        Parameters
+        ----------
+        out : ndarray of shape (n, k), optional
+            Where to write dJ/dZ; a new array if None.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            dJ/dZ, the lecture's delta of the output layer (``out`` when given).
+        """
         P, Y = self.P, self.Y
         dZ = xp.subtract(P, Y, out=out)
         dZ *= self._scale(P.shape[0], self.w, P.dtype)
@@ -95,10 +172,31 @@ class Loss:
     def prepare_targets(self, y, n_outputs: int, dtype, name="y") -> np.ndarray:
         """Validate ``y`` and return it as a float array of shape (n, n_outputs).
 
-        Targets that cannot be an array, of more than 2 dimensions, of another width than
-        the model output, not numeric or holding NaN or infinity raise ``ArgumentError``
-        (a ValueError and a TypeError) naming the argument (``name``, "y" by default) and
-        what was wrong.
+        Parameters
+        ----------
+        y : array-like of shape (n,) or (n, n_outputs)
+            Targets, as scikit-learn's ``check_array`` takes them (lists, any real dtype,
+            pandas). For cross_entropy, integer class labels (n,) become one-hot rows.
+        n_outputs : int
+            The model's output width k.
+        dtype : numpy dtype
+            The model's dtype.
+        name : str, default "y"
+            The argument's name in error messages.
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs)
+            C-contiguous, of ``dtype``.
+
+        Raises
+        ------
+        ArgumentError
+            Targets that are None or cannot be an array, of more than 2 dimensions, of
+            another width than the model output, not numeric, holding NaN or infinity or
+            values beyond ``dtype``'s range; for poisson a negative count, for bce a value
+            outside [0, 1], for cross_entropy a label outside 0..k-1, a non-integer label
+            or a negative value in a row. The message names ``name``.
         """
         y = _as_array(y, name)
         if y.ndim == 1:
@@ -112,6 +210,13 @@ class Loss:
         return as_finite(y, dtype, name)
 
     def get_config(self) -> dict:
+        """The constructor's arguments (``type(loss)(**loss.get_config())`` rebuilds it).
+
+        Returns
+        -------
+        dict
+            Argument name -> value (empty but for Huber's delta).
+        """
         return {}
 
     def __repr__(self):
@@ -159,6 +264,16 @@ class Huber(Loss):
         h(d) = d^2 / 2                    if |d| <= delta
              = delta (|d| - delta / 2)    otherwise
         h'(d) = clip(d, -delta, delta)
+
+    Parameters
+    ----------
+    delta : float > 0, default 1.0
+        Where the loss turns from quadratic to linear, in the targets' units.
+
+    Raises
+    ------
+    ArgumentError
+        ``delta`` <= 0 or not finite.
     """
 
     name = "huber"
@@ -307,7 +422,18 @@ class CrossEntropy(Loss):
 
     def backward_logits(self, out=None):
         """dJ/dz_i = w_i (p_i sum_k y_ik - y_i) / sum(w): p_i - y_i for one-hot or probability
-        rows, and still exact (as torch) for rows of y that do not sum to 1."""
+        rows, and still exact (as torch) for rows of y that do not sum to 1.
+
+        Parameters
+        ----------
+        out : ndarray of shape (n, k), optional
+            As for ``Loss.backward_logits``.
+
+        Returns
+        -------
+        ndarray of shape (n, k)
+            dJ/dZ, the output layer's delta (``out`` when given).
+        """
         P, Y = self.P, self.Y
         dZ = xp.multiply(P, self.ysum[:, None], out=out)
         xp.subtract(dZ, Y, out=dZ)
@@ -358,6 +484,22 @@ LOSSES = {
 
 
 def get(loss) -> Loss:
-    """A loss from a name ("mse") or a class; an instance is returned as is. Anything else
-    raises ``ArgumentError`` listing the valid names."""
+    """A loss from a name ("mse") or a class; an instance is returned as is.
+
+    Parameters
+    ----------
+    loss : str, Loss subclass or Loss
+        A key of ``LOSSES`` (a new loss with its defaults), a class (built without
+        arguments), or an instance.
+
+    Returns
+    -------
+    Loss
+        A new loss, or the instance given.
+
+    Raises
+    ------
+    ArgumentError
+        Anything else, naming ``loss`` and listing the valid names.
+    """
     return lookup("loss", LOSSES, loss, base=Loss)

@@ -55,9 +55,10 @@ RULES = {
 
 @dataclass
 class LRFindResult:
-    """What ``lr_find`` measured.
+    """What ``lr_find`` measured (a dataclass: each field is an argument of the constructor
+    and an attribute).
 
-    Attributes
+    Parameters
     ----------
     lr, loss, smoothed_loss : list of float
         Per update made: its learning rate, its mini-batch loss J_t (before the update) and the
@@ -65,13 +66,23 @@ class LRFindResult:
     suggestion : float or None
         The suggested learning rate, by ``rule`` (None when the sweep stopped before 3 updates).
     rule : str
-        The rule's name; ``rule_text`` says it in words.
+        The rule's name.
+    rule_text : str
+        The rule in words (``RULES[rule]``).
     suggestions : dict
         The rate each rule of ``RULES`` gives (None where it cannot).
     stop_reason : str
         Why the sweep ended: all ``num_steps`` updates, or the loss diverged.
-    start_lr, end_lr, num_steps, beta, diverge, batch_size, optimizer
-        The settings (``optimizer`` is the optimizer's ``get_config()`` without its lr).
+    start_lr, end_lr : float
+        The range swept.
+    num_steps : int
+        The updates asked for.
+    beta, diverge : float
+        The smoothing and the stop rule.
+    batch_size : int or None
+        Rows per update (None: full batch).
+    optimizer : dict
+        The optimizer's ``get_config()`` without its lr.
     optimizer_text : str
         The optimizer in words, e.g. "SGD (momentum 0.9)".
     """
@@ -94,7 +105,13 @@ class LRFindResult:
     optimizer_text: str
 
     def to_dict(self) -> dict:
-        """A JSON-serialisable copy (a loss that is not finite as None)."""
+        """A JSON-serialisable copy (a loss that is not finite as None).
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
         d = asdict(self)
         for key in ("loss", "smoothed_loss"):
             d[key] = [v if math.isfinite(v) else None for v in d[key]]
@@ -178,8 +195,10 @@ def lr_find(
     ----------
     model : Sequential
         Left unchanged: a copy is trained.
-    X, y, sample_weight
-        As ``fit`` takes them (X of shape (n, n_inputs)).
+    X : array-like of shape (n, n_inputs) or sparse matrix
+        Inputs, as ``fit`` takes them.
+    y : array-like
+        Targets, as ``fit`` takes them.
     loss : str or Loss, optional
         Default as ``fit``: cross_entropy after softmax, bce after sigmoid, mse otherwise.
     optimizer : Optimizer or name, optional
@@ -190,6 +209,7 @@ def lr_find(
     num_steps : int in [3, 10^6], default 200
         Updates at most (the data is gone through as many times as it takes, reshuffled).
     batch_size : int or None, default 32
+        Rows per update; None: full batch.
     beta : float in [0, 1), default 0.98
         Smoothing of the exponential average.
     diverge : float > 1, default 4
@@ -198,6 +218,8 @@ def lr_find(
         The rule of ``suggestion`` (``RULES``; both are in ``suggestions``).
     regularizer : Regularizer or name, optional
         A penalty added to J, as ``fit`` takes it (the loss recorded then includes it).
+    sample_weight : array-like of shape (n,), optional
+        Weights w_i >= 0 of J, as ``fit`` takes them.
     seed : int, optional
         Seeds the shuffling (default: the model's, as ``fit`` does, from a copy of it).
 

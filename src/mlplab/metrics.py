@@ -14,7 +14,18 @@ DEFAULT_METRICS = ("accuracy",)
 
 
 def classes_from_outputs(P):
-    """Class index per row: argmax for several outputs, p >= 0.5 for a single output."""
+    """Class index per row: argmax for several outputs, p >= 0.5 for a single output.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, n_outputs)
+        Probabilities (or one-hot or 0/1 targets).
+
+    Returns
+    -------
+    ndarray of int64, shape (n,)
+        The class of each row.
+    """
     if P.shape[1] == 1:
         return (P[:, 0] >= 0.5).astype(np.int64)
     return P.argmax(axis=1)
@@ -27,7 +38,20 @@ def accuracy(P, Y):
 
 
 def multilabel_accuracy(P, Y):
-    """Fraction of rows whose every label (p >= 0.5) is right."""
+    """Fraction of rows whose every label (p >= 0.5) is right.
+
+    Parameters
+    ----------
+    P : ndarray of shape (n, n_labels)
+        Sigmoid probabilities, one per label.
+    Y : ndarray of shape (n, n_labels)
+        0/1 targets.
+
+    Returns
+    -------
+    float
+        In [0, 1].
+    """
     return float(np.mean(((P >= 0.5) == (Y >= 0.5)).all(axis=1)))
 
 
@@ -52,8 +76,26 @@ METRICS = {"accuracy": accuracy, "mse": mse, "mae": mae, "r2": r2}
 
 
 def get(name, argument="metric"):
-    """The metric named ``name``, or ``name`` itself if it is callable; anything else raises
-    ``ArgumentError`` naming ``argument`` and listing the valid names."""
+    """The metric named ``name``, or ``name`` itself if it is callable.
+
+    Parameters
+    ----------
+    name : str or callable
+        A key of ``METRICS`` ("accuracy", "mse", "mae", "r2"), or ``f(P, Y) -> float``.
+    argument : str, default "metric"
+        The argument's name in the error message.
+
+    Returns
+    -------
+    callable
+        ``f(P, Y) -> float``.
+
+    Raises
+    ------
+    ArgumentError
+        ``name`` is neither callable nor a known name (the message names ``argument`` and
+        lists the names), or ``argument`` is not a non-empty str.
+    """
     if not isinstance(argument, str) or not argument:
         raise fail("argument", "a non-empty str, the argument's name in messages", argument)
     return lookup(argument, METRICS, name)
@@ -62,7 +104,29 @@ def get(name, argument="metric"):
 def resolve(metrics, loss, multilabel=False) -> dict:
     """{name: function} of ``metrics`` (names or callables) for a model trained with ``loss``:
     "accuracy" only for a classification loss (dropped from the default, refused if asked
-    for), ``multilabel_accuracy`` for several sigmoid outputs."""
+    for), ``multilabel_accuracy`` for several sigmoid outputs.
+
+    Parameters
+    ----------
+    metrics : str, sequence of (str or callable), or None
+        None gives no metrics; ``DEFAULT_METRICS`` gives "accuracy" for a classification
+        loss and nothing for a regression loss.
+    loss : Loss
+        The loss the model is trained or evaluated with.
+    multilabel : bool, default False
+        Several sigmoid outputs: "accuracy" then means ``multilabel_accuracy``.
+
+    Returns
+    -------
+    dict
+        Name -> ``f(P, Y) -> float``, in the order given.
+
+    Raises
+    ------
+    ArgumentError
+        ``metrics`` is a single callable or not a list, names an unknown metric
+        (``metrics[i]``), or asks for "accuracy" with a regression loss.
+    """
     if metrics is None:
         return {}
     if isinstance(metrics, str):

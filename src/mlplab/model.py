@@ -52,11 +52,14 @@ class Sequential:
     Parameters
     ----------
     layers : list of Layer
-        e.g. ``[Dense(2, 16), ReLU(), Dense(16, 1), Sigmoid()]``.
-    dtype : "float32" or "float64", optional
-        Computation dtype; by default the dtype of the first Dense layer.
+        e.g. ``[Dense(2, 16), ReLU(), Dense(16, 1), Sigmoid()]``; the first layer with
+        parameters must be a Dense layer, and each layer's width must chain to the next.
+    dtype : {"float32", "float64"}, optional
+        Computation dtype; by default the dtype of the first Dense layer. The parameters
+        are copied into the model's flat buffer in this dtype.
     seed : int >= 0, optional
-        Seeds the shuffling of ``fit`` when it is given no seed (see ``run_rng``).
+        Seeds the shuffling of ``fit`` when it is given no seed (see ``run_rng``); None:
+        fresh entropy at each ``fit``.
 
     Attributes
     ----------
@@ -66,6 +69,12 @@ class Sequential:
     stop_training, stop_reason
         A callback sets ``stop_training = True`` (and a ``stop_reason``) to end training after
         the current batch, as in Keras.
+
+    Raises
+    ------
+    ArgumentError
+        ``layers`` is not a non-empty list of Layer, its first layer with parameters is not
+        Dense, two widths do not chain, or ``dtype`` or ``seed`` is invalid.
     """
 
     def __init__(self, layers, dtype=None, seed=None):
@@ -151,14 +160,36 @@ class Sequential:
     def run_rng(self) -> np.random.Generator:
         """The generator of a new training run (shuffling, augmentation) when it is given no
         seed: the next of a sequence derived from the model's seed, so that a seeded model's
-        n-th ``fit`` shuffles the same way in every process; fresh entropy without a seed."""
+        n-th ``fit`` shuffles the same way in every process; fresh entropy without a seed.
+
+        Returns
+        -------
+        numpy.random.Generator
+            From the n-th child of ``numpy.random.SeedSequence(seed)`` at the n-th call.
+        """
         if self._run_seeds is None:
             return np.random.default_rng()
         return np.random.default_rng(self._run_seeds.spawn(1)[0])
 
     def astype(self, dtype) -> Sequential:
-        """A copy of the network that computes in ``dtype`` ("float32" or "float64"), its
-        weights converted; the training state (history, optimizer) is not copied."""
+        """A copy of the network that computes in ``dtype``, its weights converted; the
+        training state (history, optimizer) is not copied.
+
+        Parameters
+        ----------
+        dtype : {"float32", "float64"}
+            The copy's dtype.
+
+        Returns
+        -------
+        Sequential
+            Of the model's class (an MLP stays an MLP).
+
+        Raises
+        ------
+        ArgumentError
+            ``dtype`` is neither.
+        """
         state = {k: v for k, v in self.__getstate__().items() if k not in ("history", "optimizer")}
         clone = type(self).__new__(type(self))
         clone.__dict__.update(copy.deepcopy(state))  # layers arrive unbound, in the old dtype
@@ -170,31 +201,75 @@ class Sequential:
         return clone
 
     def flat_params(self):
-        """All parameters as one 1-D array (weights of every layer, then biases): a view, not a copy."""
+        """All parameters as one 1-D array (weights of every layer, then biases): a view, not a copy.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            theta, the buffer itself: writing to it changes the model.
+        """
         return self._theta
 
     def flat_grads(self):
-        """All gradients, laid out as ``flat_params()``."""
+        """All gradients, laid out as ``flat_params()``.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            dJ/dtheta of the last backward pass, the buffer itself.
+        """
         return self._grad
 
     def params(self):
-        """Parameter arrays in layer order ([W1, b1, W2, b2, ...]), views into the flat buffer."""
+        """Parameter arrays in layer order ([W1, b1, W2, b2, ...]), views into the flat buffer.
+
+        Returns
+        -------
+        list of ndarray
+            W of shape (n_in, n_out) and b of shape (n_out,) for each Dense layer.
+        """
         return [getattr(layer, n) for layer in self.layers for n in layer.param_names]
 
     def grads(self):
-        """Gradient arrays in the order of ``params()`` ([dW1, db1, ...])."""
+        """Gradient arrays in the order of ``params()`` ([dW1, db1, ...]).
+
+        Returns
+        -------
+        list of ndarray
+            Views into the flat gradient buffer, of the shapes of ``params()``.
+        """
         return [getattr(layer, "d" + n) for layer in self.layers for n in layer.param_names]
 
     @property
     def n_params(self) -> int:
+        """The number of parameters, the size of ``flat_params()``."""
         return int(self._theta.size)
 
     def get_weights(self):
-        """A copy of the flat parameter buffer."""
+        """A copy of the flat parameter buffer.
+
+        Returns
+        -------
+        ndarray of shape (n_params,)
+            Weights of every layer, then biases, in the model's dtype.
+        """
         return self._theta.copy()
 
     def set_weights(self, weights):
-        """Set every parameter from a flat array (``get_weights()``) or a list like ``params()``."""
+        """Set every parameter from a flat array (``get_weights()``) or a list like ``params()``.
+
+        Parameters
+        ----------
+        weights : array of shape (n_params,), or list of arrays
+            A flat array is copied into the buffer; a list gives one array per parameter,
+            of the shapes of ``params()``. Values are cast to the model's dtype.
+
+        Raises
+        ------
+        ArgumentError
+            A flat array of another shape or holding NaN or infinity; a list of another
+            length or an array of another shape (a list is not checked for NaN).
+        """
         if isinstance(weights, (list, tuple)):
             ps = self.params()
             if len(weights) != len(ps):
@@ -229,6 +304,23 @@ class Sequential:
 
         With ``training=True`` dropout is active and every layer keeps what ``backward``
         needs. Returns a new array.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n, n_inputs)
+            Inputs (anything scikit-learn's ``check_array`` takes; NaN and infinity refused).
+        training : bool, default False
+            A training pass (dropout on).
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs)
+            The output A of the last layer, in the model's dtype.
+
+        Raises
+        ------
+        ArgumentError
+            X is not a finite 2-D real array of n_inputs columns.
         """
         return self._forward(self._check_X(X), training).copy()
 
@@ -236,7 +328,23 @@ class Sequential:
         """Back-propagate dY = dJ/d(output) from the last layer to the first.
 
         Leaves dW and db in every Dense layer (and in ``flat_grads()``) and returns
-        dX = dJ/dX. Call after ``forward``.
+        dX = dJ/dX. Call after ``forward`` (``training=True`` for dropout). The lecture's
+        backpropagation: each layer's delta from the next one's by the chain rule.
+
+        Parameters
+        ----------
+        dY : array of shape (n, n_outputs)
+            dJ/d(output), for the rows of the last ``forward``.
+
+        Returns
+        -------
+        ndarray of shape (n, n_inputs)
+            dJ/dX, a work buffer of the first layer (overwritten by the next backward pass).
+
+        Raises
+        ------
+        ArgumentError
+            dY is not a real array of shape (n, n_outputs).
         """
         dY = as_numeric_array(dY, "dY")
         if dY.dtype.kind not in "biuf":
@@ -308,7 +416,31 @@ class Sequential:
 
         Returns J = sum_i w_i loss_i / sum_i w_i (+ the regularizer's penalty) as a float
         and leaves dJ/dtheta in ``flat_grads()`` (and dW, db in every Dense layer).
-        Dropout is active, as in a training step.
+        Dropout is active, as in a training step. Steps 1-3 of the lecture.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n, n_inputs)
+            Inputs.
+        y : array-like
+            Targets, as ``fit`` takes them.
+        loss : str or Loss, optional
+            Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+        regularizer : Regularizer or str, optional
+            Penalty added to J (``mlplab.regularizers``).
+        sample_weight : array-like of shape (n,), optional
+            Weights w_i >= 0, not all 0.
+
+        Returns
+        -------
+        float
+            J.
+
+        Raises
+        ------
+        ArgumentError
+            An invalid X, y, loss (or one that does not fit the output layer),
+            regularizer or sample_weight, named in the message.
         """
         loss = self._resolve_loss(loss)
         X, Y, sw = self._check_data(X, y, loss, sample_weight)
@@ -343,7 +475,25 @@ class Sequential:
     def predict(self, X, batch_size=None):
         """Network outputs for X, shape (n, n_outputs): probabilities after a sigmoid or
         softmax output, logits (or values) after a linear one. ``batch_size`` rows per pass
-        (default 8192) bound the memory."""
+        (default 8192) bound the memory.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n, n_inputs)
+            Inputs.
+        batch_size : int >= 1, optional
+            Rows per forward pass; None: 8192.
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs)
+            A new array, in the model's dtype.
+
+        Raises
+        ------
+        ArgumentError
+            An invalid X or batch_size.
+        """
         if batch_size is not None:
             check_int("batch_size", batch_size, 1)
         return self._predict(self._check_X(X), batch_size)
@@ -368,7 +518,21 @@ class Sequential:
         softmax or sigmoid outputs, or those of the logits of a linear output trained with
         cross_entropy (softmax) or bce (sigmoid, one probability per unit).
 
-        Raises ``ArgumentError`` for a regression model (``probabilities`` is None)."""
+        Parameters
+        ----------
+        X, batch_size : array-like or sparse matrix (n, n_inputs), and int >= 1 or None
+            As for ``predict``.
+
+        Returns
+        -------
+        ndarray of shape (n, n_outputs)
+            Rows summing to 1 (softmax), or one probability per unit (sigmoid).
+
+        Raises
+        ------
+        ArgumentError
+            For a regression model (``probabilities`` is None), an invalid X or batch_size.
+        """
         kind = self.probabilities
         if kind is None:
             raise fail(
@@ -385,14 +549,53 @@ class Sequential:
     def predict_classes(self, X):
         """Predicted class per sample: argmax of the probabilities, or p >= 0.5 for one
         output (z >= 0 for a logit), and for each label of a multi-label output an (n, k)
-        0/1 array. A regression model's outputs are read the same way."""
+        0/1 array. A regression model's outputs are read the same way.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n, n_inputs)
+            Inputs.
+
+        Returns
+        -------
+        ndarray of int64, shape (n,) or (n, n_outputs)
+            Class indices; for a multi-label model, one 0/1 column per label.
+
+        Raises
+        ------
+        ArgumentError
+            An invalid X.
+        """
         P = self.predict_proba(X) if self.probabilities is not None else self.predict(X)
         if self.multilabel:
             return (P >= 0.5).astype(np.int64)
         return metrics_mod.classes_from_outputs(P)
 
     def evaluate(self, X, y, loss=None, metrics=DEFAULT_METRICS, sample_weight=None):
-        """Loss and metrics on (X, y), as a dict {"loss": ..., "accuracy": ...}."""
+        """Loss and metrics on (X, y), as a dict {"loss": ..., "accuracy": ...}.
+
+        Prediction mode (no dropout), in chunks of 8192 rows; the loss is the data term J
+        without any regularizer.
+
+        Parameters
+        ----------
+        X, y, loss : as for ``loss_and_grad``
+            Inputs (n, n_inputs), targets, and the loss (the default fits the output layer).
+        metrics : sequence of (str or callable), default ("accuracy",)
+            As in ``fit``; the default's accuracy is left out for a regression loss.
+        sample_weight : array-like of shape (n,), optional
+            Weights w_i of the loss (the metrics are unweighted).
+
+        Returns
+        -------
+        dict
+            "loss" -> J, and each metric's name -> its value (floats).
+
+        Raises
+        ------
+        ArgumentError
+            An invalid X, y, loss, metrics or sample_weight, named in the message.
+        """
         loss = self._resolve_loss(loss)
         X, Y, sw = self._check_data(X, y, loss, sample_weight)
         return self._evaluate(X, Y, loss, self._resolve_metrics(metrics, loss), sw)
@@ -491,24 +694,32 @@ class Sequential:
             Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
         optimizer : Optimizer or name, optional
             Default ``optim.SGD(lr=0.1)``. A name uses that optimizer's defaults.
-        epochs : int
-        batch_size : int or None
-            None: full batch, the lecture's plain gradient descent (one step per epoch).
-        shuffle : bool
+        epochs : int >= 0, default 10
+            Passes over the training data (the last epoch is ``epochs - 1``, counting from 0).
+        batch_size : int >= 1 or None, default 32
+            Rows per mini-batch; None: full batch, the lecture's plain gradient descent (one
+            step per epoch).
+        shuffle : bool, default True
+            Permute the rows at each epoch (by fit's generator).
         seed : int, optional
             Seeds shuffling and augmentation. By default: the model's seed (``MLP(...,
             seed=0)``) seeds them, so the same script gives the same weights in every process
             (the n-th fit of the model draws the n-th of a sequence derived from that seed);
             a model without a seed draws fresh entropy.
         validation_data : (X_val, y_val) or (X_val, y_val, w_val), optional
-        metrics : sequence of str
-            "accuracy" (classification), "mse", "mae", "r2".
-        verbose : 0, 1 or 2
-            1: a progress bar per epoch with the running loss; 2: a line per epoch.
+            Evaluated after each epoch (no dropout), logged as "val_loss" and "val_<metric>".
+        metrics : sequence of (str or callable), default ("accuracy",)
+            "accuracy" (classification), "mse", "mae", "r2", or ``f(P, Y) -> float``; the
+            default's accuracy is left out for a regression loss.
+        verbose : {0, 1, 2}, default 1
+            1: a progress bar per epoch with the running loss (one line per epoch when the
+            output is not a terminal); 2: a line per epoch; 0: silent.
         validation_split : float in [0, 1)
             Hold out this fraction (the last samples, before shuffling) for validation;
             ``validation_data``, when given, takes its place (as in Keras) and every sample trains.
-        callbacks : list of Callback
+        callbacks : list of Callback, optional
+            Called at the start and end of training, of each epoch and of each batch
+            (``mlplab.callbacks``).
         regularizer : Regularizer or name, optional
             Penalty added to J (``mlplab.regularizers``); History keeps "data_loss" too.
         augment : callable ``f(X_batch, rng) -> X_batch``, optional
@@ -516,8 +727,11 @@ class Sequential:
             data nor at predict time (``mlplab.augment``). Must return a new array of the
             batch's shape, not write to its input.
         sample_weight : array (n,), optional
+            Weights w_i >= 0 of J = sum_i w_i loss_i / sum_i w_i.
         class_weight : dict {class: weight} or "balanced", optional
-        initial_epoch : int
+            Multiplies each sample's weight by its class's ("balanced": scikit-learn's
+            n / (n_classes * count)).
+        initial_epoch : int >= 0, default 0
             Epoch to start from (for resumed runs).
         resume_from : str or path-like, optional
             A full checkpoint (``ModelCheckpoint(save_full=True)``, ``Trainer.save_checkpoint``):
@@ -528,6 +742,10 @@ class Sequential:
             is bit for bit that of an uninterrupted run (details: ``Trainer.fit``).
         allow_new_data : bool, default False
             Resume on data other than the checkpoint's on purpose (else refused).
+        **unexpected
+            Refused: an argument fit does not take (``lr=``, ``epoch=``) raises
+            ArgumentError saying where it belongs (the optimizer's) or which of fit's
+            arguments it resembles.
 
         Returns
         -------
@@ -537,11 +755,13 @@ class Sequential:
         Raises
         ------
         ArgumentError (a ValueError and a TypeError)
-            For an invalid argument, named in the message.
+            For an invalid argument, named in the message, before training; also for data
+            other than the checkpoint's with ``resume_from`` (unless ``allow_new_data``).
         DivergenceError
-            When J becomes NaN or infinite (see ``Trainer.fit``).
-            An argument fit does not take (``lr=``, ``epoch=``) is refused saying where it
-            belongs (the optimizer's) or which of fit's arguments it resembles.
+            When J becomes NaN or infinite, or the weights overflow (see ``Trainer.fit``):
+            the model is back at its weights of the start of that epoch.
+        ModelFileError
+            ``resume_from`` is not a valid checkpoint (OSError if it cannot be opened).
         """
         from .training import FIT_HINTS, Trainer, as_source
 
@@ -578,7 +798,23 @@ class Sequential:
     def summary(self, print_fn=print):
         """Print a table of the layers with their output width and parameter count, as
         Keras's ``summary`` does (``print_fn`` receives the table); with ``print_fn=None``,
-        return the table as a string instead (``repr(model)`` also gives it)."""
+        return the table as a string instead (``repr(model)`` also gives it).
+
+        Parameters
+        ----------
+        print_fn : callable or None, default print
+            Called once with the whole table (a str).
+
+        Returns
+        -------
+        str or None
+            The table when ``print_fn`` is None.
+
+        Raises
+        ------
+        ArgumentError
+            ``print_fn`` is neither callable nor None.
+        """
         rows = [("layer", "output", "params")]
         width = self.n_inputs
         rows.append(("input", str(width), "0"))
@@ -606,7 +842,14 @@ class Sequential:
 
     def get_config(self) -> dict:
         """The architecture as a JSON-serialisable dict (see ``from_config``); with "logits"
-        when the linear output's values are logits (``logits``)."""
+        when the linear output's values are logits (``logits``).
+
+        Returns
+        -------
+        dict
+            "class", "dtype", "layers" (each {"class": name, "config": layer.get_config()});
+            an MLP adds its constructor's arguments.
+        """
         cfg = {
             "class": "Sequential",
             "dtype": self.dtype.name,
@@ -619,7 +862,26 @@ class Sequential:
     @staticmethod
     def from_config(config: dict) -> Sequential:
         """Rebuild an architecture (with fresh weights) from ``get_config()``
-        (``mlplab.schema.model_from_config``: only built-in layer classes)."""
+        (``mlplab.schema.model_from_config``: only built-in layer classes).
+
+        Parameters
+        ----------
+        config : dict
+            As ``get_config()`` returns it.
+
+        Returns
+        -------
+        Sequential or MLP
+            As the configuration's "class" says, with new random weights (a custom
+            initializer's name falls back to "glorot").
+
+        Raises
+        ------
+        ArgumentError
+            A configuration that is not a dict with a known "class", names an unknown layer
+            class, or whose MLP layers do not match its sizes; an invalid value as the
+            constructors refuse it. (A missing key can raise KeyError.)
+        """
         from .schema import model_from_config
 
         return model_from_config(config)
@@ -627,7 +889,26 @@ class Sequential:
     # -- files ----------------------------------------------------------------------------
     def save(self, path) -> str:
         """Write the architecture and weights to ``path`` (``mlplab.load`` reads it back;
-        no pickle, atomic write). Returns ``path``. See ``mlplab.io``."""
+        no pickle, atomic write). Returns ``path``. See ``mlplab.io``.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced if it exists); ``.mlp`` by convention.
+
+        Returns
+        -------
+        str
+            The path written (``path`` as a str).
+
+        Raises
+        ------
+        ArgumentError
+            A layer class that is not built into mlplab, a weight that is NaN or infinite, an
+            invalid ``path`` (see ``mlplab.io.save``).
+        OSError
+            The file cannot be written.
+        """
         from . import io
 
         return io.save(self, path)
@@ -637,6 +918,25 @@ class Sequential:
 
         Writes ``path`` and returns it, or returns the ``onnx.ModelProto`` when path is None.
         Keyword arguments go to ``mlplab.export.to_onnx``.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            The ``.onnx`` file to write; None returns the ModelProto.
+        **kwargs
+            ``opset``, ``input_name``, ``output_name``, ``binary_proba``, ``doc``.
+
+        Returns
+        -------
+        str or onnx.ModelProto
+            ``path``, or the model when ``path`` is None.
+
+        Raises
+        ------
+        ImportError
+            The ``onnx`` package is missing.
+        ArgumentError
+            An invalid argument, or a layer without an ONNX export.
         """
         from . import export
 
@@ -657,14 +957,23 @@ class MLP(Sequential):
         Hidden activation (``mlplab.activations.ACTIVATIONS``).
     output : None, "sigmoid", "softmax" or another activation name
         Output activation; None leaves the output linear (regression).
-    init : str, optional
-        Weight initializer; default "he" for the ReLU family, "glorot" otherwise.
-    dtype : "float32" (default) or "float64"
+    init : str or callable, optional
+        Weight initializer (``mlplab.initializers``); default "he" for the ReLU family
+        (relu, leaky_relu, elu, gelu), "glorot" otherwise.
+    dtype : {"float32", "float64"}, default "float32"
+        Computation dtype.
     seed : int or numpy Generator, optional
         Seeds the initial weights, the dropout masks, and the shuffling of ``fit`` when it is
         given no seed of its own.
-    dropout : float, default 0
+    dropout : float in [0, 1), default 0
         If > 0, a Dropout(dropout) layer after each hidden activation.
+
+    Raises
+    ------
+    ArgumentError
+        ``sizes`` is not a list of at least two positive ints, or describes a network larger
+        than the machine's memory; an unknown ``activation``, ``output`` or ``init``; an
+        invalid ``dtype``, ``seed`` or ``dropout``.
     """
 
     def __init__(self, sizes, activation="relu", output=None, init=None, dtype="float32", seed=None, dropout=0.0):

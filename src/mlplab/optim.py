@@ -44,22 +44,27 @@ def _check_betas(betas):
 class Optimizer:
     """Base class of the optimizers.
 
+    Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
+    flags True or False, NumPy scalars accepted, bool never a number).
+
     Parameters
     ----------
-    lr : float or schedule
+    lr : float >= 0 or schedule, default 1e-3
         Learning rate, or a callable ``schedule(t) -> float`` of the update count t
         (0-based); a schedule with ``interval == "epoch"`` is called with the epoch instead.
-    clip_norm : float, optional
+    clip_norm : float >= 0, optional
         Rescale the whole gradient g to norm at most clip_norm:
         g <- g * min(1, clip_norm / (||g||_2 + 1e-6)), the norm taken over all parameters at
         once (``torch.nn.utils.clip_grad_norm_``).
-    clip_value : float, optional
+    clip_value : float >= 0, optional
         Clip every gradient coordinate to [-clip_value, clip_value]
         (``torch.nn.utils.clip_grad_value_``). Applied before clip_norm.
 
-    Every hyper-parameter is checked when the optimizer is built (numbers finite and in range,
-    flags True or False, NumPy scalars accepted, bool never a number); a bad one raises
-    ``mlplab.errors.ArgumentError`` (a ValueError and a TypeError) naming it.
+    Raises
+    ------
+    ArgumentError
+        A hyper-parameter out of range or of the wrong type, named in the message; a
+        schedule whose rate at t = 0 is not a finite number >= 0.
 
     Notes
     -----
@@ -99,7 +104,20 @@ class Optimizer:
         return float(lr0)
 
     def lr_at(self, t=None, epoch=None) -> float:
-        """The learning rate for update t (default: the next one)."""
+        """The learning rate for update t (default: the next one).
+
+        Parameters
+        ----------
+        t : int, optional
+            The update count (0-based); default ``self.t``, the next update's.
+        epoch : int, optional
+            The epoch, for a schedule with ``interval == "epoch"``; default ``self.epoch``.
+
+        Returns
+        -------
+        float
+            ``lr`` itself, or the schedule's rate at t (or at the epoch).
+        """
         if not callable(self.lr):
             return self.lr
         t = self.t if t is None else t
@@ -159,7 +177,16 @@ class Optimizer:
                 g *= coef
 
     def step(self, model) -> None:
-        """Apply one update to ``model`` from the gradients in ``model.flat_grads()``."""
+        """Apply one update to ``model`` from the gradients in ``model.flat_grads()``.
+
+        Step 4 of the lecture: clip g (in place), then the rule of the class's docstring
+        with lr = ``lr_at()``; t then counts one more update and ``last_lr`` is that lr.
+
+        Parameters
+        ----------
+        model : Sequential
+            Its ``flat_params()`` are updated in place.
+        """
         theta, g = model.flat_params(), model.flat_grads()
         self._clip(g)
         lr = self.lr_at()
@@ -172,6 +199,19 @@ class Optimizer:
 
     # -- (de)serialisation -----------------------------------------------------------
     def get_config(self) -> dict:
+        """The class name and hyper-parameters (``mlplab.io`` saves them).
+
+        Returns
+        -------
+        dict
+            "name", "lr" (a float, or {"schedule": the schedule's config}), the class's
+            hyper-parameters, "clip_norm" and "clip_value".
+
+        Raises
+        ------
+        TypeError
+            ``lr`` is a callable without ``get_config()`` (a plain function).
+        """
         cfg = {"name": type(self).__name__}
         lr = self.lr
         if callable(lr):
@@ -190,6 +230,17 @@ class Optimizer:
         built with (``initial_lr``), update count, epoch and state arrays (copies).
 
         The learning rate of a schedule is not stored: it is recomputed from t (and epoch).
+
+        Returns
+        -------
+        dict
+            "config" (``get_config()``), "initial_lr", "t", "epoch" and "state" (state name
+            -> a copy of its array, of the parameter buffer's shape (n_params,)).
+
+        Raises
+        ------
+        TypeError
+            As ``get_config``.
         """
         return {
             "config": self.get_config(),
@@ -211,8 +262,17 @@ class Optimizer:
         hyper-parameters stay those this optimizer was built with (the saved config only has
         to name the same class).
 
-        A dict without 't' and 'state', of another class, with a count that is not an int
-        >= 0 or a state array holding NaN or infinity raises ``ArgumentError``.
+        Parameters
+        ----------
+        sd : dict
+            A ``state_dict()`` of an optimizer of this class.
+
+        Raises
+        ------
+        ArgumentError
+            A dict without 't' and 'state', of another class, with a count that is not an
+            int >= 0, a learning rate that is not a number >= 0, or a state array holding
+            NaN or infinity.
         """
         if not isinstance(sd, dict) or "t" not in sd or "state" not in sd:
             raise fail(
@@ -269,15 +329,24 @@ class SGD(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 1e-3
-    momentum : float, default 0
-    dampening : float, default 0
+    lr : float >= 0 or schedule, default 1e-3
+        Learning rate (the lecture's alpha); a schedule: see ``Optimizer``.
+    momentum : float >= 0, default 0
+        Momentum factor (the lecture's eta).
+    dampening : float >= 0, default 0
+        Dampening of g in the momentum buffer.
     nesterov : bool, default False
-        Needs momentum > 0 and dampening = 0.
-    weight_decay : float, default 0
+        Nesterov momentum; needs momentum > 0 and dampening = 0.
+    weight_decay : float >= 0, default 0
         L2 penalty coefficient, folded into the gradient.
-    clip_norm, clip_value : float, optional
-        See ``Optimizer``.
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before the momentum buffer (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        A hyper-parameter out of its range above, or nesterov without momentum > 0 and
+        dampening = 0.
 
     References
     ----------
@@ -346,12 +415,24 @@ class Adagrad(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 1e-2
-    lr_decay : float, default 0
-    weight_decay : float, default 0
-    initial_accumulator_value : float, default 0
-    eps : float, default 1e-10
-    clip_norm, clip_value : float, optional
+    lr : float >= 0 or schedule, default 1e-2
+        Learning rate; a schedule: see ``Optimizer``.
+    lr_decay : float >= 0, default 0
+        Decay of the rate with t (clr above).
+    weight_decay : float >= 0, default 0
+        L2 penalty coefficient, folded into g.
+    initial_accumulator_value : float >= 0, default 0
+        The starting value of sum.
+    eps : float >= 0, default 1e-10
+        Added to sqrt(sum).
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before sum accumulates g * g (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        A negative or non-finite lr, lr_decay, weight_decay, initial_accumulator_value, eps or
+        clipping bound (named).
 
     References
     ----------
@@ -421,15 +502,26 @@ class RMSprop(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 1e-2
-    alpha : float, default 0.99
-        Smoothing constant of the averages.
-    eps : float, default 1e-8
-    weight_decay : float, default 0
-    momentum : float, default 0
+    lr : float >= 0 or schedule, default 1e-2
+        Learning rate; a schedule: see ``Optimizer``.
+    alpha : float in [0, 1], default 0.99
+        Smoothing constant of the averages (the lecture's rho).
+    eps : float >= 0, default 1e-8
+        Added to the square root.
+    weight_decay : float >= 0, default 0
+        L2 penalty coefficient, folded into g.
+    momentum : float >= 0, default 0
+        Momentum factor of buf.
     centered : bool, default False
         Divide by an estimate of the gradient's standard deviation instead of its RMS.
-    clip_norm, clip_value : float, optional
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before the averages (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        alpha outside [0, 1], a negative or non-finite lr, eps, weight_decay, momentum or clipping
+        bound, centered not a bool.
 
     References
     ----------
@@ -502,15 +594,24 @@ class Adam(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 1e-3
+    lr : float >= 0 or schedule, default 1e-3
+        Learning rate; a schedule: see ``Optimizer``.
     betas : (float, float), default (0.9, 0.999)
         Decay rates of the averages of g and g^2, each in [0, 1).
-    eps : float, default 1e-8
-    weight_decay : float, default 0
+    eps : float >= 0, default 1e-8
+        Added to the bias-corrected sqrt(v).
+    weight_decay : float >= 0, default 0
         L2 penalty folded into g (for decoupled decay use ``AdamW``).
     amsgrad : bool, default False
         Normalise by the running maximum of v (Reddi et al.).
-    clip_norm, clip_value : float, optional
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before m and v (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        betas not a pair in [0, 1), a negative or non-finite lr, eps, weight_decay or clipping
+        bound, amsgrad not a bool.
 
     References
     ----------
@@ -571,12 +672,19 @@ class AdamW(Adam):
 
     Parameters
     ----------
-    lr : float or schedule, default 1e-3
-    betas : (float, float), default (0.9, 0.999)
-    eps : float, default 1e-8
-    weight_decay : float, default 1e-2
+    lr, betas, eps : float or schedule, (float, float), float
+        As ``Adam``'s, with its defaults (1e-3, (0.9, 0.999), 1e-8).
+    weight_decay : float >= 0, default 1e-2
+        Decoupled decay coefficient (theta shrinks by lr * weight_decay per update).
     amsgrad : bool, default False
-    clip_norm, clip_value : float, optional
+        Normalise by the running maximum of v.
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping, as in ``Adam``.
+
+    Raises
+    ------
+    ArgumentError
+        As ``Adam``: betas not a pair in [0, 1), another value out of its range above.
 
     References
     ----------
@@ -611,14 +719,26 @@ class NAdam(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 2e-3
+    lr : float >= 0 or schedule, default 2e-3
+        Learning rate; a schedule: see ``Optimizer``.
     betas : (float, float), default (0.9, 0.999)
-    eps : float, default 1e-8
-    weight_decay : float, default 0
-    momentum_decay : float, default 4e-3
+        Decay rates of the averages of g and g^2, each in [0, 1).
+    eps : float >= 0, default 1e-8
+        Added to the square root (d above).
+    weight_decay : float >= 0, default 0
+        Weight decay coefficient.
+    momentum_decay : float >= 0, default 4e-3
+        psi, the speed of the momentum warm-up.
     decoupled_weight_decay : bool, default False
         Decay theta directly, as AdamW does (torch's "NAdamW").
-    clip_norm, clip_value : float, optional
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before NAdam's averages (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        betas not a pair in [0, 1), a negative lr, eps, weight_decay, momentum_decay or clipping
+        bound, decoupled_weight_decay not a bool.
 
     References
     ----------
@@ -688,11 +808,22 @@ class Adamax(Optimizer):
 
     Parameters
     ----------
-    lr : float or schedule, default 2e-3
+    lr : float >= 0 or schedule, default 2e-3
+        Learning rate; a schedule: see ``Optimizer``.
     betas : (float, float), default (0.9, 0.999)
-    eps : float, default 1e-8
-    weight_decay : float, default 0
-    clip_norm, clip_value : float, optional
+        Decay rates of m and of u, each in [0, 1).
+    eps : float >= 0, default 1e-8
+        Added to ``|g|`` inside the maximum.
+    weight_decay : float >= 0, default 0
+        L2 penalty coefficient, folded into g.
+    clip_norm, clip_value : float >= 0, optional
+        Gradient clipping before m and the infinity norm u (``Optimizer``).
+
+    Raises
+    ------
+    ArgumentError
+        betas not a pair in [0, 1), a negative or non-finite lr, eps, weight_decay or clipping
+        bound.
 
     References
     ----------
@@ -738,7 +869,23 @@ def get(opt, **kwargs) -> Optimizer:
     """An optimizer from an instance (returned as is), a class or a name ("sgd", "Adam", ...;
     any case), the class or name built with ``kwargs``.
 
-    Raises ``ArgumentError`` for anything else, or for an instance given with ``kwargs``.
+    Parameters
+    ----------
+    opt : str, Optimizer subclass or Optimizer
+        A key of ``OPTIMIZERS`` (any case), a class, or an instance.
+    **kwargs
+        Arguments of the class (``lr=0.01``); none with an instance.
+
+    Returns
+    -------
+    Optimizer
+        A new optimizer, or the instance given.
+
+    Raises
+    ------
+    ArgumentError
+        ``opt`` is none of these (the valid names listed), an instance given with
+        ``kwargs``, an unknown or missing argument, or a hyper-parameter out of range.
     """
     if isinstance(opt, str) and opt.lower() in OPTIMIZERS:
         opt = opt.lower()

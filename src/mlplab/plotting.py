@@ -20,6 +20,13 @@ __all__ = [
 
 
 def have_matplotlib() -> bool:
+    """Whether matplotlib can be imported (plots need the plot extra: ``pip install 'mlplab[plot]'``).
+
+    Returns
+    -------
+    bool
+        True when ``import matplotlib`` succeeds.
+    """
     try:
         import matplotlib  # noqa: F401
     except ImportError:
@@ -28,7 +35,18 @@ def have_matplotlib() -> bool:
 
 
 def pyplot():
-    """matplotlib.pyplot with the non-interactive Agg backend, or a clear ImportError."""
+    """matplotlib.pyplot with the non-interactive Agg backend, or a clear ImportError.
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``, its backend set to Agg (for every later figure too).
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing (``pip install 'mlplab[plot]'``).
+    """
     try:
         import matplotlib
     except ImportError:
@@ -41,7 +59,25 @@ def pyplot():
 
 def colormap(name, colors):
     """A matplotlib colormap named ``name`` blending ``colors`` evenly, first to last
-    (``LinearSegmentedColormap.from_list``)."""
+    (``LinearSegmentedColormap.from_list``).
+
+    Parameters
+    ----------
+    name : str
+        The colormap's name.
+    colors : sequence of colors
+        Any colors matplotlib reads ("#1f77b4", "white", RGB tuples), at least two.
+
+    Returns
+    -------
+    matplotlib.colors.LinearSegmentedColormap
+        From the first color (at 0) to the last (at 1).
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing (see ``pyplot``).
+    """
     pyplot()  # matplotlib present (a clear ImportError otherwise), Agg backend
     from matplotlib.colors import LinearSegmentedColormap
 
@@ -49,7 +85,25 @@ def colormap(name, colors):
 
 
 def save(fig, path) -> str:
-    """Save ``fig`` to ``path`` (creating its folder) and close it."""
+    """Save ``fig`` to ``path`` (creating its folder) and close it.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure, closed afterwards.
+    path : str or path-like
+        The file; its extension sets the format (".png"); saved at 110 dpi.
+
+    Returns
+    -------
+    str
+        ``path``, as a str.
+
+    Raises
+    ------
+    OSError
+        The folder or the file cannot be written.
+    """
     d = os.path.dirname(os.fspath(path))
     if d:
         os.makedirs(d, exist_ok=True)
@@ -59,14 +113,56 @@ def save(fig, path) -> str:
 
 
 def finish(fig, path, title, fontsize=11) -> str:
-    """Give ``fig`` its title, lay it out tightly and ``save`` it to ``path``."""
+    """Give ``fig`` its title, lay it out tightly and ``save`` it to ``path``.
+
+    Parameters
+    ----------
+    fig, path : Figure and str or path-like
+        As for ``save``.
+    title : str
+        The figure's title (``suptitle``).
+    fontsize : float, default 11
+        The title's size, in points.
+
+    Returns
+    -------
+    str
+        What ``save`` returns.
+
+    Raises
+    ------
+    OSError
+        As ``save``.
+    """
     fig.suptitle(title, fontsize=fontsize)
     fig.tight_layout()
     return save(fig, path)
 
 
 def plot_history(history, path, title=None) -> str:
-    """Loss (and validation loss) per epoch, plus accuracy when recorded, as a PNG."""
+    """Loss (and validation loss) per epoch, plus accuracy when recorded, as a PNG.
+
+    Parameters
+    ----------
+    history : History or dict
+        A History, or its ``history`` dict (name -> list per epoch), with "loss".
+    path : str or path-like
+        The image to write.
+    title : str, optional
+        The figure's title.
+
+    Returns
+    -------
+    str
+        ``path``, the PNG written.
+
+    Raises
+    ------
+    ImportError
+        matplotlib is missing (``pip install 'mlplab[plot]'``).
+    KeyError
+        ``history`` has no "loss".
+    """
     plt = pyplot()
     h = history.history if hasattr(history, "history") else history
     acc = [k for k in ("accuracy", "val_accuracy") if k in h]
@@ -102,7 +198,25 @@ def plot_diagnostics(diagnostics, path, title=None) -> str:
     """The figures of ``mlplab.callbacks.Diagnostics`` (the callback or its ``to_dict()``) as a
     PNG: the gradient norm by layer (first and last measurement) and over training, the
     update/weight ratio, the activations' mean and spread by layer, the dead or saturated
-    fraction and the loss; the warnings' kinds in the title."""
+    fraction and the loss; the warnings' kinds in the title.
+
+    Parameters
+    ----------
+    diagnostics : Diagnostics or dict
+        The callback after training, or its ``to_dict()``.
+    path, title : str or path-like, and str or None
+        As for ``plot_history`` (the title a first line above the warnings).
+
+    Returns
+    -------
+    str
+        ``path``, as ``plot_history`` returns it.
+
+    Raises
+    ------
+    ImportError
+        As ``plot_history``: matplotlib is missing.
+    """
     plt = pyplot()
     d = diagnostics.to_dict() if hasattr(diagnostics, "to_dict") else diagnostics
     layers, steps = d["layers"], np.asarray(d["step"], dtype=float)
@@ -182,7 +296,25 @@ def plot_diagnostics(diagnostics, path, title=None) -> str:
 def plot_lr_find(result, path, title=None) -> str:
     """The learning-rate range test (``mlplab.lr_find``'s result or its ``to_dict()``) as a PNG:
     the loss of each update and its smoothed curve against the learning rate (log scale), with
-    each rule's suggestion marked, the chosen one in the legend."""
+    each rule's suggestion marked, the chosen one in the legend.
+
+    Parameters
+    ----------
+    result : LRFindResult or dict
+        ``lr_find``'s result, or its ``to_dict()``.
+    path, title : str or path-like, and str or None
+        The PNG to write and a first line of the title, as for ``plot_history``.
+
+    Returns
+    -------
+    str
+        The PNG's path.
+
+    Raises
+    ------
+    ImportError
+        Without matplotlib (the plot extra).
+    """
     plt = pyplot()
     d = result.to_dict() if hasattr(result, "to_dict") else result
     lr = np.asarray(d["lr"], dtype=float)

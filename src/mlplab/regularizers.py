@@ -51,6 +51,11 @@ class Regularizer:
         Strength lambda of the penalty.
     include_bias : bool, default False
         Penalise the biases too (all of ``model.flat_params()``), not only the weights.
+
+    Raises
+    ------
+    ArgumentError
+        ``lam`` < 0 or not finite, ``include_bias`` not a bool.
     """
 
     def __init__(self, lam: float = 1e-4, include_bias: bool = False):
@@ -58,9 +63,31 @@ class Regularizer:
         self.include_bias = check_bool("include_bias", include_bias)
 
     def penalty(self, theta) -> float:
+        """The penalty's value (formula in the class docstring).
+
+        Parameters
+        ----------
+        theta : ndarray of shape (k,)
+            The slice of the flat parameter buffer the penalty acts on: the weights
+            (``theta[:model.n_weights]``), or every parameter with ``include_bias``.
+
+        Returns
+        -------
+        float
+            The penalty, >= 0.
+        """
         raise NotImplementedError
 
     def add_grad(self, theta, grad) -> None:
+        """Add d penalty / d theta to ``grad`` in place.
+
+        Parameters
+        ----------
+        theta : ndarray of shape (k,)
+            As for ``penalty``.
+        grad : ndarray of shape (k,)
+            The matching slice of the flat gradient buffer, holding the data term's gradient.
+        """
         raise NotImplementedError
 
     def __call__(self, theta) -> float:
@@ -68,6 +95,13 @@ class Regularizer:
         return self.penalty(theta)
 
     def get_config(self):
+        """The constructor's arguments (``type(reg)(**reg.get_config())`` rebuilds it).
+
+        Returns
+        -------
+        dict
+            Argument name -> value, JSON-serialisable.
+        """
         return {"lam": self.lam, "include_bias": self.include_bias}
 
     def __repr__(self):
@@ -86,7 +120,9 @@ class L2(Regularizer):
     Parameters
     ----------
     lam : float >= 0, default 1e-4
+        Strength lambda of the penalty.
     include_bias : bool, default False
+        Penalise the biases too.
     """
 
     def penalty(self, theta):
@@ -108,7 +144,9 @@ class L1(Regularizer):
     Parameters
     ----------
     lam : float >= 0, default 1e-4
+        Strength lambda of the penalty.
     include_bias : bool, default False
+        Penalise the biases too.
     """
 
     def penalty(self, theta):
@@ -132,9 +170,16 @@ class ElasticNet(Regularizer):
     Parameters
     ----------
     lam : float >= 0, default 1e-4
+        Strength lambda of the penalty.
     r : float in [0, 1], default 0.5
         Share of the L1 term.
     include_bias : bool, default False
+        Penalise the biases too.
+
+    Raises
+    ------
+    ArgumentError
+        ``lam`` < 0 or not finite, ``r`` outside [0, 1], ``include_bias`` not a bool.
     """
 
     def __init__(self, lam: float = 1e-4, r: float = 0.5, include_bias: bool = False):
@@ -155,8 +200,24 @@ REGULARIZERS = {"l2": L2, "l1": L1, "elastic_net": ElasticNet}
 
 
 def get(reg):
-    """None, a Regularizer, or a name ("l2", "l1", "elastic_net") or Regularizer subclass with default
-    strength; anything else raises ``ArgumentError`` naming ``regularizer``."""
+    """The Regularizer that ``reg`` names.
+
+    Parameters
+    ----------
+    reg : None, Regularizer, str or Regularizer subclass
+        None (no penalty) and an instance are returned as they are; a name ("l2", "l1",
+        "elastic_net") or a subclass gives an instance with the default strength.
+
+    Returns
+    -------
+    Regularizer or None
+        None for no penalty.
+
+    Raises
+    ------
+    ArgumentError
+        Anything else, naming ``regularizer`` and listing the names.
+    """
     if reg is None:
         return None
     return lookup("regularizer", REGULARIZERS, reg, base=Regularizer)

@@ -181,6 +181,12 @@ class Schedule:
         The learning rate the schedule scales (>= 0, finite).
     interval : {"batch", "epoch"}, default "batch"
         What ``t`` counts; read by the training loop, not by the schedule.
+
+    Raises
+    ------
+    ArgumentError
+        ``base_lr`` < 0 or not finite, an unknown ``interval``; calling it with a ``t`` that
+        is not an int >= 0, or past the last update with a finite lr.
     """
 
     def __init__(self, base_lr, *, interval="batch"):
@@ -201,7 +207,19 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self) -> dict:
-        """Return ``{"class_name": ..., "config": {...}}``, JSON-serialisable, for ``from_config``."""
+        """Return ``{"class_name": ..., "config": {...}}``, JSON-serialisable, for ``from_config``.
+
+        Returns
+        -------
+        dict
+            "class_name" (the class's name) and "config" (the constructor's arguments,
+            ``interval`` included).
+
+        Raises
+        ------
+        TypeError
+            The schedule holds a Python callable (``LambdaLR``, ``CyclicLR(scale_fn=...)``).
+        """
         return {"class_name": type(self).__name__, "config": {**self._params(), "interval": self.interval}}
 
     @classmethod
@@ -245,6 +263,12 @@ class ConstantLR(Schedule):
         Length of the scaled phase, >= 1 (torch with 0 keeps ``factor`` for ever, a quirk of
         its recurrence that is refused here).
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -275,6 +299,7 @@ class LinearLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate the factors scale, >= 0.
     start_factor : float, default 1/3
         Multiplier at t = 0, 0 < start_factor <= 1 (torch's bounds).
     end_factor : float, default 1.0
@@ -282,6 +307,12 @@ class LinearLR(Schedule):
     total_iters : int, default 5
         Updates the ramp takes, >= 1.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -320,12 +351,19 @@ class StepLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate at t = 0, >= 0.
     step_size : int
         Updates between decays, >= 1.
     gamma : float, default 0.1
         Decay factor, > 0. Decaying (< 1), the lr reaches 0.0 once below the smallest float;
         growing (> 1), ``t`` past the last update with a finite lr raises ``ArgumentError``.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
     """
 
     def __init__(self, base_lr, step_size, gamma=0.1, *, interval="batch"):
@@ -354,12 +392,19 @@ class MultiStepLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate at t = 0, >= 0.
     milestones : list of int
         Strictly increasing update counts >= 0 (torch also counts a repeated milestone
         twice; write ``gamma ** 2`` instead).
     gamma : float, default 0.1
         Decay factor, > 0.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
     """
 
     def __init__(self, base_lr, milestones, gamma=0.1, *, interval="batch"):
@@ -389,11 +434,18 @@ class ExponentialLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate at t = 0, >= 0.
     gamma : float
         Decay factor per update, > 0. Decaying (< 1), the lr reaches 0.0 once below the
         smallest float; growing (> 1), ``t`` past the last update with a finite lr raises
         ``ArgumentError``.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
     """
 
     def __init__(self, base_lr, gamma, *, interval="batch"):
@@ -420,11 +472,18 @@ class CosineAnnealingLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate at t = 0, >= 0.
     T_max : int
         Updates from ``base_lr`` to ``eta_min``, >= 1.
     eta_min : float, default 0.0
         Lowest learning rate, >= 0.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -478,6 +537,12 @@ class CosineAnnealingWarmRestarts(Schedule):
         Learning rate the cosine heads for, >= 0; never reached exactly, because the restart
         happens when T_cur would reach T_i.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -545,7 +610,7 @@ class CyclicLR(Schedule):
     step_size_down : int or None, default None
         Updates in the falling half, >= 1; None means ``step_size_up``.
     mode : {"triangular", "triangular2", "exp_range"}, default "triangular"
-        Ignored when ``scale_fn`` is given.
+        The ``scale`` above; ignored when ``scale_fn`` is given.
     gamma : float, default 1.0
         Base of the "exp_range" scale, > 0.
     scale_fn : callable or None, default None
@@ -556,6 +621,12 @@ class CyclicLR(Schedule):
         the built-in modes fix it ("cycle" for the triangular ones, "iterations" for
         "exp_range").
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -684,6 +755,7 @@ class OneCycleLR(Schedule):
         Fraction of the cycle spent rising, 0 <= pct_start <= 1 (<= 0.5 with
         ``three_phase``, so the two mirrored phases fit).
     anneal_strategy : {"cos", "linear"}, default "cos"
+        The shape of each phase (``anneal`` above).
     div_factor : float, default 25.0
         ``initial_lr = max_lr / div_factor``, > 0.
     final_div_factor : float, default 1e4
@@ -692,6 +764,12 @@ class OneCycleLR(Schedule):
         Rise, mirror back down to ``initial_lr``, then anneal to ``min_lr`` (the paper's
         form) instead of fastai's two phases.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -795,6 +873,12 @@ class SequentialLR(Schedule):
     milestones : list of int
         Strictly increasing counts >= 1, one fewer than ``schedulers``.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
 
     Notes
     -----
@@ -853,11 +937,18 @@ class LambdaLR(Schedule):
     Parameters
     ----------
     base_lr : float
+        Learning rate at t = 0, >= 0.
     lr_lambda : callable
         ``lr_lambda(t) -> float``, a finite multiplier (anything else raises ``ArgumentError``
         naming it); it should be pure, as the schedule is (called in any order, any number of
         times), and ``t`` may be any int >= 0. Not serialisable: ``get_config`` raises.
     interval : {"batch", "epoch"}, default "batch"
+        What ``t`` counts (see ``Schedule``).
+
+    Raises
+    ------
+    ArgumentError
+        An argument out of its range above, named in the message.
     """
 
     def __init__(self, base_lr, lr_lambda, *, interval="batch"):
@@ -895,8 +986,24 @@ def get(name_or_schedule, **kwargs) -> Schedule:
     """Return a schedule: a ``Schedule`` as is, or ``SCHEDULES[name](**kwargs)`` (a ``Schedule``
     subclass is built with ``kwargs`` too).
 
-    Raises ``ArgumentError`` (a ValueError and a TypeError) naming ``schedule`` for anything else,
-    listing the valid names, and for ``kwargs`` given with an already-built schedule.
+    Parameters
+    ----------
+    name_or_schedule : str, Schedule subclass or Schedule
+        A key of ``SCHEDULES``, a class, or a built schedule.
+    **kwargs
+        The class's arguments (``base_lr=0.1, T_max=100``); none with a built schedule.
+
+    Returns
+    -------
+    Schedule
+        A new schedule, or the one given.
+
+    Raises
+    ------
+    ArgumentError
+        (a ValueError and a TypeError) naming ``schedule`` for anything else, listing the
+        valid names; for ``kwargs`` given with an already-built schedule; for an unknown or
+        missing argument or one out of range.
 
     Examples
     --------
@@ -910,6 +1017,26 @@ def from_config(cfg) -> Schedule:
     """Rebuild a schedule from ``get_config()``'s ``{"class_name": ..., "config": {...}}``.
 
     ``class_name`` may be a class name (``"StepLR"``) or a ``SCHEDULES`` key (``"step"``).
+
+    Parameters
+    ----------
+    cfg : dict
+        ``{"class_name": ..., "config": {...}}``; a SequentialLR's config holds its
+        schedules' configs.
+
+    Returns
+    -------
+    Schedule
+        A new schedule equal to the one that wrote ``cfg``.
+
+    Raises
+    ------
+    ArgumentError
+        ``cfg`` is not such a dict, names an unknown class, or holds an argument value
+        out of range.
+    TypeError
+        ``cfg["config"]`` is not a dict of the class's arguments (an unknown or missing
+        argument).
     """
     if not isinstance(cfg, dict) or "class_name" not in cfg or "config" not in cfg:
         raise fail("cfg", 'a dict {"class_name": ..., "config": {...}}', cfg)

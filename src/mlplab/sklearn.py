@@ -417,10 +417,29 @@ class _BaseMLP(BaseEstimator):
     def to_onnx(self, path=None, **kwargs):
         """Export the fitted network to ONNX (``pip install 'mlplab[onnx]'``).
 
-        The graph's input ``X`` is (N, n_features_in_) in the network's dtype. A classifier's
+        The graph's input ``X`` is (N, ``n_features_in_``) in the network's dtype. A classifier's
         output ``probabilities`` equals ``predict_proba``; a regressor's output
-        ``predictions`` is (N, n_outputs_), the rates exp(z) for poisson. Writes ``path`` and
+        ``predictions`` is (N, ``n_outputs_``), the rates exp(z) for poisson. Writes ``path`` and
         returns it, or returns the ``onnx.ModelProto`` if path is None.
+
+        Parameters
+        ----------
+        path : str or path-like, optional
+            The ``.onnx`` file; None returns the ModelProto.
+        **kwargs
+            ``mlplab.export.to_onnx``'s options (``opset``, ``input_name``, ...).
+
+        Returns
+        -------
+        str or onnx.ModelProto
+            ``path`` once written, or the graph.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        ImportError
+            Without the ``onnx`` package.
         """
         check_is_fitted(self)
         kwargs.setdefault("output_name", "probabilities" if self._is_classifier else "predictions")
@@ -462,12 +481,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         min(200, n_samples) with "auto".
     learning_rate : {"constant", "invscaling", "adaptive"}, default "constant"
         For ``solver="sgd"`` only, as scikit-learn.
-    learning_rate_init : float, default 1e-3
+    learning_rate_init : float > 0, default 1e-3
+        The optimizer's learning rate (the initial one with a schedule).
     power_t : float, default 0.5
         Exponent of "invscaling".
     max_iter : int, default 200
         Epochs at most (iterations for lbfgs).
     shuffle : bool, default True
+        Shuffle the rows at each epoch.
     random_state : int, RandomState or None
         Seeds the initial weights, the shuffling, dropout and the early-stopping split.
     tol : float, default 1e-4
@@ -481,11 +502,13 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     momentum : float, default 0.9
         SGD momentum (torch's form).
     nesterovs_momentum : bool, default True
+        Nesterov's momentum for sgd (with momentum > 0).
     early_stopping : bool, default False
         Hold out ``validation_fraction`` (stratified) and stop when its accuracy stalls;
         the best weights are kept.
-    validation_fraction : float, default 0.1
-    beta_1, beta_2, epsilon : float
+    validation_fraction : float in (0, 1), default 0.1
+        The held-out share of the training data with early stopping.
+    beta_1, beta_2, epsilon : float, default 0.9, 0.999 and 1e-8
         Adam's betas and eps (also passed to the other optimizers that have them).
     n_iter_no_change : int or numpy.inf, default 10
         numpy.inf turns the stopping rule off.
@@ -547,6 +570,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Hidden layers + 2.
     n_outputs_ : int
     out_activation_ : {"logistic", "softmax"}
+
+    Raises
+    ------
+    ArgumentError
+        At ``fit``, a parameter that scikit-learn's ``_parameter_constraints`` or mlplab
+        refuses, named (the constructor only stores them, as scikit-learn's must); labels
+        of fewer than two classes, or outside ``classes``.
+    ValueError
+        At ``fit``, X or y refused by scikit-learn's ``validate_data`` (NaN, shapes...),
+        continuous targets (scikit-learn's messages), or training that produced a
+        non-finite loss.
     """
 
     _is_classifier = True
@@ -579,12 +613,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Parameters
         ----------
         X : array or sparse matrix (n_samples, n_features)
+            Training inputs (CSR or CSC stay sparse).
         y : array (n_samples,) of labels, or (n_samples, n_labels) 0/1 indicator matrix
-        sample_weight : array (n_samples,), optional
+            The classes to learn (at least two).
+        sample_weight : array (n_samples,) or float, optional
+            Weights w_i >= 0 of the objective (a float: one for every sample).
 
         Returns
         -------
-        self
+        MLPClassifier
+            ``self``, fitted.
+
+        Raises
+        ------
+        ArgumentError, ValueError
+            A bad parameter or input; training that produced a non-finite loss (see the
+            class).
         """
         return self._fit(X, y, sample_weight)
 
@@ -594,23 +638,83 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
         ``classes`` (every label y can take; for a multi-label y, its column indices) is
         needed on the first call. Not available with solver="lbfgs".
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            A chunk of training inputs.
+        y : array (n_samples,) or (n_samples, n_labels)
+            Its labels.
+        sample_weight : array (n_samples,) or float, optional
+            Weights of its samples.
+        classes : array-like, optional
+            Every label (required on the first call; later ones must repeat it or omit it).
+
+        Returns
+        -------
+        MLPClassifier
+            ``self``.
+
+        Raises
+        ------
+        ArgumentError
+            No ``classes`` on the first call, labels outside them, ``early_stopping=True``,
+            or a bad parameter or input.
         """
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def predict(self, X):
-        """Predicted labels (n_samples,), or the (n_samples, n_labels) indicator matrix."""
+        """Predicted labels (n_samples,), or the (n_samples, n_labels) indicator matrix.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            The inputs.
+
+        Returns
+        -------
+        ndarray
+            Labels from ``classes_``.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+        """
         return self._predict_from(self._outputs(X))
 
     def predict_proba(self, X):
         """Class probabilities (n_samples, n_classes), columns in the order of ``classes_``
-        (binary: [1 - p, p]; multi-label: p of each label)."""
+        (binary: [1 - p, p]; multi-label: p of each label).
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            The inputs, refused if they hold NaN or infinity.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            Each row sums to 1 but for multi-label.
+        """
         P = self._outputs(X)
         if self.n_outputs_ == 1 and self._label_binarizer.y_type_ == "binary":
             return np.hstack([1.0 - P, P])
         return P
 
     def predict_log_proba(self, X):
-        """log of ``predict_proba``."""
+        """log of ``predict_proba``.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            As for ``predict_proba``.
+
+        Returns
+        -------
+        ndarray of float64, shape (n_samples, n_classes)
+            log p (-inf where p = 0).
+        """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -629,6 +733,26 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         "poisson": scikit-learn's half Poisson deviance of the rates exp(z) of the linear
         outputs z (``out_activation_`` "exp"; y must be >= 0); "absolute_error" is mlplab's
         "mae" (``1/k sum_j |p_j - y_j|``), "huber" its Huber loss with delta = 1.
+    hidden_layer_sizes, activation, solver, alpha, batch_size : as MLPClassifier
+        The network and the objective, as for ``MLPClassifier``.
+    learning_rate, learning_rate_init, power_t, max_iter, shuffle, random_state, tol : as MLPClassifier
+        The training run, with the classifier's defaults and meanings.
+    verbose, warm_start, momentum, nesterovs_momentum, early_stopping : as MLPClassifier
+        As the classifier's; early stopping scores R^2 on the held-out fraction.
+    validation_fraction, beta_1, beta_2, epsilon, n_iter_no_change, max_fun : as MLPClassifier
+        The held-out share, Adam's constants, the stopping rule and lbfgs's budget.
+    optimizer, optimizer_kwargs, schedule, schedule_params, penalty, l1_ratio : as MLPClassifier
+        mlplab's optimizers, schedules and penalties (see the classifier).
+    dropout, augment, init, dtype : as MLPClassifier
+        mlplab's other additions, all off by default.
+
+    Raises
+    ------
+    ArgumentError
+        At ``fit``, a parameter refused as by the classifier, or an unknown ``loss``;
+        negative targets with ``loss="poisson"``.
+    ValueError
+        At ``fit``, training that produced a non-finite loss.
     """
 
     def __init__(
@@ -708,16 +832,61 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return r2_score(y, P.ravel() if self.n_outputs_ == 1 else P, sample_weight=sample_weight)
 
     def fit(self, X, y, sample_weight=None):
-        """Fit the network to (X, y); y is (n_samples,) or (n_samples, n_outputs). Returns self."""
+        """Fit the network to (X, y); y is (n_samples,) or (n_samples, n_outputs). Returns self.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            Training inputs.
+        y : array (n_samples,) or (n_samples, n_outputs)
+            Real targets (counts >= 0 for poisson).
+        sample_weight : array (n_samples,) or float, optional
+            Weights of the objective.
+
+        Returns
+        -------
+        MLPRegressor
+            ``self``, fitted.
+
+        Raises
+        ------
+        ArgumentError
+            A bad parameter, named.
+        ValueError
+            X or y refused by scikit-learn's ``validate_data``, or training that produced a
+            non-finite loss.
+        """
         return self._fit(X, y, sample_weight)
 
     @available_if(_stochastic)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), keeping the optimizer state between calls (not with lbfgs).
-        Returns self."""
+        Returns self.
+
+        Parameters
+        ----------
+        X, y, sample_weight : arrays (n_samples, ...) and an optional weight array or float
+            A chunk of the training data, as ``fit`` takes it.
+
+        Returns
+        -------
+        MLPRegressor
+            ``self``.
+        """
         return self._fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predictions (n_samples,), or (n_samples, n_outputs) for multi-output targets."""
+        """Predictions (n_samples,), or (n_samples, n_outputs) for multi-output targets.
+
+        Parameters
+        ----------
+        X : array or sparse matrix (n_samples, n_features)
+            The inputs, of the fitted width.
+
+        Returns
+        -------
+        ndarray of float64
+            Computed in float64 whatever the network's dtype (poisson: the rates exp(z)).
+        """
         P = self._outputs(X)
         return P.ravel() if self.n_outputs_ == 1 else P

@@ -102,7 +102,23 @@ SCHEDULE_DEFAULTS = {
 
 
 def hidden_sizes(est) -> list:
-    """``hidden_layer_sizes`` as a list of ints >= 1 (an int, or a sequence, maybe empty)."""
+    """``hidden_layer_sizes`` as a list of ints >= 1 (an int, or a sequence, maybe empty).
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Its ``hidden_layer_sizes`` is read.
+
+    Returns
+    -------
+    list of int
+        The hidden widths.
+
+    Raises
+    ------
+    ArgumentError
+        Neither an int >= 1 nor a sequence of them.
+    """
     h = est.hidden_layer_sizes
     sizes = [h] if isinstance(h, numbers.Integral) and not isinstance(h, bool) else h
     try:
@@ -128,7 +144,23 @@ def check_size(sizes, dtype):
 
 
 def activation_name(est) -> str:
-    """mlplab's name of ``activation`` (scikit-learn's four names, or any of mlplab's)."""
+    """mlplab's name of ``activation`` (scikit-learn's four names, or any of mlplab's).
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Whose ``activation`` is translated ("logistic" -> "sigmoid").
+
+    Returns
+    -------
+    str
+        A key of ``mlplab.activations.ACTIVATIONS``.
+
+    Raises
+    ------
+    ArgumentError
+        An unknown name (the valid ones listed).
+    """
     names = tuple(dict.fromkeys((*SKLEARN_ACTIVATIONS, *activations.ACTIVATIONS)))
     a = check_choice("activation", est.activation, names)
     return SKLEARN_ACTIVATIONS.get(a, a)
@@ -136,7 +168,23 @@ def activation_name(est) -> str:
 
 def solver(est) -> str:
     """ "lbfgs", or the name of the mlplab optimizer that trains: ``optimizer``'s if given,
-    else ``solver``'s ("sgd" or "adam")."""
+    else ``solver``'s ("sgd" or "adam").
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Its ``optimizer`` and ``solver`` are read.
+
+    Returns
+    -------
+    str
+        "lbfgs" or a key of ``mlplab.optim.OPTIMIZERS`` (lower case).
+
+    Raises
+    ------
+    ArgumentError
+        An unknown ``optimizer`` or ``solver``.
+    """
     if est.optimizer is not None:
         if isinstance(est.optimizer, optim.Optimizer):
             return type(est.optimizer).__name__.lower()
@@ -149,7 +197,23 @@ def solver(est) -> str:
 def sklearn_weights(sizes, activation, rs) -> list:
     """scikit-learn's initial [W1, b1, W2, b2, ...] for layer widths ``sizes``, drawn from the
     RandomState ``rs`` as its MLP draws them (``_init_coef``): for each layer W, then b,
-    uniform in +-sqrt(6 / (fan_in + fan_out)), +-sqrt(2 / (fan_in + fan_out)) for "logistic"."""
+    uniform in +-sqrt(6 / (fan_in + fan_out)), +-sqrt(2 / (fan_in + fan_out)) for "logistic"
+    (Glorot and Bengio 2010, as scikit-learn's ``_init_coef``).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Input width, hidden widths, output width.
+    activation : str
+        scikit-learn's name of the hidden activation ("logistic" narrows the bound).
+    rs : numpy.random.RandomState
+        Drawn from, in scikit-learn's order.
+
+    Returns
+    -------
+    list of ndarray
+        float64 W of shape (fan_in, fan_out) and b of shape (fan_out,), layer by layer.
+    """
     factor = 2.0 if activation == "logistic" else 6.0
     out = []
     for fan_in, fan_out in zip(sizes, sizes[1:]):
@@ -162,7 +226,36 @@ def encode_labels(est, y, first, incremental, classes, sw):
     """A classifier's targets y as the 0/1 rows its network learns (scikit-learn's LabelBinarizer,
     ``est._label_binarizer``), setting ``classes_`` on a first fit or first ``partial_fit`` and
     checking later calls against them as scikit-learn does (``classes=`` of partial_fit: every
-    label, or for a multi-label y its column indices)."""
+    label, or for a multi-label y its column indices).
+
+    Parameters
+    ----------
+    est : MLPClassifier
+        Gets ``_label_binarizer`` and ``classes_`` on a first call.
+    y : ndarray of shape (n,) or (n, n_labels)
+        The labels, or a 0/1 indicator matrix.
+    first : bool
+        A first fit (or first ``partial_fit``).
+    incremental : bool
+        Called by ``partial_fit``.
+    classes : array-like or None
+        ``partial_fit``'s ``classes``.
+    sw : ndarray of shape (n,) or None
+        Sample weights: a class whose samples all weigh 0 does not count.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 1) or (n, n_classes)
+        One 0/1 column for two classes, one per class (or label) otherwise.
+
+    Raises
+    ------
+    ArgumentError
+        Targets that are not classes, fewer than two classes, labels outside ``classes``
+        or ``classes_``, ``classes`` missing on the first ``partial_fit`` or changed later.
+    ValueError
+        Continuous targets (scikit-learn's ``check_classification_targets``).
+    """
     y_type = type_of_target(y, input_name="y")
     if y_type not in ("binary", "multiclass", "multilabel-indicator"):
         check_classification_targets(y)  # raises scikit-learn's message for continuous targets
@@ -216,13 +309,44 @@ def encode_labels(est, y, first, incremental, classes, sw):
 
 def model_dtype(est, X):
     """The network's dtype: ``dtype`` if given, else the input's (float32 or float64), as
-    scikit-learn's MLP computes in the dtype of X."""
+    scikit-learn's MLP computes in the dtype of X.
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Its ``dtype`` is read.
+    X : ndarray or sparse matrix
+        The validated input, float32 or float64.
+
+    Returns
+    -------
+    numpy.dtype
+        The dtype the network computes in.
+
+    Raises
+    ------
+    ArgumentError
+        An invalid ``dtype``.
+    """
     return as_dtype(est.dtype) if est.dtype is not None else X.dtype
 
 
 def batch_size(est, n) -> int:
     """The rows of a mini-batch for n samples: min(200, n) for "auto", else batch_size clipped
-    to n with scikit-learn's warning."""
+    to n with scikit-learn's warning.
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Its ``batch_size`` ("auto" or an int >= 1, checked by ``check_params``).
+    n : int
+        Training samples.
+
+    Returns
+    -------
+    int
+        In [1, n].
+    """
     if est.batch_size == "auto":
         return min(200, n)
     if est.batch_size > n:
@@ -245,7 +369,21 @@ def _check_n_iter_no_change(value):
 
 def check_params(est, incremental) -> None:
     """Every constructor parameter, as scikit-learn's ``_parameter_constraints`` and mlplab's
-    own: a bad one raises ``ArgumentError`` (a ValueError and a TypeError) naming it."""
+    own: a bad one raises ``ArgumentError`` (a ValueError and a TypeError) naming it.
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        The estimator whose parameters are checked.
+    incremental : bool
+        For ``partial_fit`` (which refuses early stopping).
+
+    Raises
+    ------
+    ArgumentError
+        The first bad parameter, or a combination refused (schedule with a learning_rate
+        other than "constant", dropout or augment with lbfgs, ...).
+    """
     hidden_sizes(est)
     activation_name(est)
     name = solver(est)
@@ -305,7 +443,26 @@ def check_params(est, incremental) -> None:
 def make_schedule(est, steps):
     """The schedule that ``schedule=`` names, built with learning_rate_init, the defaults of
     ``SCHEDULE_DEFAULTS`` for a run of max_iter epochs of ``steps`` batches each, and
-    ``schedule_params`` over them (a schedule object given is copied by ``make_optimizer``)."""
+    ``schedule_params`` over them (a schedule object given is copied by ``make_optimizer``).
+
+    Parameters
+    ----------
+    est : MLPClassifier or MLPRegressor
+        Its ``schedule`` (a name), ``schedule_params``, ``learning_rate_init``, ``max_iter``.
+    steps : int
+        Batches per epoch.
+
+    Returns
+    -------
+    Schedule
+        A new schedule.
+
+    Raises
+    ------
+    ArgumentError
+        ``schedule_params`` with an argument the schedule does not take, or a value it
+        refuses.
+    """
     name = est.schedule
     interval, defaults = SCHEDULE_DEFAULTS[name]
     given = dict(est.schedule_params or {})

@@ -124,20 +124,23 @@ class Trainer:
     Parameters
     ----------
     model : Sequential
+        The network to train (in place).
     loss : str or Loss, optional
         Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
     optimizer : Optimizer or name, optional
         Default ``optim.SGD(lr=0.1)``; with ``fit(resume_from=...)``, the checkpoint's.
     regularizer : Regularizer or name, optional
         Penalty added to J; the epoch logs then hold its data term as "data_loss" too.
-    metrics : sequence of str or callable
-        Logged per epoch: "accuracy" (default, for classification losses), "mse", "mae", "r2".
-    callbacks : list of Callback
+    metrics : sequence of (str or callable), default ("accuracy",)
+        Logged per epoch: "accuracy" (the default's, for classification losses only),
+        "mse", "mae", "r2", or ``f(P, Y) -> float``.
+    callbacks : list of Callback, optional
         Each gets ``self.trainer`` (this object) and ``self.model``.
     augment : callable ``f(X_batch, rng) -> X_batch``, optional
         Applied to every training batch with the trainer's generator (``mlplab.augment``).
-    verbose : 0, 1 or 2
-        1: a progress bar per epoch; 2: a line per epoch; 0: silent.
+    verbose : {0, 1, 2}, default 1
+        1: a progress bar per epoch (a line per epoch when the output is not a terminal);
+        2: a line per epoch; 0: silent.
     seed : int or numpy Generator, optional
         Seeds ``rng``, the generator of shuffling and augmentation. By default it comes from
         the model's seed (``model.run_rng()``): a model built with a seed trains the same way
@@ -147,6 +150,13 @@ class Trainer:
     ----------
     model, loss, optimizer, regularizer, metrics (name -> function), callbacks (CallbackList),
     augment, rng, history (the History of the last ``fit``)
+
+    Raises
+    ------
+    ArgumentError
+        ``model`` is not a Sequential; an unknown loss (or one that does not fit the output
+        layer), optimizer, regularizer or metric; ``augment`` not callable; ``verbose`` not
+        0, 1 or 2; ``callbacks`` not a list of Callback; an invalid ``seed``.
     """
 
     def __init__(
@@ -198,6 +208,27 @@ class Trainer:
         If J is NaN or infinite, the model gets back the weights before the last update
         (whose J was finite), no update is made and ``DivergenceError`` is raised. A batch
         whose weights are all zero contributes nothing: no update, and 0.0 is returned.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n, n_inputs)
+            The batch's inputs.
+        Y : array-like
+            Its targets, as ``fit`` takes them.
+        w : array-like of shape (n,), optional
+            Per-sample weights >= 0 (all zero allowed).
+
+        Returns
+        -------
+        float
+            J of the batch, before the update.
+
+        Raises
+        ------
+        ArgumentError
+            X, Y or w refused for this model and loss, named.
+        DivergenceError
+            J is NaN or infinite.
         """
         model = self.model
         X, Y, w = model._check_data(X, Y, self.loss, w, ("X", "Y", "w"), batch=True)
@@ -274,7 +305,30 @@ class Trainer:
         batch callbacks. Returns the epoch's logs: "loss" (the weighted mean of J over the
         batches), "data_loss" (with a regularizer), the metrics and "lr"; None if it stopped
         before its first update. It stops early, as ``fit`` does, when a batch callback sets
-        ``model.stop_training`` (cleared when the epoch begins) or J is not finite."""
+        ``model.stop_training`` (cleared when the epoch begins) or J is not finite.
+
+        Parameters
+        ----------
+        batches : BatchSource
+            The source of the epoch's mini-batches.
+        epoch : int >= 0, default 0
+            The epoch's number, in messages.
+
+        Returns
+        -------
+        dict or None
+            The epoch's logs, or None.
+
+        Raises
+        ------
+        ArgumentError
+            ``batches`` is not a BatchSource, ``epoch`` not an int >= 0, or the data are
+            refused for this model (``bind``).
+        DivergenceError
+            J became NaN or infinite, or the weights overflow: the model and the optimizer
+            are back at their state of the start of the epoch (unless a callback such as
+            ``TerminateOnNaN`` stops training quietly).
+        """
         check_instance("batches", batches, BatchSource, "a batch source (ArraySource, ChunkSource)")
         epoch = check_int("epoch", epoch, 0)
         batches.bind(self.model, self.loss)
@@ -362,9 +416,14 @@ class Trainer:
         Parameters
         ----------
         batches : BatchSource
+            The training data (``ArraySource``, ``ChunkSource``).
         epochs : int >= 0, default 10
+            Train up to epoch ``epochs - 1``.
         initial_epoch : int >= 0, default 0
+            The first epoch (ignored with ``resume_from``, which sets it).
         validation : (X, y) or (X, y, sample_weight), optional
+            Validation data, logged as "val_loss" and "val_<metric>"; default: the
+            source's held-out rows (``validation_split``), if any.
         resume_from : str or path-like, optional
             A full checkpoint (``Trainer.save_checkpoint``, ``ModelCheckpoint(save_full=True)``):
             the weights, the optimizer's state (the optimizer must be of the saved class; a
@@ -387,6 +446,18 @@ class Trainer:
         -------
         History
             Also ``model.history``; ``stop_reason`` says why training ended.
+
+        Raises
+        ------
+        ArgumentError
+            An invalid argument or data, named; weights that overflow before training; with
+            ``resume_from``, a checkpoint of another architecture, dtype or optimizer class,
+            or of other data (unless ``allow_new_data``).
+        DivergenceError
+            Training diverged (above).
+        ModelFileError
+            ``resume_from`` is not a valid checkpoint, or holds a callback state that does
+            not fit (OSError if it cannot be opened).
         """
         epochs = check_int("epochs", epochs, 0)
         initial_epoch = check_int("initial_epoch", initial_epoch, 0)
@@ -482,7 +553,28 @@ class Trainer:
 
         Called from ``on_epoch_end`` (``ModelCheckpoint(save_full=True)``), the file is
         written once every callback has finished that epoch, so that it holds their states
-        after it."""
+        after it.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The file to write (replaced if it exists).
+        epoch : int >= 0
+            The last finished epoch; a resumed ``fit`` continues at ``epoch + 1``.
+
+        Returns
+        -------
+        str
+            ``path`` (written now, or after the epoch's callbacks when one of them asks).
+
+        Raises
+        ------
+        ArgumentError
+            What ``mlplab.io.save_checkpoint`` refuses (a layer that is not built in,
+            non-finite weights or state, an optimizer whose lr cannot be saved), named.
+        OSError
+            The file cannot be written.
+        """
         if self._pending is not None:
             self._pending.append((path, epoch))
             return path
