@@ -186,6 +186,7 @@ def units(model, X) -> list[dict]:
     Parameters
     ----------
     model : Sequential
+        The network, as it stands (a forward pass in prediction mode; nothing is changed).
     X : array (n, n_inputs)
         The probe batch, as ``measure`` takes it.
 
@@ -196,6 +197,11 @@ def units(model, X) -> list[dict]:
         (None for other blocks); "saturated": float64 array (units,), the fraction of the
         probe rows where a sigmoid or tanh unit is saturated (None for other blocks).
         Their means are ``measure``'s dead_fraction and saturated_fraction.
+
+    Raises
+    ------
+    ArgumentError
+        X is not a finite 2-D real array of the model's input width.
     """
     out = [{"dead": None, "saturated": None} for _ in blocks(model)]
     for i, act, A in _block_outputs(model, X):
