@@ -125,10 +125,9 @@ def test_a_race_is_added_removed_and_reproduced_from_its_url(page, url, browser)
     _wait(page, "m.errors.some((e) => e.includes('optimizer'))")
     page.click("#step")
     _wait(page, "m.header.epoch === 1 && m.lanes.lane2 && m.lanes.lane2.epoch === 1")
-    for _ in range(3):
+    for epoch in range(2, 5):
         page.click("#step")
-        epoch = _js(page, "m.header.epoch")
-        _wait(page, f"m.header.epoch === {epoch + 1} && m.lanes.lane2.epoch === {epoch + 1}")
+        _wait(page, f"m.header.epoch === {epoch} && m.lanes.lane2.epoch === {epoch}")
     losses = _js(page, "[m.header.test.loss, m.lanes.lane1.test.loss, m.lanes.lane2.test.loss]")
     other = browser.new_page()
     _open(other, page.url)
@@ -225,6 +224,7 @@ def test_step_through_a_bias_and_the_output_with_momentum(page, url):
     assert shown["state-momentum_buffer-after"] == pytest.approx(
         0.9 * shown["state-momentum_buffer-before"] + shown["g_used"], abs=TOL
     )  # buf <- mu buf + g, written out with these numbers
+    assert shown["after"] == pytest.approx(shown["before"] - 0.1 * shown["step"], abs=TOL)  # b <- b - lr buf
     x, y = _js(page, "m.net.nodeCenter(2, 0)")  # the output: delta = (y_hat - y) / n
     page.mouse.click(x, y)
     _wait(page, "m.inspect && m.inspect.layer === 1 && m.inspect.from === null")

@@ -143,7 +143,9 @@ export class BackpropView {
     if (o.name === "SGD" && "momentum_buffer" in sa) {
       out.push(line(`buf ← μ · buf + g = ${o.momentum} × `, [sb.momentum_buffer ?? 0, "state-momentum_buffer-before"], " + ",
         [p.g_used, g[1]], " = ", [sa.momentum_buffer, "state-momentum_buffer-after"], sb.momentum_buffer === undefined ? " (first update: buf = g)" : ""));
-      out.push(line(`${x} ← ${x} − lr · ${o.nesterov ? "(g + μ · buf)" : "buf"} = `, before, ` − ${fmt(t.lr)} × … = `, after));
+      const step = o.nesterov ? p.g_used + o.momentum * sa.momentum_buffer : sa.momentum_buffer;
+      out.push(line(`${x} ← ${x} − lr · ${o.nesterov ? "(g + μ · buf)" : "buf"} = `, before, ` − ${fmt(t.lr)} × `,
+        [step, "step"], " = ", after));
     } else if (o.name === "SGD") {
       out.push(line(`${x} ← ${x} − lr · g = `, before, ` − ${fmt(t.lr)} × `, [p.g_used, "g"], " = ", after));
     } else if ("exp_avg" in sa && "exp_avg_sq" in sa) {

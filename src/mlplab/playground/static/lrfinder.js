@@ -21,9 +21,12 @@ export class LRFinderView {
     this.result = msg;
     $("lr-find").disabled = false;
     const marks = msg.suggestion === null ? [] : [{ x: msg.suggestion, color: "#2ca02c", label: `suggested ${fmt(msg.suggestion)}` }];
+    // the y range: up to twice the smoothed loss at the start (the divergence at the end is cut)
+    const first = msg.smoothed_loss.find((v) => v !== null);
+    const cap = (v) => (v === null || first === undefined ? v : Math.min(v, 2 * first));
     lineChart($("lr-find-chart"), [
-      { x: msg.lr, y: msg.loss, color: "#bbb", width: 1 },
-      { x: msg.lr, y: msg.smoothed_loss, color: "#1a73e8", width: 2 },
+      { x: msg.lr, y: msg.loss.map(cap), color: "#bbb", width: 1 },
+      { x: msg.lr, y: msg.smoothed_loss.map(cap), color: "#1a73e8", width: 2 },
     ], { logX: true, markers: marks, yLabel: "loss (grey: per update, blue: smoothed)", xLabel: "learning rate (log)" });
     const text = msg.suggestion === null
       ? `No suggestion: ${msg.stop_reason}.`

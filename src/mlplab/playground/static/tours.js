@@ -13,10 +13,10 @@ export const TOURS = {
       "More layers and more neurons give the network more capacity (the lecture's 'separating ability'). Choose the spiral and find out how many it needs.",
     ],
     notes: [
-      ["#add-layer", "1. Add a hidden layer"],
-      ["#layer-controls", "2. Add neurons to it (+)"],
+      ["#add-layer", "1. Add a hidden layer", "below"],
+      ["#layers-label", "2. Then add neurons to it with the + above the layer"],
       ["#play", "3. Train"],
-      ["#datasets", "4. Then try the spiral"],
+      ['#datasets canvas[data-name="spiral"]', "4. Then try the spiral"],
     ],
   },
   vanishing: {
@@ -24,7 +24,7 @@ export const TOURS = {
     hash: "networkShape=8,8,8,8&activation=relu&learningRate=0.3&seed=4&race=sgd:0.3:act=sigmoid&speed=1",
     text: [
       "Two networks with four hidden layers of 8 units, the same data, the same mini-batches: ReLU in the main run, sigmoid in lane1 of the race. Press play.",
-      "Back-propagation multiplies the gradient, layer after layer, by f′(z). The sigmoid's derivative is at most 1/4, so the first layer of the sigmoid network gets a gradient hundreds of times smaller than the last one's (the gradient-norm charts: one line per layer, log scale). Its first layers hardly learn and it stays at chance; the diagnostics say 'vanishing gradient' in plain words.",
+      "Back-propagation multiplies the gradient, layer after layer, by f′(z). The sigmoid's derivative is at most 1/4, so the first layer of the sigmoid network gets a gradient about a hundred times smaller than the last one's (the small gradient-norm chart in its pane: one line per layer, log scale). Its first layers hardly learn and it stays at chance; under the chart, the diagnostics say 'vanishing gradient' in plain words.",
       "ReLU's derivative is 1 wherever the unit is active, so the gradient keeps its size through the layers and the ReLU network learns the circle. On the network, a dead ReLU (output 0 for every input) is crossed out and a saturated unit gets a red ring.",
     ],
     notes: [
@@ -123,15 +123,17 @@ export class TourView {
     const body = $("tour-text");
     body.innerHTML = "";
     for (const text of t.text) body.append(Object.assign(document.createElement("p"), { textContent: text }));
-    for (const [selector, text] of t.notes) {
+    for (const [selector, text, where] of t.notes) {
       const note = Object.assign(document.createElement("div"), { className: "callout", textContent: text });
       note.dataset.target = selector;
+      if (where) note.dataset.where = where;
       document.body.append(note);
     }
     this.place();
   }
 
-  // Each note beside its control: to its right, or below it when there is no room.
+  // Each note beside its control: to its right, or below it (in the header, when asked, or when
+  // there is no room).
   place() {
     for (const note of document.querySelectorAll(".callout")) {
       const target = document.querySelector(note.dataset.target);
@@ -139,7 +141,7 @@ export class TourView {
       note.hidden = !r || (r.width === 0 && r.height === 0);
       if (note.hidden) continue;
       target.classList.add("tour-target");
-      const right = !target.closest("header") && r.right + 10 + note.offsetWidth < document.documentElement.clientWidth;
+      const right = !target.closest("header") && note.dataset.where !== "below" && r.right + 10 + note.offsetWidth < document.documentElement.clientWidth;
       note.style.left = `${window.scrollX + (right ? r.right + 10 : r.left)}px`;
       note.style.top = `${window.scrollY + (right ? r.top : r.bottom + 6)}px`;
     }
