@@ -202,6 +202,12 @@ def test_step_through_a_link_shows_loss_and_grad_and_adams_step(page, url):
     k = _js(page, "m.inspect.weight.index")
     assert shown["state-exp_avg-after"] == pytest.approx(o["opt"].state["exp_avg"][k], abs=TOL)
     assert shown["state-exp_avg_sq-after"] == pytest.approx(o["opt"].state["exp_avg_sq"][k], abs=1e-9)
+    t, lr, (b1, b2), eps = 3, 0.01, o["opt"].betas, o["opt"].eps  # torch's Adam, its bias corrections
+    m_hat = o["opt"].state["exp_avg"][k] / (1 - b1**t)
+    v_hat = o["opt"].state["exp_avg_sq"][k] / (1 - b2**t)
+    assert shown["m_hat"] == pytest.approx(m_hat, abs=TOL) and shown["v_hat"] == pytest.approx(v_hat, abs=1e-9)
+    assert shown["step"] == pytest.approx(lr * m_hat / (np.sqrt(v_hat) + eps), abs=TOL)
+    assert shown["after"] == pytest.approx(shown["before"] - shown["step"], abs=TOL)
     assert shown["chain-term"] == pytest.approx(shown["chain-delta2"] * shown["chain-input"], abs=TOL)
     assert shown["chain-da"] * shown["chain-fprime"] == pytest.approx(shown["chain-delta"], abs=TOL)  # dJ/da f'(z)
     whole = _js(page, "m.inspect")  # every sample of the batch: the chain rule's sum is loss_and_grad's dJ/dw

@@ -152,7 +152,16 @@ export class BackpropView {
       const [b1, b2] = o.betas;
       out.push(line(`m ← β₁ m + (1 − β₁) g = ${b1} × `, [sb.exp_avg ?? 0, "state-exp_avg-before"], ` + ${fmt(1 - b1)} × `, [p.g_used, "g"], " = ", [sa.exp_avg, "state-exp_avg-after"]));
       out.push(line(`v ← β₂ v + (1 − β₂) g² = ${b2} × `, [sb.exp_avg_sq ?? 0, "state-exp_avg_sq-before"], ` + ${fmt(1 - b2)} × g² = `, [sa.exp_avg_sq, "state-exp_avg_sq-after"]));
-      out.push(line(`${x} ← ${x} − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), t = ${t.t}: `, before, " → ", after));
+      if (o.name === "Adam" && !o.amsgrad && !o.weight_decay) {  // torch's Adam, its bias corrections written out
+        const mHat = sa.exp_avg / (1 - b1 ** t.t);
+        const vHat = sa.exp_avg_sq / (1 - b2 ** t.t);
+        const step = (t.lr * mHat) / (Math.sqrt(vHat) + o.eps);
+        out.push(line(`m̂ = m / (1 − β₁ᵗ) = `, [mHat, "m_hat"], `, v̂ = v / (1 − β₂ᵗ) = `, [vHat, "v_hat"], `, with t = ${t.t}`));
+        out.push(line(`${x} ← ${x} − lr · m̂ / (√v̂ + ε) = `, before, ` − ${fmt(t.lr)} × `, [mHat, "m_hat2"], ` / (√`,
+          [vHat, "v_hat2"], ` + ${o.eps}) = `, before, " − (", [step, "step"], ") = ", after));
+      } else {
+        out.push(line(`${x} ← ${x} − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε), t = ${t.t}: `, before, " → ", after));
+      }
     } else {
       for (const name of Object.keys(sa)) out.push(line(`${name}: `, [sb[name] ?? 0, `state-${name}-before`], " → ", [sa[name], `state-${name}-after`]));
       out.push(line(`${x}: `, before, " → ", after));
