@@ -41,7 +41,7 @@ export const TOURS = {
     text: [
       "Four runs from the same initial weights on the same mini-batches. The main run is SGD whose learning rate follows a cosine schedule, from 0.1 down towards 0 over 300 epochs (drawn under the loss chart, with a cursor at the current epoch). Beside it in the race: plain SGD, SGD with momentum (the lecture's v ← ηv − α ∂J/∂β, β ← β + v) and Adam. The race's chart compares their test losses epoch by epoch.",
       "Momentum keeps moving through the flat stretches of J and damps the zig-zag across its valleys; Adam scales each weight's step by the history of its own gradient. A large rate early and a small one late is what the schedule buys: fast progress first, then a settled minimum.",
-      "Which learning rate? Run the learning-rate finder: it trains a copy of the network at growing rates and suggests one; 'Use' applies it. Step through one mini-batch to see each update with the optimizer's state (momentum buffer, Adam's m and v).",
+      "Which learning rate? Run the learning-rate finder: it trains a copy of the network for 200 mini-batches at growing rates and draws the loss against the rate. Read the curve yourself: a good rate sits a little below the one where the smoothed (blue) loss is lowest, where it still falls fast. The suggestion follows that rule and 'Use' applies it; on a curve that is noisy from its very start it can be far too small, so compare it with the curve. Step through one mini-batch to see each update with the optimizer's state (momentum buffer, Adam's m and v).",
     ],
     notes: [
       ["#race", "Three optimizers beside the main run"],
