@@ -22,6 +22,7 @@ from urllib.parse import unquote
 
 import numpy as np
 import pytest
+from playground_page import ARTEFACTS
 from playground_page import js as _js
 from playground_page import new_run as _new_run
 from playground_page import open_page as _open
@@ -287,6 +288,8 @@ def test_dead_and_saturated_units_are_marked_and_warned(page, url):
     assert _js(page, "m.net.marks.dead") == [[0, k] for k in dead] and {1, 2} <= set(dead)
     assert _shown(page, "#diag-table")["dead_fraction-0"] == pytest.approx(len(dead) / 3)
     assert f"dead ReLUs: {len(dead) / 3:.0%} of layer 1's units output 0" in page.inner_text("#diag-warnings")
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTEFACTS / "test_dead_and_saturated_units_are_marked_and_warned-relu.png"))
     _open(page, url, "#networkShape=4&activation=sigmoid&seed=2")
     x, y = _js(page, "m.net.nodeCenter(1, 0)")
     page.mouse.click(x, y)
