@@ -262,8 +262,12 @@ def test_prepare_targets_shapes(name):
     loss = losses.get(name)
     Y = loss.prepare_targets(np.array([0, 1, 1]), 1, np.float32)
     assert Y.shape == (3, 1) and Y.dtype == np.float32
-    with pytest.raises(ValueError, match=r"y must be of shape \(n, 2\) to match the model output, got shape \(3, 1\)"):
+    # the shape given, and for 1-D labels the loss they need
+    msg = r"y must be of shape \(n, 2\) to match the model output \(class labels 0..k-1 need loss='cross_entropy'\)"
+    with pytest.raises(ValueError, match=msg + r", got shape \(3,\)$"):
         loss.prepare_targets(np.array([0, 1, 1]), 2, np.float64)
+    with pytest.raises(ValueError, match=r"y must be of shape \(n, 2\) to match the model output, got shape \(3, 1\)$"):
+        loss.prepare_targets(np.array([[0], [1], [1]]), 2, np.float64)
     with pytest.raises(ValueError, match=r"y must be 1-D or 2-D, got shape \(2, 2, 1\)"):
         loss.prepare_targets(np.zeros((2, 2, 1)), 1, np.float64)
     with pytest.raises(TypeError, match="y must be real numbers, got dtype <U1"):

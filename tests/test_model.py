@@ -791,6 +791,31 @@ def test_bce_on_a_one_unit_linear_output_reads_the_logit(rng):
     assert model.evaluate(X, y, "bce")["accuracy"] == np.mean(model.predict_classes(X) == y) > 0.8
 
 
+@pytest.mark.parametrize("loss,units", [("bce", 1), ("cross_entropy", 3)])
+def test_evaluate_and_fit_default_to_the_loss_the_logits_were_trained_with(loss, units, rng):
+    """After fit(loss="bce") on a linear output, evaluate(X, y) and a second fit use bce on the
+    logits, as Keras's compiled loss stays (before: mse on the logits, and for labels a shape error)."""
+    X = rng.normal(size=(50, 3))
+    y = (X[:, 0] > 0).astype(np.int64) + (units > 1) * (X[:, 1] > 0)
+    model = ml.MLP([3, 6, units], dtype="float64", seed=0)
+    Y = np.eye(units)[y] if units > 1 else y.reshape(-1, 1).astype(np.float64)
+    # untrained, a linear output's default is mse
+    np.testing.assert_allclose(model.evaluate(X, Y)["loss"], np.mean((model.predict(X) - Y) ** 2), rtol=1e-12)
+    model.fit(X, y, loss=loss, epochs=3, verbose=0)
+    Z, t = torch.tensor(model.predict(X)), torch.tensor(y)
+    if units == 1:
+        J = torch.nn.functional.binary_cross_entropy_with_logits(Z[:, 0], t.double())
+    else:
+        J = torch.nn.functional.cross_entropy(Z, t)
+    got = model.evaluate(X, y)
+    np.testing.assert_allclose(got["loss"], J.item(), rtol=1e-12)
+    assert got["accuracy"] == np.mean(model.predict_classes(X) == y)
+    w = model.get_weights()
+    h_default = model.fit(X, y, epochs=2, seed=1, verbose=0)
+    model.set_weights(w)
+    assert h_default["loss"] == model.fit(X, y, loss=loss, epochs=2, seed=1, verbose=0)["loss"]
+
+
 def test_bce_on_several_linear_units_is_multilabel(rng):
     X = rng.normal(size=(40, 3))
     Y = (X > 0).astype(np.float64)

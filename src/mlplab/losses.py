@@ -199,12 +199,15 @@ class Loss:
             or a negative value in a row. The message names ``name``.
         """
         y = _as_array(y, name)
+        given = y.shape
         if y.ndim == 1:
             y = y.reshape(-1, 1)
         if y.ndim != 2:
-            raise fail(name, "1-D or 2-D", got=f"shape {y.shape}")
+            raise fail(name, "1-D or 2-D", got=f"shape {given}")
         if y.shape[1] != n_outputs:
-            raise fail(name, f"of shape (n, {n_outputs}) to match the model output", got=f"shape {y.shape}")
+            # labels 0..k-1 given to a loss on values (mse after k outputs): name the loss they need
+            labels = " (class labels 0..k-1 need loss='cross_entropy')" if len(given) == 1 and n_outputs > 1 else ""
+            raise fail(name, f"of shape (n, {n_outputs}) to match the model output{labels}", got=f"shape {given}")
         if y.dtype.kind not in "biuf":
             raise fail(name, "real numbers", got=f"dtype {y.dtype}")
         return as_finite(y, dtype, name)

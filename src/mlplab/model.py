@@ -425,7 +425,9 @@ class Sequential:
         y : array-like
             Targets, as ``fit`` takes them.
         loss : str or Loss, optional
-            Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+            Default: cross_entropy after softmax, bce after sigmoid; on a linear output whose
+            values are logits (``logits``: trained with cross_entropy or bce), that loss;
+            mse otherwise.
         regularizer : Regularizer or str, optional
             Penalty added to J (``mlplab.regularizers``).
         sample_weight : array-like of shape (n,), optional
@@ -580,7 +582,8 @@ class Sequential:
         Parameters
         ----------
         X, y, loss : as for ``loss_and_grad``
-            Inputs (n, n_inputs), targets, and the loss (the default fits the output layer).
+            Inputs (n, n_inputs), targets, and the loss (the default: the output layer's, or
+            on logits the one they were trained with, as for ``fit``).
         metrics : sequence of (str or callable), default ("accuracy",)
             As in ``fit``; the default's accuracy is left out for a regression loss.
         sample_weight : array-like of shape (n,), optional
@@ -617,11 +620,13 @@ class Sequential:
     # -- training -------------------------------------------------------------------------
     def _resolve_loss(self, loss):
         """The loss object of ``loss`` (default: cross_entropy after softmax, bce after
-        sigmoid, mse otherwise), refused if it cannot apply to this output: a loss on class
-        probabilities needs its own output activation or a linear output (logits, which this
-        then records in ``logits``), and cross_entropy two units or more."""
+        sigmoid, the logits' loss on a linear output that has one, mse otherwise), refused if
+        it cannot apply to this output: a loss on class probabilities needs its own output
+        activation or a linear output (logits, which this then records in ``logits``), and
+        cross_entropy two units or more."""
         act = self.output_activation
-        if loss is None:
+        if loss is None:  # the output's own loss; on logits, the one they were trained with
+            act = self.logits or act
             return losses.CrossEntropy() if act == "softmax" else losses.BCE() if act == "sigmoid" else losses.MSE()
         given, loss = loss, losses.get(loss)
         link = loss.fused_with
@@ -691,7 +696,9 @@ class Sequential:
             Class labels (n,) or one-hot rows for cross_entropy; 0/1 labels for bce;
             targets (n,) or (n, n_outputs) for regression losses.
         loss : str or Loss, optional
-            Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+            Default: cross_entropy after softmax, bce after sigmoid; on a linear output whose
+            values are logits (``logits``: trained with cross_entropy or bce), that loss;
+            mse otherwise.
         optimizer : Optimizer or name, optional
             Default ``optim.SGD(lr=0.1)``. A name uses that optimizer's defaults.
         epochs : int >= 0, default 10

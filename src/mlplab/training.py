@@ -126,7 +126,8 @@ class Trainer:
     model : Sequential
         The network to train (in place).
     loss : str or Loss, optional
-        Default: cross_entropy after softmax, bce after sigmoid, mse otherwise.
+        Default: cross_entropy after softmax, bce after sigmoid, the logits' loss on a linear
+        output trained with cross_entropy or bce (``Sequential.logits``), mse otherwise.
     optimizer : Optimizer or name, optional
         Default ``optim.SGD(lr=0.1)``; with ``fit(resume_from=...)``, the checkpoint's.
     regularizer : Regularizer or name, optional
