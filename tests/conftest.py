@@ -28,6 +28,9 @@ import mlplab as ml
 from mlplab import activations, lab, losses
 from mlplab.cli import main
 
+#: the playground's browser fixtures (url, browser, page), for every test_playground_* module
+pytest_plugins = ["playground_page"]
+
 # the oracle's tensors are tiny: torch's thread pool only adds start-up and contention
 torch.set_num_threads(1)
 

@@ -326,3 +326,27 @@ def test_measure_without_probe_or_previous_weights_gives_nan_there():
     assert np.isnan(f["update_ratio"]).all() and np.isnan(f["act_mean"]).all()
     assert (f["weight_norm"] > 0).all() and (f["grad_norm"] == 0).all()  # no gradient computed yet
     assert diagnostics.layer_names(model) == ["1: Dense 3->4, relu", "2: Dense 4->2, softmax"]
+
+
+def test_units_are_the_unit_by_unit_figures_behind_the_fractions():
+    model = mixed_model()  # dead ReLUs 0..2 (bias -100), saturated sigmoids (weights x 30)
+    probe = np.random.default_rng(1).normal(size=(64, 5))
+    per_unit = diagnostics.units(model, probe)
+    figures = measure(model, probe)
+    # the oracle: torch's forward pass on the same weights, unit by unit
+    A = torch.tensor(probe)
+    dense = [layer for layer in model.layers if isinstance(layer, ml.Dense)]
+    for i, (d, act) in enumerate(zip(dense, ["relu", "sigmoid", "tanh", "softmax"])):
+        A = A @ torch.tensor(d.W) + torch.tensor(d.b)
+        A = torch.softmax(A, dim=1) if act == "softmax" else TORCH_ACT[act](A)
+        dead, sat = per_unit[i]["dead"], per_unit[i]["saturated"]
+        if act == "relu":
+            assert dead.tolist() == (A <= 0).all(dim=0).tolist() and dead[:3].all() and sat is None
+            assert dead.mean() == figures["dead_fraction"][i]
+        elif act in ("sigmoid", "tanh"):
+            torch_sat = {"sigmoid": (A < 0.01) | (A > 0.99), "tanh": A.abs() > 0.98}[act].double().mean(dim=0)
+            np.testing.assert_allclose(sat, torch_sat.numpy(), rtol=0, atol=1e-12)
+            assert dead is None and sat.mean() == figures["saturated_fraction"][i]
+        else:
+            assert dead is None and sat is None
+    assert per_unit[1]["saturated"].mean() > 0.5  # the large weights saturate the sigmoid layer

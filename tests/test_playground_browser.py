@@ -1,7 +1,8 @@
 """The playground end to end, in headless Chromium driven by Playwright.
 
 A live server (uvicorn in a thread) serves the page; Debian's ``chromium`` package is the
-browser (``.ci/run`` installs it with apt and fails if these tests are skipped). Oracles: the
+browser (``.ci/run`` installs it with apt and fails if these tests are skipped); the fixtures
+``url``, ``browser`` and ``page`` come from ``playground_page.py``. Oracles: the
 exported model file through ``mlplab.load`` and ``model.predict`` on the view's grid for the
 pixels the page draws, the exported script run in a subprocess for the loss the page shows,
 the model trained in Python for an import. Screenshots go to ``out/playground/`` (kept as
@@ -10,90 +11,19 @@ artefacts, looked at by a person).
 
 from __future__ import annotations
 
-import os
 import re
-import socket
 import subprocess
 import sys
-import threading
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from playground_page import js as _js
+from playground_page import new_run as _new_run
+from playground_page import open_page as _open
+from playground_page import wait as _wait
 
 import mlplab as ml
 from mlplab.playground import data
-
-CHROMIUM = os.environ.get("MLPLAB_CHROMIUM", "/usr/bin/chromium")
-ARTEFACTS = Path(__file__).resolve().parents[1] / "out" / "playground"
-playwright_api = pytest.importorskip("playwright.sync_api", reason="playwright is needed for the browser tests")
-uvicorn = pytest.importorskip("uvicorn", reason="uvicorn (mlplab[playground]) is needed for the browser tests")
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"browser tests need chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-from mlplab.playground import server  # noqa: E402
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self):  # the server runs in a thread of pytest's process
-        pass
-
-
-@pytest.fixture(scope="module")
-def url():
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    srv = _Server(uvicorn.Config(server.create_app(), log_level="warning", ws_ping_interval=None))
-    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    t0 = time.monotonic()
-    while not srv.started and time.monotonic() - t0 < 30:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}/"
-    srv.should_exit = True
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, request):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    errors = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(ARTEFACTS / f"{request.node.name}.png"), full_page=True)
-    context.close()
-    assert not errors, errors  # no JavaScript error on the page
-
-
-def _open(page, url, hash_=""):
-    page.goto(url + hash_)
-    _wait(page, "m.header && m.header.rev === m.S.rev")
-
-
-def _wait(page, condition, timeout=60_000):
-    page.wait_for_function(f"() => {{ const m = window.mlplab; return {condition}; }}", timeout=timeout)
-
-
-def _js(page, expr):
-    return page.evaluate(f"() => {{ const m = window.mlplab; return {expr}; }}")
-
-
-def _new_run(page, action, condition="true"):
-    """Do something that starts a new run and wait for its first frame."""
-    rev = _js(page, "m.S.rev")
-    action()
-    _wait(page, f"m.S.rev > {rev} && m.header.rev === m.S.rev && ({condition})")
 
 
 def _pixels(page):

@@ -88,6 +88,18 @@ def test_regression_sets():
     assert np.all(t[far] == 0)
 
 
+def test_one_d_sets_follow_their_function_of_x1():
+    X, t = data.generate("reg-sine", n=500, noise=0.0, seed=2)
+    assert np.all(X[:, 1] == 0) and np.all(np.abs(X[:, 0]) <= 6) and X[:, 0].std() > 3
+    np.testing.assert_allclose(t, np.sin(np.pi * X[:, 0] / 3), atol=1e-15)  # sin(pi x / 3), written out here
+    X, t = data.generate("reg-step", n=300, noise=0.0, seed=2)
+    assert set(np.round(t, 12)) == {-0.8, 0.8} and np.all((t > 0) == (X[:, 0] >= 0))
+    X, t = data.generate("reg-bump", n=300, noise=0.0, seed=2)
+    np.testing.assert_allclose(t, 2 * np.exp(-(X[:, 0] ** 2) / 2) - 1, atol=1e-15)
+    _, noisy = data.generate("reg-sine", n=500, noise=0.3, seed=2)
+    assert np.abs(noisy).max() <= 1 and not np.allclose(noisy, data.generate("reg-sine", n=500, seed=2)[1])
+
+
 def test_generate_is_reproducible_and_exactly_n():
     a = data.generate("circle", n=501, seed=7)
     b = data.generate("circle", n=501, seed=7)

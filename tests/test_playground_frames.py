@@ -115,3 +115,25 @@ def test_curve_is_thinned_to_its_limit():
 @pytest.mark.parametrize("v, b", [(np.nan, 128), (0.0, 0), (1.0, 255), (0.5, 128), (0.4999, 127), (2.0, 255)])
 def test_bytes_of_values(v, b):
     assert frames._to_byte(np.array([v]))[0] == b
+
+
+def test_one_d_view_is_the_output_along_x1_and_the_sum_of_the_units_shares(torch_mirror):
+    run = _run({"problem": "regression", "regDataset": "reg-sine", "x": True, "y": False, "networkShape": [5],
+                "activation": "sigmoid"})  # fmt: skip
+    header, s = frames.decode(frames.Renderer(run).render())
+    F = data.features(frames.fn_grid(), run.names)
+    np.testing.assert_allclose(s["fn"], run.model.predict(F)[:, 0], atol=1e-6)
+    tm = torch_mirror(run.model)
+    with torch.no_grad():
+        hidden = tm[:2](torch.tensor(F, dtype=torch.float64)).numpy()  # (points, 5): the sigmoid units
+    W = run.dense_layers()[-1].W[:, 0]
+    np.testing.assert_allclose(s["fn_units"].reshape(5, -1), (hidden * W).T, atol=1e-6)
+    assert header["fn_bias"] == pytest.approx(float(run.dense_layers()[-1].b[0]))
+    np.testing.assert_allclose(s["fn_units"].reshape(5, -1).sum(axis=0) + header["fn_bias"], s["fn"], atol=1e-5)
+    _, d = frames.decode(frames.data_message(run))
+    np.testing.assert_allclose(d["target"], np.sin(np.pi * frames.fn_grid()[:, 0] / 3), atol=1e-6)
+    deep = _run({"problem": "regression", "regDataset": "reg-step", "x": True, "y": False, "networkShape": [4, 3]})
+    _, s = frames.decode(frames.Renderer(deep).render())
+    assert "fn" in s and "fn_units" not in s  # the units' shares only for one hidden layer
+    _, s = frames.decode(frames.Renderer(_run({})).render())
+    assert "fn" not in s  # a 2-D data set has no 1-D view

@@ -51,6 +51,30 @@ def test_default_run_is_trainer_fit_bit_for_bit():
     assert np.trace(np.array(run.metrics["test"]["confusion"])) == np.sum(pred == yte)
 
 
+def test_history_and_diagnostics_are_those_of_fit_with_the_diagnostics_callback():
+    """The run's History is fit's (the epoch's mean mini-batch loss, val_loss, lr) and its
+    Diagnostics callback measures what the same callback measures in fit, every figure and
+    warning; ``run.units`` are the unit-by-unit figures behind the callback's fractions."""
+    run = _run({"networkShape": [8, 8, 8, 8], "activation": "sigmoid", "learningRate": 0.3, "seed": "4"})
+    _advance_epochs(run, 6)
+    Xtr, ytr, Xte, yte = _split("circle", 500, 4)
+    model = ml.MLP([2, 8, 8, 8, 8, 1], activation="sigmoid", output="sigmoid", seed=4)
+    diag = ml.callbacks.Diagnostics(X=Xtr[:256], warn=False)
+    trainer = ml.Trainer(model, "bce", ml.optim.SGD(lr=0.3), callbacks=[diag], verbose=0, seed=4)
+    history = trainer.fit(ml.ArraySource(Xtr, ytr, batch_size=10), 6, validation=(Xte, yte))
+    assert np.array_equal(run.model.get_weights(), model.get_weights())
+    for key in ("loss", "val_loss", "lr"):
+        assert run.trainer.history[key] == history[key]
+    for name in ml.diagnostics.MEASURES:
+        np.testing.assert_array_equal(run.diag[name], diag[name])
+    assert run.diag.step == diag.step and run.diag.warnings == diag.warnings
+    assert [w["kind"] for w in diag.warnings] == ["vanishing"]  # a deep sigmoid network
+    units = ml.diagnostics.units(model, Xtr[:256])
+    for mine, theirs, fraction in zip(run.units, units, diag["saturated_fraction"][-1]):
+        np.testing.assert_array_equal(mine["saturated"], theirs["saturated"])
+        assert mine["dead"] is None and np.isclose(mine["saturated"].mean(), fraction, rtol=0, atol=1e-15)
+
+
 def test_every_option_at_once_is_trainer_fit_bit_for_bit():
     cfg = {
         "dataset": "spiral",

@@ -21,7 +21,8 @@ from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
 import mlplab as ml
-from mlplab.playground import data, frames, server
+from mlplab.playground import data, frames, server, spec
+from mlplab.playground.run import Run, make_data
 from mlplab.playground.session import MAX_MESSAGE
 
 
@@ -46,7 +47,7 @@ class Page:
         if m.get("text") is not None:
             msg = json.loads(m["text"])
             if msg["type"] == "run":
-                self.rev, self.layout, self.config = msg["rev"], msg["layout"], msg["config"]
+                self.rev, self.layout, self.config, self.lanes = msg["rev"], msg["layout"], msg["config"], msg["lanes"]
             return msg
         header, sections = frames.decode(m["bytes"])
         if header["type"] == "frame":
@@ -60,10 +61,11 @@ class Page:
                 return msg
         raise AssertionError("the expected message never came")
 
-    def frame(self, pred=lambda h: True):
-        """The next frame of the current run whose header satisfies pred."""
+    def frame(self, pred=lambda h: True, run="main"):
+        """The next frame of the current run (``run``: "main", or a race's "lane1" ...) whose
+        header satisfies pred."""
         return self.until(lambda m: isinstance(m, tuple) and m[0]["type"] == "frame" and m[0]["rev"] == self.rev
-                          and pred(m[0]))  # fmt: skip
+                          and m[0]["run"] == run and pred(m[0]))  # fmt: skip
 
     def new_run(self):
         """The first frame of the run a message started (after its "run" message)."""
@@ -393,3 +395,41 @@ def test_a_port_in_use_is_an_error(capsys):
         busy.listen()
         assert main(["playground", "--no-browser", "--port", str(busy.getsockname()[1])]) == 2
     assert "cannot listen on 127.0.0.1" in capsys.readouterr().out
+
+
+def test_a_race_trains_every_run_in_step_from_the_same_start(page):
+    cfg = {"dataset": "xor", "networkShape": [4, 2], "speed": 2, "race": ["sgd:0.03", "adam:0.01"]}
+    page.send("config", config=cfg)
+    page.new_run()
+    assert [lane["lane"] for lane in page.lanes] == ["sgd:0.03", "adam:0.01"]
+    for _ in range(3):
+        page.send("step")
+    main, s0 = page.frame(lambda h: h["epoch"] == 3)
+    lane1, s1 = page.frame(lambda h: h["epoch"] == 3, run="lane1")
+    lane2, s2 = page.frame(lambda h: h["epoch"] == 3, run="lane2")
+    for key in ("boundary", "weights"):  # the same optimizer twice: the same frames
+        assert np.array_equal(s0[key], s1[key])
+    assert lane1["curve"] == main["curve"] and lane1["test"] == main["test"]
+    assert not np.array_equal(s0["weights"], s2["weights"]) and lane2["test"]["loss"] != main["test"]["loss"]
+    assert lane2["curve"]["test"][0] == main["curve"]["test"][0]  # the same initial weights
+    for lane, (h, s) in zip(page.lanes, ((lane1, s1), (lane2, s2))):  # each run is its configuration's fit
+        run = Run(spec.check_config(lane["config"]), make_data(spec.check_config(page.config)))
+        run.advance(3 * run.steps_per_epoch)
+        flat = np.concatenate([np.concatenate([L.W.ravel(), L.b]) for L in run.dense_layers()])
+        assert (
+            np.array_equal(s["weights"], flat.astype(np.float32)) and h["test"]["loss"] == run.metrics["test"]["loss"]
+        )
+
+
+def test_lr_find_answers_with_lr_finds_result(page):
+    page.send("config", config={"dataset": "xor", "networkShape": [4, 2], "activation": "relu", "optimizer": "adam"})
+    page.new_run()
+    page.send("lr_find", num_steps=50)
+    msg = page.until(lambda m: isinstance(m, dict) and m["type"] == "lr_find")
+    run = Run(spec.check_config(page.config), make_data(spec.check_config(page.config)))
+    want = ml.lr_find(run.model, run.F_train, run.Y_train, "bce", ml.optim.Adam(), start_lr=1e-5, end_lr=10.0,
+                      num_steps=50, batch_size=run.batch_size, seed=run.seed)  # fmt: skip
+    assert msg["suggestion"] == want.suggestion and msg["lr"] == pytest.approx(want.lr)
+    assert msg["applied"] == float(f"{want.suggestion:.3g}")
+    page.send("lr_find", num_steps=5)
+    assert "num_steps" in page.error()

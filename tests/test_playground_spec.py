@@ -173,3 +173,37 @@ def test_options_describe_every_optimizer_and_schedule():
     for name, table in o["schedules"].items():  # every default builds
         spec.build_optimizer(spec.check_config({"schedule": name}))
         assert table
+
+
+def test_a_race_lane_is_the_main_configuration_with_what_its_text_changes():
+    cfg = spec.check_config({"networkShape": [5, 3], "activation": "tanh", "optimizer": "sgd", "opt": {"momentum": 0.5},
+                             "regularization": "L2", "regularizationRate": 0.001, "seed": "7"})  # fmt: skip
+    lane = spec.lane_config(cfg, "adam:0.003:betas=0.8/0.99:cosine:T_max=100:act=sigmoid")
+    assert lane["optimizer"] == "adam" and lane["learningRate"] == 0.003 and lane["opt"]["betas"] == [0.8, 0.99]
+    assert lane["schedule"] == "cosine" and lane["sched"]["T_max"] == 100 and lane["activation"] == "sigmoid"
+    for key in ("networkShape", "regularization", "regularizationRate", "seed", "dataset", "batchSize"):
+        assert lane[key] == cfg[key]  # same data, shape, seed (initial weights, batch order) and the rest
+    assert lane["race"] == []
+    opt = spec.build_optimizer(lane)
+    assert isinstance(opt, ml.optim.Adam) and opt.betas == (0.8, 0.99)
+    plain = spec.lane_config(cfg, "sgd:0.1")
+    assert plain["opt"] == {} or plain["opt"].get("momentum", 0) == 0  # the main run's momentum is not inherited
+    assert spec.check_config({"race": ["sgd:0.1", "adam:0.01"]}, base=cfg)["race"] == ["sgd:0.1", "adam:0.01"]
+
+
+@pytest.mark.parametrize(
+    "race, match",
+    [
+        (["adam:0.01"] * 4, "at most 3 runs"),
+        (["adamw"], "a learning rate after the optimizer"),
+        (["fancy:0.1"], "optimizer must be one of"),
+        (["sgd:0.1:betas=0.9/0.99"], "hyper-parameter of sgd"),
+        (["sgd:0.1:warp"], "schedule must be one of"),
+        (["sgd:0.1:momentum=lots"], "numbers in name=value"),
+        (["sgd:0.1:act=wiggle"], "activation"),
+        (["sgd:-1"], "learningRate"),
+    ],
+)
+def test_a_bad_lane_is_refused_naming_it(race, match):
+    with pytest.raises(ArgumentError, match=match):
+        spec.check_config({"race": race})

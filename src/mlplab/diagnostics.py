@@ -46,7 +46,17 @@ from .activations import Activation
 from .backend import l2_norm
 from .layers import Dense
 
-__all__ = ["MEASURES", "THRESHOLDS", "MESSAGES", "DiagnosticsWarning", "blocks", "measure", "rules", "DiagnosticsHooks"]
+__all__ = [
+    "MEASURES",
+    "THRESHOLDS",
+    "MESSAGES",
+    "DiagnosticsWarning",
+    "blocks",
+    "measure",
+    "units",
+    "rules",
+    "DiagnosticsHooks",
+]
 
 #: the per-layer figures, in the order of the docstring
 MEASURES = (
@@ -147,29 +157,74 @@ def measure(model, X=None, theta_before=None) -> dict:
             if w0 > 0:
                 out["update_ratio"][i] = l2_norm(dense.W.ravel() - before) / w0
     if X is not None:
-        acts = {id(d): i for i, (d, _) in enumerate(bl)}
-        ends = {id(a): i for i, (_, a) in enumerate(bl) if a is not None}
-        A, current = check_X(X, model.n_inputs, model.dtype, "X"), None
-        for layer in model.layers:
-            A = layer.forward(A, False)
-            if id(layer) in acts:
-                current = acts[id(layer)]
-                if bl[current][1] is not None:
-                    continue  # the block's output is its activation's
-            elif id(layer) not in ends:
-                continue
-            _activation_figures(out, current, _name(bl[current][1]), A)
+        for i, act, A in _block_outputs(model, X):
+            _activation_figures(out, i, act, A)
     return out
+
+
+def _block_outputs(model, X):
+    """(block index, its activation's name, the block's output A) for every block, from a
+    forward pass of the probe X in prediction mode."""
+    bl = blocks(model)
+    acts = {id(d): i for i, (d, _) in enumerate(bl)}
+    ends = {id(a): i for i, (_, a) in enumerate(bl) if a is not None}
+    A, current = check_X(X, model.n_inputs, model.dtype, "X"), None
+    for layer in model.layers:
+        A = layer.forward(A, False)
+        if id(layer) in acts:
+            current = acts[id(layer)]
+            if bl[current][1] is not None:
+                continue  # the block's output is its activation's
+        elif id(layer) not in ends:
+            continue
+        yield current, _name(bl[current][1]), A
+
+
+def units(model, X) -> list[dict]:
+    """The unit-by-unit figures behind ``dead_fraction`` and ``saturated_fraction``.
+
+    Parameters
+    ----------
+    model : Sequential
+        The network, as it stands (a forward pass in prediction mode; nothing is changed).
+    X : array (n, n_inputs)
+        The probe batch, as ``measure`` takes it.
+
+    Returns
+    -------
+    list of dict, one per Dense layer
+        "dead": bool array (units,), True where a ReLU unit outputs 0 for every probe row
+        (None for other blocks); "saturated": float64 array (units,), the fraction of the
+        probe rows where a sigmoid or tanh unit is saturated (None for other blocks).
+        Their means are ``measure``'s dead_fraction and saturated_fraction.
+
+    Raises
+    ------
+    ArgumentError
+        X is not a finite 2-D real array of the model's input width.
+    """
+    out = [{"dead": None, "saturated": None} for _ in blocks(model)]
+    for i, act, A in _block_outputs(model, X):
+        out[i]["dead"], out[i]["saturated"] = _unit_figures(act, np.asarray(A, dtype=np.float64))
+    return out
+
+
+def _unit_figures(act, A):
+    """(dead units or None, saturated share per unit or None) of a block's output A (n, units)."""
+    dead = (A <= 0).all(axis=0) if act == "relu" else None
+    saturated = _SATURATED[act](A).mean(axis=0) if act in _SATURATED else None
+    return dead, saturated
 
 
 def _activation_figures(out, i, act, A):
     A = np.asarray(A, dtype=np.float64)
     out["act_mean"][i] = A.mean()
     out["act_std"][i] = A.std()
-    if act == "relu":
-        out["dead_fraction"][i] = float((A <= 0).all(axis=0).mean())
-    elif act in _SATURATED:
-        out["saturated_fraction"][i] = float(_SATURATED[act](A).mean())
+    dead, saturated = _unit_figures(act, A)
+    if dead is not None:
+        out["dead_fraction"][i] = float(dead.mean())
+    elif saturated is not None:
+        out["saturated_fraction"][i] = float(saturated.mean())
 
 
 #: the warnings' words, filled with the figures that call for them

@@ -20,7 +20,14 @@ reg-plane   x, y ~ U(-6, 6); target (x + e_x + y + e_y) / 10, e ~ noise * U(-6, 
 reg-gauss   x, y ~ U(-6, 6); six bumps (+-1 at (-4, 2.5), (0, 2.5), (4, 2.5), (-4, -2.5),
             (0, -2.5), (4, -2.5), signs +, -, +, -, +, -) of height max(0, 1 - d/2); the
             target is the signed height largest in absolute value at the noisy position
+reg-sine    1-D: x ~ U(-6, 6), x2 = 0; target f(x + e), e ~ noise * U(-6, 6), f(x) = sin(pi x / 3)
+reg-step    1-D: the same with f(x) = 0.8 if x >= 0 else -0.8
+reg-bump    1-D: the same with f(x) = 2 exp(-x^2 / 2) - 1
 =========== =============================================================================
+
+The three 1-D data sets are the universal approximation theorem's setting (a continuous
+function of one variable, fitted by one hidden layer): their points lie on the x1 axis, and
+``ONE_D[name]`` is the function itself (for the page's curve and the tests).
 
 TF Playground's labels -1 / +1 are classes 0 / 1 here (orange / blue). Where TF draws
 ``numSamples / 2`` points per class (one too many for an odd count), the classes here get
@@ -49,6 +56,7 @@ from .._validation import check_choice, check_int, check_real, fail
 __all__ = [
     "CLASSIFICATION",
     "REGRESSION",
+    "ONE_D",
     "FEATURES",
     "DOMAIN",
     "DENSITY",
@@ -65,7 +73,13 @@ __all__ = [
 #: classification generators (name -> whether it takes a number of classes K > 2)
 CLASSIFICATION = {"circle": False, "xor": False, "gauss": True, "spiral": True}
 #: regression generators
-REGRESSION = ("reg-plane", "reg-gauss")
+REGRESSION = ("reg-plane", "reg-gauss", "reg-sine", "reg-step", "reg-bump")
+#: the 1-D regression data sets: name -> the function of x1 their targets follow
+ONE_D = {
+    "reg-sine": lambda x: np.sin(math.pi * x / 3),
+    "reg-step": lambda x: np.where(x >= 0, 0.8, -0.8),
+    "reg-bump": lambda x: 2 * np.exp(-(x**2) / 2) - 1,
+}
 #: TF Playground's input features, by their URL names: (label, function of (x1, x2))
 FEATURES = {
     "x": ("x1", lambda x, y: x),
@@ -159,6 +173,15 @@ def _reg_gauss(rng, n, noise, k):
     return [(P, best)]
 
 
+def _one_d(name):
+    def generate(rng, n, noise, k):
+        x = _uniform(rng, -6.0, 6.0, n)
+        e = noise * _uniform(rng, -6.0, 6.0, n)
+        return [(np.stack([x, np.zeros(n)], axis=1), ONE_D[name](x + e))]
+
+    return generate
+
+
 _GENERATORS = {
     "circle": _circle,
     "xor": _xor,
@@ -166,6 +189,7 @@ _GENERATORS = {
     "spiral": _spiral,
     "reg-plane": _reg_plane,
     "reg-gauss": _reg_gauss,
+    **{name: _one_d(name) for name in ONE_D},
 }
 
 
@@ -175,7 +199,8 @@ def generate(name, n=500, noise=0.0, seed=0, n_classes=2):
     Parameters
     ----------
     name : str
-        "circle", "xor", "gauss", "spiral" (classification), "reg-plane", "reg-gauss".
+        "circle", "xor", "gauss", "spiral" (classification), "reg-plane", "reg-gauss",
+        "reg-sine", "reg-step", "reg-bump" (1-D).
     n : int in [2, 10000], default 500
     noise : float in [0, 0.5], default 0
         TF Playground's noise slider / 100.

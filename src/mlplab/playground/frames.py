@@ -25,7 +25,14 @@ a network whose pass over 100 x 100 points would cost more than ``MAX_FLOPS`` (t
   network's order: the 5 x 5 block means of its values clipped to [-1, 1], as bytes
   round(255 (v + 1) / 2) (TF Playground clips to [-1, 1] too);
 - ``focus`` (u1, N x N): the same at full resolution for the node the page hovers;
-- ``weights`` (f4): every Dense layer's W (row-major, n_in x n_out) then b, layer by layer.
+- ``weights`` (f4): every Dense layer's W (row-major, n_in x n_out) then b, layer by layer;
+- for a 1-D data set (``data.ONE_D``): ``fn`` (f4, FN_POINTS), the network's output along the
+  x1 axis (x1 from -6 to 6, x2 = 0), and with one hidden layer ``fn_units`` (f4, units x
+  FN_POINTS), each hidden unit's share of it, w_j a_j(x1) (the output is their sum plus the
+  output bias, the header's "fn_bias"): the universal approximation theorem's sum, drawn.
+
+A race's other runs ("lane1" ...) get lighter frames (``render(full=False)``): no neuron maps.
+The header carries the run's live diagnostics too (``watch.header``).
 """
 
 from __future__ import annotations
@@ -37,9 +44,12 @@ import numpy as np
 
 from ..backend import blas_threads
 from ..layers import Dense
-from .data import DENSITY, features, grid
+from . import watch
+from .data import DENSITY, DOMAIN, ONE_D, features, grid
 
-__all__ = ["encode", "decode", "Renderer", "data_message", "density", "MAX_FLOPS"]
+__all__ = ["encode", "decode", "Renderer", "data_message", "density", "MAX_FLOPS", "FN_POINTS", "fn_grid"]
+
+FN_POINTS = 241  # the 1-D view's points along x1: every 0.05 from -6 to 6
 
 _BLOCK = 5  # a thumbnail pixel is the mean of 5 x 5 grid points
 MAX_FLOPS = 6e7  # of one pass over the 100 x 100 grid; a larger network is drawn on 50 x 50
@@ -93,18 +103,19 @@ def _to_byte(v):
 
 
 def data_message(run) -> bytes:
-    """The run's points: train/test coordinates (f4, n x 2) and labels or targets (f4)."""
-    d = run.data
+    """The run's points: train/test coordinates (f4, n x 2) and labels or targets (f4); for a 1-D
+    data set, ``target`` (f4, FN_POINTS): the function to fit along x1 (``data.ONE_D``)."""
+    d, cfg = run.data, run.cfg
     header = {"type": "data", "run": run.id, "version": d.version, "classes": d.n_classes, "kind": run.kind}
-    return encode(
-        header,
-        [
-            ("train_x", d.X_train.astype(np.float32)),
-            ("train_y", d.y_train.astype(np.float32)),
-            ("test_x", d.X_test.astype(np.float32)),
-            ("test_y", d.y_test.astype(np.float32)),
-        ],
-    )
+    sections = [
+        ("train_x", d.X_train.astype(np.float32)),
+        ("train_y", d.y_train.astype(np.float32)),
+        ("test_x", d.X_test.astype(np.float32)),
+        ("test_y", d.y_test.astype(np.float32)),
+    ]
+    if cfg["problem"] == "regression" and cfg["regDataset"] in ONE_D:  # the function to fit, along x1
+        sections.append(("target", ONE_D[cfg["regDataset"]](fn_grid()[:, 0]).astype(np.float32)))
+    return encode(header, sections)
 
 
 def _curve(run, limit=400) -> dict:
@@ -112,6 +123,11 @@ def _curve(run, limit=400) -> dict:
     n = len(c["epoch"])
     idx = np.unique(np.linspace(0, n - 1, min(n, limit)).round().astype(int)) if n else []
     return {k: [_clean(v[i]) if k != "epoch" else int(v[i]) for i in idx] for k, v in c.items()}
+
+
+def fn_grid():
+    """The 1-D view's points: (FN_POINTS, 2), x1 from -6 to 6, x2 = 0."""
+    return np.stack([np.linspace(-DOMAIN, DOMAIN, FN_POINTS), np.zeros(FN_POINTS)], axis=1)
 
 
 class Renderer:
@@ -125,11 +141,15 @@ class Renderer:
         self.thumb = self.density // _BLOCK
         self.G = features(grid(self.density), run.names).astype(run.model.dtype)
         self.frame = 0
+        cfg = run.cfg
+        self.one_d = cfg["problem"] == "regression" and cfg["regDataset"] in ONE_D
+        self.F = features(fn_grid(), run.names).astype(run.model.dtype) if self.one_d else None
 
-    def forward(self):
-        """The view's output on the grid and every hidden layer's values (post-activation)."""
+    def forward(self, X=None):
+        """The view's output on the grid (or on the inputs X) and every hidden layer's values
+        (post-activation)."""
         self.view.flat_params()[...] = self.run.model.flat_params()
-        X, hidden = self.G, []
+        X, hidden = self.G if X is None else X, []
         first = True
         for layer in self.view.layers:
             if isinstance(layer, Dense):
@@ -154,21 +174,36 @@ class Renderer:
                 ("confidence", _to_byte(conf).reshape(side)),
             ]
 
-    def render(self, extra=None, focus=None) -> bytes:
+    def one_d_sections(self):
+        """The 1-D view's sections: the output along x1 and, for one hidden layer, each hidden
+        unit's share w_j a_j(x1); and the output bias."""
+        out, hidden = self.forward(self.F)
+        sections = [("fn", np.array(out[:, 0], dtype=np.float32))]
+        last = [L for L in self.view.layers if isinstance(L, Dense)][-1]
+        if len(hidden) == 1:
+            sections.append(("fn_units", (hidden[0] * last.W[:, 0]).T.astype(np.float32)))
+        return sections, float(last.b[0])
+
+    def render(self, extra=None, focus=None, full=True) -> bytes:
         """A frame of the run's current state; ``focus`` = [layer, index] of a node to send at
-        full resolution (layer 0: the input features)."""
+        full resolution (layer 0: the input features). ``full=False``: no neuron maps."""
         run = self.run
         with blas_threads(2.0 * self.density**2 * max(L.W.size for L in run.dense_layers())):
             out, hidden = self.forward()
         values = [self.G, *hidden]  # per layer of nodes: (DENSITY^2, width)
-        with np.errstate(all="ignore"):
-            V = np.clip(np.nan_to_num(np.concatenate(values, axis=1), nan=0.0), -1.0, 1.0)
-            thumbs = V.reshape(self.thumb, _BLOCK, self.thumb, _BLOCK, -1).mean(axis=(1, 3))
         sections = self.boundary(out)
-        sections.append(("nodes", _to_byte((np.moveaxis(thumbs, -1, 0) + 1) / 2)))
+        if full:
+            with np.errstate(all="ignore"):
+                V = np.clip(np.nan_to_num(np.concatenate(values, axis=1), nan=0.0), -1.0, 1.0)
+                thumbs = V.reshape(self.thumb, _BLOCK, self.thumb, _BLOCK, -1).mean(axis=(1, 3))
+            sections.append(("nodes", _to_byte((np.moveaxis(thumbs, -1, 0) + 1) / 2)))
         if focus is not None and 0 <= focus[0] < len(values) and 0 <= focus[1] < values[focus[0]].shape[1]:
             v = np.clip(np.nan_to_num(values[focus[0]][:, focus[1]], nan=0.0), -1, 1)
             sections.append(("focus", _to_byte((v + 1) / 2).reshape(self.density, self.density)))
+        fn_bias = None
+        if self.one_d:
+            fn, fn_bias = self.one_d_sections()
+            sections += fn
         dense = run.dense_layers()
         weights = np.concatenate([np.concatenate([L.W.ravel(), L.b]) for L in dense]).astype(np.float32)
         sections.append(("weights", weights))
@@ -192,6 +227,8 @@ class Renderer:
             "thumb": self.thumb,
             "density": self.density,
             "data_version": run.data.version,
+            "fn_bias": _clean(fn_bias) if fn_bias is not None else None,
+            **watch.header(run),
             **(extra or {}),
         }
         return encode(header, sections)

@@ -12,7 +12,11 @@ the same configuration, which is what the exported script runs. A weight edited 
 ``fit(..., initial_epoch=e)``; the run ends and begins the callbacks there as those calls do.
 
 The losses the page draws are those of the whole training and test sets after each epoch
-(``model.evaluate``), as TF Playground draws them.
+(``model.evaluate``), as TF Playground draws them; the History and the callbacks get fit's
+logs (the epoch's mean mini-batch loss, ``val_loss``, ``lr``). Every run has a
+``Diagnostics`` callback (``run.diag``, probing the first ``PROBE_ROWS`` training inputs) and
+calls the batch callbacks around each update as ``run_epoch`` does; ``run.units`` holds the
+unit-by-unit figures (``diagnostics.units``) taken with the callback's at each epoch's end.
 """
 
 from __future__ import annotations
@@ -23,9 +27,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import diagnostics
 from .._validation import check_int
 from ..backend import blas_threads
 from ..batches import ArraySource
+from ..callbacks import Diagnostics
 from ..errors import ArgumentError, DivergenceError
 from ..layers import Dense
 from ..metrics import classes_from_outputs
@@ -33,7 +39,9 @@ from ..training import Trainer
 from . import spec
 from .data import features, generate, split
 
-__all__ = ["Data", "make_data", "Run", "explain_divergence"]
+__all__ = ["Data", "make_data", "Run", "explain_divergence", "PROBE_ROWS"]
+
+PROBE_ROWS = 256  # the Diagnostics callback's probe: the first training inputs
 
 
 @dataclass
@@ -130,12 +138,16 @@ class Run:
         self.Y_train, self.Y_test = self.targets(data.y_train), self.targets(data.y_test)
         self.batch_size = min(cfg["batchSize"], len(data.y_train))
         self.seed = spec.seed_value(cfg["seed"])
+        self.probe = self.F_train[:PROBE_ROWS]
+        self.diag = Diagnostics(X=self.probe, warn=False)
+        self.units = None  # diagnostics.units at the last epoch's end
+        self.on_batch = None  # f(X_B, Y_B), called before each update (the step-through's trace)
         self.trainer = Trainer(
             self.model,
             self.loss,
             spec.build_optimizer(cfg),
             regularizer=spec.build_regularizer(cfg),
-            callbacks=spec.build_callbacks(cfg),
+            callbacks=[*spec.build_callbacks(cfg), self.diag],
             verbose=0,
             seed=self.seed,
         )
@@ -146,6 +158,7 @@ class Run:
         self._flops = 2.0 * self.batch_size * widest  # of the largest matrix product of a step
         self.epoch = 0  # finished epochs
         self.batch = 0  # updates made in the epoch under way
+        self._J = self._rows = 0.0  # the epoch's sum of J * rows, and its rows (fit's "loss")
         self._batches = None
         self.status, self.message = "ready", None
         self.edits = []  # (epoch, dense layer, row or None for the bias, column, value)
@@ -206,21 +219,31 @@ class Run:
         return done
 
     def _advance(self, k) -> int:
-        done = 0
+        done, cb = 0, self.trainer.callbacks
         while done < k and not self.finished:
             if self._batches is None:
                 self.trainer.optimizer.epoch = self.epoch
-                self.trainer.callbacks.on_epoch_begin(self.epoch, {})
+                cb.on_epoch_begin(self.epoch, {})
                 self._batches = self.source.batches(self.trainer.rng)
+                self._J = self._rows = 0.0
             xb, yb, wb = next(self._batches)
+            m = xb.shape[0]
+            if cb.batch_hooks:
+                cb.on_batch_begin(self.batch, {"size": m})
+            if self.on_batch is not None:
+                self.on_batch(xb, yb)
             try:
-                self.trainer.train_step(xb, yb, wb)
+                J = self.trainer.train_step(xb, yb, wb)
             except DivergenceError as e:
                 self._stop("diverged", explain_divergence(str(e), self.trainer.optimizer.last_lr, self.epoch))
                 break
             except ArgumentError as e:  # e.g. a schedule asked for an lr past its end
                 self._stop("error", f"Training stopped at epoch {self.epoch + 1}: {e}")
                 break
+            self._J += J * m
+            self._rows += m
+            if cb.batch_hooks:
+                cb.on_batch_end(self.batch, {"loss": J, "size": m})
             self.batch += 1
             done += 1
             if self.batch == self.steps_per_epoch:  # the source's last batch of the epoch
@@ -243,9 +266,11 @@ class Run:
             lr = self.trainer.optimizer.last_lr
             self._stop("diverged", explain_divergence(f"the loss is {train} after epoch {epoch + 1}", lr, epoch))
             return
-        logs = {"loss": train, "val_loss": test, "lr": self.trainer.optimizer.last_lr}
+        logs = {"loss": self._J / self._rows, "val_loss": test, "lr": self.trainer.optimizer.last_lr}
         self.trainer.history.record(epoch, logs)
         self.trainer.callbacks.on_epoch_end(epoch, logs)
+        with np.errstate(all="ignore"):
+            self.units = diagnostics.units(self.model, self.probe)
         if self.model.stop_training:
             self._stop("stopped", self.model.stop_reason)
         elif self.cfg["epochs"] and self.epoch >= self.cfg["epochs"]:

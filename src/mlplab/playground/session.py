@@ -27,7 +27,6 @@ more (an optimizer race, say) and for new message types (register them with ``me
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import math
 import os
@@ -36,138 +35,27 @@ import tempfile
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
 
 from .. import io
 from .._validation import check_int, check_real, fail
 from ..errors import ArgumentError, ModelFileError
-from . import spec
+from . import spec, tools, trace
 from .data import FEATURES, MAX_CLASSES, MAX_POINTS, parse_csv
 from .frames import Renderer, data_message
+from .protocol import MAX_MESSAGE, MESSAGES, REQUIRED, Outbox, anything, integer, message, parse, real, text
 from .run import Run, make_data
 from .script import MODEL_FILE, model_file, script
 
 __all__ = ["PROTOCOL", "MESSAGES", "Session", "Outbox", "message", "MAX_MESSAGE", "MAX_MODEL_BYTES", "BUDGET_MS"]
+_HANDLERS = (tools, trace)  # modules whose messages the registry holds too
 
 log = logging.getLogger("mlplab.playground")
 PROTOCOL = 1
 MAX_MODEL_BYTES = 4_000_000
-MAX_MESSAGE = 6_000_000  # a text message: a model file in base64 fits
 BUDGET_MS = 25.0  # compute per chunk of updates
 STALE_S = 0.2  # a frame waiting longer than this while training goes on is drawn again
 #: keys that describe the network: changing one drops an imported model
 ARCH_KEYS = frozenset({"networkShape", "activation", "dropout", "problem", "classes", *FEATURES})
-
-
-# -- the registry of messages -------------------------------------------------------------------
-@dataclass
-class Message:
-    name: str
-    fields: dict  # field -> (check(name, value) -> value, default or _REQUIRED)
-    handler: str  # the Session method
-    on_worker: bool = True
-
-
-MESSAGES: dict[str, Message] = {}
-_REQUIRED = object()
-
-
-def message(name, on_worker=True, **fields):
-    """Register the decorated Session method as the handler of messages of type ``name``;
-    ``fields`` maps each field to (check, default), a missing field without default being an
-    error. Every message may also name its ``run``."""
-
-    def register(fn):
-        MESSAGES[name] = Message(name, {"run": (_run_name, "main"), **fields}, fn.__name__, on_worker)
-        return fn
-
-    return register
-
-
-def _run_name(name, value):
-    if not isinstance(value, str) or len(value) > 32:
-        raise fail(name, "the name of a run", value)
-    return value
-
-
-def _text(limit):
-    def check(name, value):
-        if not isinstance(value, str) or len(value) > limit:
-            raise fail(name, f"text of at most {limit:,} characters", got=type(value).__name__)
-        return value
-
-    return check
-
-
-def _int(low, high, optional=False):
-    def check(name, value):
-        return None if optional and value is None else check_int(name, value, low, high)
-
-    return check
-
-
-def _real(low, high):
-    return lambda name, value: check_real(name, value, low, high)
-
-
-def _any(name, value):
-    return value
-
-
-class Outbox:
-    """Between the worker thread and the WebSocket's sender: messages that are always sent,
-    in order, and one slot for the newest frame, sent when the page is ready for it."""
-
-    def __init__(self, wake=None, on_free=None):
-        self._lock = threading.Lock()
-        self._queue = deque()
-        self._frame = None
-        self._ready = True
-        self.slot_free = True
-        self.frame_time = 0.0
-        self._wake = wake or (lambda: None)
-        self._on_free = on_free or (lambda: None)
-
-    def send(self, msg):
-        """Queue a message (str: JSON text, bytes: binary), never dropped."""
-        with self._lock:
-            self._queue.append(msg)
-        self._wake()
-
-    def send_json(self, **fields):
-        self.send(json.dumps(fields, allow_nan=False))
-
-    def put_frame(self, frame: bytes):
-        """Put the newest frame in the slot (replacing one the page has not taken)."""
-        with self._lock:
-            self._frame, self.slot_free, self.frame_time = frame, False, time.perf_counter()
-        self._wake()
-
-    def stale(self, seconds) -> bool:
-        """Whether the frame waiting in the slot is older than ``seconds``."""
-        return not self.slot_free and time.perf_counter() - self.frame_time > seconds
-
-    def clear_frame(self):
-        with self._lock:
-            self._frame, self.slot_free = None, True
-
-    def ack(self):
-        with self._lock:
-            self._ready = True
-        self._wake()
-
-    def take(self) -> list:
-        """What to send now: the queued messages, then the frame if the page is ready."""
-        freed = False
-        with self._lock:
-            out = list(self._queue)
-            self._queue.clear()
-            if self._ready and self._frame is not None:
-                out.append(self._frame)
-                self._frame, self._ready, self.slot_free, freed = None, False, True, True
-        if freed:
-            self._on_free()
-        return out
 
 
 class Session:
@@ -199,46 +87,16 @@ class Session:
     def receive(self, text=None, data=None):
         """Check one message from the page and queue it for the worker (or answer it)."""
         try:
-            msg = self._parse(text, data)
+            spec_, kwargs = parse(text, self.runs)
         except ArgumentError as e:
             self.error(str(e))
             return
-        spec_, kwargs = msg
         if not spec_.on_worker:
-            getattr(self, spec_.handler)(**kwargs)
+            spec_.handler(self, **kwargs)
             return
         with self._cv:
             self._commands.append((spec_.name, spec_.handler, kwargs))
             self._cv.notify()
-
-    def _parse(self, text, data):
-        if text is None:
-            raise fail("message", "JSON text (the page sends no binary messages)", got="binary data")
-        if len(text) > MAX_MESSAGE:
-            raise fail("message", f"at most {MAX_MESSAGE:,} characters", got=f"{len(text):,}")
-        try:
-            msg = json.loads(text)
-        except ValueError as e:
-            raise fail("message", "JSON", got=f"text that is not ({e})") from None
-        if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
-            raise fail("message", 'a JSON object with a "type"', got=text[:80])
-        spec_ = MESSAGES.get(msg["type"])
-        if spec_ is None:
-            raise fail("type", "one of " + ", ".join(sorted(MESSAGES)), msg["type"])
-        unknown = set(msg) - set(spec_.fields) - {"type"}
-        if unknown:
-            raise fail(f"{msg['type']} message", f"fields among {', '.join(spec_.fields)}", got=sorted(unknown))
-        kwargs = {}
-        for field, (check, default) in spec_.fields.items():
-            if field not in msg:
-                if default is _REQUIRED:
-                    raise fail(f"{msg['type']}.{field}", "given", got="nothing")
-                kwargs[field] = default
-            else:
-                kwargs[field] = check(f"{msg['type']}.{field}", msg[field])
-        if kwargs["run"] not in {"main", *self.runs}:
-            raise fail("run", "one of " + ", ".join(sorted({"main", *self.runs})), kwargs["run"])
-        return spec_, kwargs
 
     def error(self, text, about=None):
         self.outbox.send_json(type="error", message=text, about=about)
@@ -294,7 +152,7 @@ class Session:
         try:
             if not self.runs and name != "config":  # the page said nothing of its configuration: the defaults
                 self._new_run(new_data=True)
-            getattr(self, handler)(**kwargs)
+            handler(self, **kwargs)
         except (ArgumentError, ModelFileError) as e:
             self.error(str(e), name)
         except Exception as e:
@@ -311,43 +169,61 @@ class Session:
         return math.inf if self.cfg["speed"] == 0 else self.cfg["speed"] * self.run.steps_per_epoch
 
     def _work(self):
-        run = self.run
-        if self.playing and self.quota > 0:
-            k = max(1, int(BUDGET_MS / run.ms_per_step)) if run.ms_per_step else 1  # 1 until measured
-            self.quota -= run.advance(int(min(k, self.quota)))
+        """Updates for every run still training, in step (the same number of updates each, the
+        chunk's compute budget shared), then the frames of all of them when the page is ready."""
+        live = [r for r in self.runs.values() if not r.finished]
+        if self.playing and self.quota > 0 and live:
+            ms = [r.ms_per_step for r in live]
+            k = max(1, int(BUDGET_MS / sum(ms))) if all(ms) else 1  # 1 until measured
+            k = int(min(k, self.quota))
+            self.quota -= max([r.advance(k) for r in live])
             self.dirty = True
-            if run.finished:
-                self.playing = False
+        if self.playing and all(r.finished for r in self.runs.values()):
+            self.playing = False
         if self.dirty and (self.outbox.slot_free or (self.playing and self.outbox.stale(STALE_S))):
             self._render()
             if self.playing and self.quota <= 0:
                 self.quota = self._quota()
 
     def _render(self):
+        """A frame of every run (main's first), into the outbox's slot as one set."""
         t0 = time.perf_counter()
         extra = {"rev": self.rev, "playing": self.playing, "ms_render": round(self.ms_render, 3)}
-        frame = self.renderers["main"].render(extra, self.focus)
+        out = [
+            r.render(extra, self.focus, full=True) if name == "main" else r.render(extra, full=False)
+            for name, r in self.renderers.items()
+        ]
         self.ms_render = (time.perf_counter() - t0) * 1000
-        self.outbox.put_frame(frame)
+        self.outbox.put_frame(out if len(out) > 1 else out[0])
         self.dirty = False
 
     def _new_run(self, new_data=False, playing=False):
-        """A new run of the configuration (new data first if asked), announced to the page."""
+        """New runs of the configuration, main and the race's (new data first if asked), from the
+        same data, announced to the page."""
         if new_data or "main" not in self.runs:
             self.data_version += 1
             pool = self.custom if self._custom_chosen() else None
             added = self.added if pool is not None else ()
             self.data = make_data(self.cfg, pool, added, self.data_version)
-        model = None
-        if self.imported is not None:
-            model = self.imported.astype(self.imported.dtype)
-        run = Run(self.cfg, self.data, model)
-        self.runs["main"], self.renderers["main"] = run, Renderer(run)
+        configs = {"main": self.cfg}
+        for i, lane in enumerate(self.cfg["race"]):
+            configs[f"lane{i + 1}"] = spec.lane_config(self.cfg, lane)
+        runs = {}
+        for name, cfg in configs.items():
+            model = None if self.imported is None else self.imported.astype(self.imported.dtype)
+            runs[name] = Run(cfg, self.data, model, run_id=name)
+        self.runs, self.renderers = runs, {name: Renderer(r) for name, r in runs.items()}
         self.rev += 1
         self.outbox.clear_frame()
-        self.outbox.send_json(type="run", run="main", rev=self.rev, config=self.cfg, layout=run.layout())
+        lanes = [
+            {"run": name, "lane": lane, "config": runs[name].cfg, "layout": runs[name].layout()}
+            for name, lane in zip(list(runs)[1:], self.cfg["race"])
+        ]
+        self.outbox.send_json(
+            type="run", run="main", rev=self.rev, config=self.cfg, layout=self.run.layout(), lanes=lanes
+        )
         if new_data:
-            self.outbox.send(data_message(run))
+            self.outbox.send(data_message(self.run))
         self.playing, self.quota, self.dirty, self.focus = playing, self._quota(), True, None
 
     def _custom_chosen(self) -> bool:
@@ -359,7 +235,7 @@ class Session:
     def _ack(self, run):
         self.outbox.ack()
 
-    @message("config", config=(_any, _REQUIRED))
+    @message("config", config=(anything, REQUIRED))
     def _config(self, run, config):
         """Apply a configuration (the page's whole state, or some keys of it)."""
         new = spec.check_config(config, base=self.cfg)
@@ -387,7 +263,7 @@ class Session:
 
     @message("play")
     def _play(self, run):
-        if self.run.finished:
+        if all(r.finished for r in self.runs.values()):
             self.notice(f"The run has ended ({self.run.message}); reset it to train again.")
             return
         self.playing, self.quota = True, self._quota()
@@ -395,18 +271,19 @@ class Session:
     @message("pause")
     def _pause(self, run):
         """Pause at the end of the epoch under way: a paused page shows an epoch's weights and losses."""
-        self.run.finish_epoch()
+        for r in self.runs.values():
+            r.finish_epoch()
         self.playing, self.dirty = False, True
 
     @message("step")
     def _step(self, run):
-        """One epoch (the rest of the epoch under way), then pause."""
-        r = self.run
+        """One epoch of every run (the rest of the epoch under way), then pause."""
         self.playing = False
-        if r._batches is not None:
-            r.finish_epoch()
-        elif not r.finished:
-            r.advance(r.steps_per_epoch)
+        for r in self.runs.values():
+            if r._batches is not None:
+                r.finish_epoch()
+            elif not r.finished:
+                r.advance(r.steps_per_epoch)
         self.dirty = True
 
     @message("reset")
@@ -420,7 +297,7 @@ class Session:
         self.cfg = {**self.cfg, "seed": str(random.randrange(100_000))}
         self._new_run(new_data=True)
 
-    @message("focus", layer=(_int(0, spec.MAX_LAYERS, optional=True), None), index=(_int(0, 63), 0))
+    @message("focus", layer=(integer(0, spec.MAX_LAYERS, optional=True), None), index=(integer(0, 63), 0))
     def _focus(self, run, layer, index):
         """Send the full-resolution map of one node (layer 0: the input features) in frames."""
         self.focus = None if layer is None else [layer, index]
@@ -428,17 +305,18 @@ class Session:
 
     @message(
         "set_weight",
-        layer=(_int(0, spec.MAX_LAYERS), _REQUIRED),
-        to=(_int(0, spec.MAX_NEURONS - 1), _REQUIRED),
-        value=(_real(-1000.0, 1000.0), _REQUIRED),
-        **{"from": (_int(0, spec.MAX_NEURONS - 1, optional=True), None)},
+        layer=(integer(0, spec.MAX_LAYERS), REQUIRED),
+        to=(integer(0, spec.MAX_NEURONS - 1), REQUIRED),
+        value=(real(-1000.0, 1000.0), REQUIRED),
+        **{"from": (integer(0, spec.MAX_NEURONS - 1, optional=True), None)},
     )
     def _set_weight(self, run, layer, to, value, **kw):
-        """Set one weight (``from`` -> ``to`` of Dense layer ``layer``), or a bias (no ``from``)."""
-        self.run.set_weight(layer, kw.get("from"), to, value)
+        """Set one weight (``from`` -> ``to`` of Dense layer ``layer``) of the run named, or a
+        bias (no ``from``)."""
+        self.runs[run].set_weight(layer, kw.get("from"), to, value)
         self.dirty = True
 
-    @message("add_point", x=(_real(-6.0, 6.0), _REQUIRED), y=(_real(-6.0, 6.0), _REQUIRED), label=(_any, _REQUIRED))
+    @message("add_point", x=(real(-6.0, 6.0), REQUIRED), y=(real(-6.0, 6.0), REQUIRED), label=(anything, REQUIRED))
     def _add_point(self, run, x, y, label):
         """A training point clicked on the page: the data become custom, the run restarts."""
         regression = self.cfg["problem"] == "regression"
@@ -454,7 +332,7 @@ class Session:
         self.imported = None if self.cfg["classes"] != self.data.n_classes else self.imported
         self._new_run(new_data=True, playing=self.playing)
 
-    @message("upload_csv", text=(_text(2_000_000), _REQUIRED))
+    @message("upload_csv", text=(text(2_000_000), REQUIRED))
     def _upload_csv(self, run, text):
         """The page's own data: CSV rows x1, x2, label (``data.parse_csv``)."""
         X, y, scale = parse_csv(text, self.cfg["problem"])
@@ -467,7 +345,7 @@ class Session:
         classes = "" if self.cfg["problem"] == "regression" else f", {self.cfg['classes']} classes"
         self.notice(f"Loaded {len(y):,} points{classes}{scaled}.")
 
-    @message("import_model", data=(_text(MAX_MESSAGE), _REQUIRED))
+    @message("import_model", data=(text(MAX_MESSAGE), REQUIRED))
     def _import_model(self, run, data):
         """A model file trained in Python (two inputs), read by ``mlplab.load``: never pickle."""
         try:
@@ -498,16 +376,19 @@ class Session:
 
     @message("export")
     def _export(self, run):
-        """The script that reproduces the run and the trained model file (after the epoch under way)."""
-        r = self.run
+        """The script that reproduces the run named (main, or one of the race) and its trained model
+        file, after the epoch under way."""
+        r = self.runs[run]
         r.finish_epoch()
         m = r.metrics
+        suffix = "" if run == "main" else f"_{run}"
         self.outbox.send_json(
             type="export",
+            run=run,
             script=script(r),
-            script_name="playground_run.py",
+            script_name=f"playground_run{suffix}.py",
             model=model_file(r.model),
-            model_name=MODEL_FILE,
+            model_name=MODEL_FILE.replace(".mlp", f"{suffix}.mlp"),
             epoch=r.epoch,
             train_loss=m["train"]["loss"] if math.isfinite(m["train"]["loss"]) else None,
             test_loss=m["test"]["loss"] if math.isfinite(m["test"]["loss"]) else None,

@@ -20,6 +20,7 @@ import numpy as np
 from .. import activations, optim, schedules
 from .._validation import check_choice, check_int, check_real, fail
 from ..callbacks import EarlyStopping
+from ..errors import ArgumentError
 from ..layers import Dense, Dropout
 from ..model import MLP, Sequential
 from ..regularizers import L1, L2, ElasticNet
@@ -44,6 +45,9 @@ __all__ = [
     "imported_config",
     "DATA_KEYS",
     "VIEW_KEYS",
+    "MAX_LANES",
+    "lane_config",
+    "lane_text",
 ]
 
 MAX_LAYERS, MAX_NEURONS = 8, 64
@@ -82,7 +86,10 @@ DEFAULTS = {
     "showTestData": False,
     "discretize": False,
     **{name: name in ("x", "y") for name in FEATURES},
+    "race": [],
 }
+#: the optimizer race: at most this many runs beside the main one (4 runs in all)
+MAX_LANES = 3
 #: what changes the data (a new data set); every other key but VIEW_KEYS restarts the run
 DATA_KEYS = frozenset({"problem", "dataset", "regDataset", "classes", "numSamples", "noise", "percTrainData", "seed"})
 #: what only the page's drawing or pace depends on: changing them keeps the run going
@@ -241,7 +248,92 @@ def check_config(cfg, base=None) -> dict:
     kind = problem_kind(out, n_classes(out))
     if out["loss"] != "auto" and out["loss"] not in LOSSES[kind]:
         raise fail("loss", f"one of auto, {', '.join(LOSSES[kind])} for a {kind} problem", out["loss"])
+    out["race"] = _check_race(out["race"], out)
     return out
+
+
+# -- the optimizer race: runs beside the main one, differing in their training only -------------
+def _check_race(lanes, cfg) -> list:
+    if not isinstance(lanes, (list, tuple)) or len(lanes) > MAX_LANES:
+        raise fail("race", f"a list of at most {MAX_LANES} runs like 'adam:0.003' beside the main one", lanes)
+    out = []
+    for i, lane in enumerate(lanes):
+        try:
+            out.append(lane_text(lane_config(cfg, lane), cfg))
+        except ArgumentError as e:
+            raise ArgumentError(f"race[{i}] = {lane!r}: {e}") from None
+    return out
+
+
+def lane_config(cfg, lane) -> dict:
+    """The configuration of a run of the race: ``cfg`` (the main run's) with what the lane's
+    text changes. A lane is ``optimizer:learning rate``, then any of ``:schedule`` (a schedule's
+    name), ``:name=value`` (a hyper-parameter of the optimizer or of the schedule, betas as
+    ``b1/b2``) and ``:act=name`` (the hidden layers' activation), e.g. ``sgd:0.1:momentum=0.9``,
+    ``adam:0.01:cosine:T_max=100``, ``sgd:0.03:act=sigmoid``. Same data, network shape, seed
+    (so the same initial weights for the same activation, and the same batch order) and every
+    other setting. Raises ``ArgumentError`` naming the lane's part that is wrong."""
+    if not isinstance(lane, str) or not 0 < len(lane) <= 200:
+        raise fail("race", "runs written like 'adam:0.003' (at most 200 characters)", lane)
+    name, _, rest = lane.partition(":")
+    lr, *parts = rest.split(":") if rest else ["", ""]
+    try:
+        lr = float(lr)
+    except ValueError:
+        raise fail("race", "a learning rate after the optimizer, e.g. 'adam:0.003'", lane) from None
+    new = {"optimizer": name, "learningRate": lr, "schedule": "none", "opt": {}, "sched": {}, "race": []}
+    new["activation"] = cfg["activation"]
+    params = _opt_params(check_choice("optimizer", name, tuple(optim.OPTIMIZERS)))
+    for part in parts:
+        if "=" not in part:
+            new["schedule"] = check_choice("schedule", part, _CHOICES["schedule"])
+    for part in parts:
+        key, eq, value = part.partition("=")
+        if eq and key == "act":
+            new["activation"] = value.split("/")
+        elif eq:
+            if key not in params and key not in SCHED_PARAMS.get(new["schedule"], {}):
+                what = f"name=value with a hyper-parameter of {name} ({', '.join(params)}) or of the schedule"
+                raise fail("race", what, got=repr(key))
+            new["opt" if key in params else "sched"][key] = _lane_value(value, params.get(key))
+    return check_config(new, base={**cfg, "race": []})
+
+
+def _lane_value(text, default):
+    if isinstance(default, bool):
+        return text == "true"
+    if "/" in text:
+        return [_number(v) for v in text.split("/")]
+    return None if text == "none" else _number(text)
+
+
+def _number(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise fail("race", "numbers in name=value", text) from None
+    return int(v) if v.is_integer() and "." not in text and "e" not in text.lower() else v
+
+
+def lane_text(lane, cfg) -> str:
+    """The text of a lane's checked configuration (what ``lane_config`` reads), every value
+    written in full: the race's part of the URL."""
+
+    def show(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (list, tuple)):
+            return "/".join(show(x) for x in v)
+        return "none" if v is None else repr(v)
+
+    parts = [lane["optimizer"], repr(lane["learningRate"])]
+    if lane["schedule"] != "none":
+        parts.append(lane["schedule"])
+    parts += [f"{k}={show(v)}" for k, v in {**lane["opt"], **lane["sched"]}.items()]
+    if lane["activation"] != cfg["activation"]:
+        acts = lane["activation"]
+        parts.append("act=" + (acts if isinstance(acts, str) else "/".join(acts)))
+    return ":".join(parts)
 
 
 def n_classes(cfg) -> int:
@@ -411,7 +503,7 @@ def options() -> dict:
 
     return {
         "defaults": DEFAULTS,
-        "limits": {**LIMITS, "layers": MAX_LAYERS, "neurons": MAX_NEURONS},
+        "limits": {**LIMITS, "layers": MAX_LAYERS, "neurons": MAX_NEURONS, "lanes": MAX_LANES},
         "choices": {k: list(v) for k, v in _CHOICES.items()},
         "features": {k: label for k, (label, _) in FEATURES.items()},
         "activations": list(HIDDEN_ACTIVATIONS),

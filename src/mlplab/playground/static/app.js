@@ -1,18 +1,25 @@
-// The page: connects to the server, keeps the configuration in the URL hash, draws frames.
+// The page: connects to the server, keeps the configuration in the URL hash, draws frames
+// (the main run's, and the race's other runs' in their panes: frames are routed by header.run).
 
 import { connect } from "./protocol.js";
 import { parseHash, serialize } from "./state.js";
 import { Controls } from "./controls.js";
-import { drawChart, drawPoints, paintBoundary, PALETTE, CLASS_COLORS, css } from "./draw.js";
+import { drawPoints, paintBoundary, PALETTE, CLASS_COLORS, css } from "./draw.js";
 import { NetworkView } from "./network.js";
+import { RaceView } from "./race.js";
+import { DiagView } from "./diag.js";
+import { BackpropView } from "./backprop.js";
+import { LRFinderView } from "./lrfinder.js";
+import { FunctionView } from "./fnview.js";
+import { TourView, TOURS, splitTour } from "./tours.js";
 
 const $ = (id) => document.getElementById(id);
-const S = { cfg: null, rev: 0, layout: null, data: null, frame: null, pending: null, playing: false, hasCustom: false };
+const S = { cfg: null, rev: 0, layout: null, data: null, frame: null, pending: {}, playing: false, hasCustom: false, tour: null };
 const stats = { frames: 0, drawn: 0, total: 0, since: performance.now(), fps: 0, msDraw: 0 };
 // what tests and curious users can read: window.mlplab
-window.mlplab = { S, stats, palette: PALETTE, classColors: CLASS_COLORS, errors: [], notices: [], exports: [] };
+window.mlplab = { S, stats, palette: PALETTE, classColors: CLASS_COLORS, errors: [], notices: [], exports: [], lanes: {} };
 
-let controls, net, link;
+let controls, net, link, race, diag, backprop, finder, fnView, tours;
 const boundary = $("boundary");
 const points = $("points");
 
@@ -27,11 +34,32 @@ function message(text, kind) {
 }
 
 function writeHash() {
-  history.replaceState(null, "", serialize(S.cfg, window.mlplab.options.defaults));
+  const tour = S.tour ? `&tour=${S.tour}` : "";
+  history.replaceState(null, "", serialize(S.cfg, window.mlplab.options.defaults) + tour);
 }
+
+// The configuration of a URL hash: a tour's preset (#tour=NAME) under the hash's own keys.
+function fromHash(hash) {
+  const { name, unknown, rest } = splitTour(hash);
+  const { cfg, unknown: keys } = parseHash(name ? `${TOURS[name].hash}&${rest}` : rest, window.mlplab.options.defaults);
+  if (unknown) keys.push(`tour=${unknown}`);
+  S.tour = name;
+  tours.show(name);
+  return { cfg, unknown: keys };
+}
+
+function closeTour() {
+  S.tour = null;
+  tours.show(null);
+  writeHash();
+}
+
+// Keys that change only the view (spec.VIEW_KEYS): the server keeps the run.
+const VIEW_KEYS = ["showTestData", "discretize", "speed"];
 
 function change(updates) {
   S.cfg = { ...S.cfg, ...updates };
+  if (Object.keys(updates).every((k) => VIEW_KEYS.includes(k))) S.good = { ...S.good, ...updates };
   writeHash();
   link.send("config", { config: updates });
 }
@@ -44,15 +72,22 @@ function onJson(msg) {
       toggleFeature: (name) => change({ [name]: !S.cfg[name] }),
       focus: (layer, index) => link.send("focus", { layer, index }),
       setWeight: (layer, from, to, value) => link.send("set_weight", from === null ? { layer, to, value } : { layer, from, to, value }),
+      inspect: (layer, from, to) => backprop.select(layer, from, to),
     });
     window.mlplab.net = net;
-    const { cfg, unknown } = parseHash(location.hash, msg.options.defaults);
+    race = new RaceView(change, link.send);
+    diag = new DiagView();
+    backprop = new BackpropView(link.send, msg.options.features);
+    finder = new LRFinderView(link.send, (lr) => change({ learningRate: lr }));
+    fnView = new FunctionView(change);
+    tours = new TourView(closeTour);
+    const { cfg, unknown } = fromHash(location.hash);
     if (unknown.length) message(`Ignored in the link: ${unknown.join(", ")} (not settings of this playground).`, "notice");
     S.cfg = cfg;
     link.send("config", { config: cfg });
   } else if (msg.type === "run") {
     S.rev = msg.rev;
-    S.cfg = msg.config;
+    S.cfg = S.good = msg.config;
     S.layout = msg.layout;
     if (S.cfg.dataset === "custom" || S.cfg.regDataset === "custom") S.hasCustom = true;
     writeHash();
@@ -61,14 +96,38 @@ function onJson(msg) {
     net.setLayout(S.layout, S.layout.imported ? ["x", "y"] : active);
     controls.layerControls(S.cfg, net.colX);
     $("acc-row").hidden = $("confusion-wrap").hidden = S.layout.kind === "regression";
+    S.lanes = msg.lanes;
+    window.mlplab.lanes = {};
+    race.setRuns(S.cfg, S.layout, msg.lanes);
+    backprop.stop();
+    net.stepping = false;
+    net.units = null;
+    fnView.setRun(S.cfg, S.data);
     net.draw(null);
+    setTimeout(() => tours.place());
   } else if (msg.type === "error") {
     message(msg.message, "error");
+    if (msg.about === "lr_find") $("lr-find").disabled = false;
+    if (msg.about === "config" && S.good) {  // a refused change: back to the configuration the server runs
+      S.cfg = { ...S.good };
+      writeHash();
+      controls.update(S.cfg, S.layout, S.hasCustom);
+    }
   } else if (msg.type === "notice") {
     message(msg.message, "notice");
   } else if (msg.type === "export") {
     window.mlplab.exports.push(msg);
     showExport(msg);
+  } else if (msg.type === "trace") {
+    window.mlplab.trace = msg;
+    backprop.onTrace(msg, S.layout);
+    net.stepping = true;
+  } else if (msg.type === "inspect") {
+    window.mlplab.inspect = msg;
+    backprop.onInspect(msg);
+  } else if (msg.type === "lr_find") {
+    window.mlplab.lrFind = msg;
+    finder.show(msg);
   }
 }
 
@@ -76,6 +135,7 @@ function onBinary({ header, sections }) {
   if (header.type === "data") {
     S.data = { ...sections, kind: header.kind };
     drawPoints(points, S.data, S.cfg && S.cfg.showTestData, 6);
+    fnView.setRun(S.cfg, S.data);
     return;
   }
   stats.frames++;
@@ -83,17 +143,26 @@ function onBinary({ header, sections }) {
     link.send("ack");
     return;
   }
-  S.pending = { header, sections };
+  S.pending[header.run] = { header, sections };
   requestAnimationFrame(drawPending);
+}
+
+// Every frame waiting: the main run's in the page, the others in the race's panes; one ack each.
+function drawPending() {
+  const pending = S.pending;
+  S.pending = {};
+  for (const [run, f] of Object.entries(pending)) {
+    if (run === "main") drawMain(f);
+    else window.mlplab.lanes[run] = f.header;
+    race.draw(f, S.cfg.discretize);
+    link.send("ack");
+  }
 }
 
 const pad = (n) => String(n).padStart(6, "0").replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 const num = (v, d = 3) => (v === null || v === undefined ? "NaN" : v.toFixed(d));
 
-function drawPending() {
-  const f = S.pending;
-  if (!f) return;
-  S.pending = null;
+function drawMain(f) {
   const t0 = performance.now();
   const h = f.header;
   S.frame = f;
@@ -108,7 +177,8 @@ function drawPending() {
     $("acc-test").textContent = num(h.test.accuracy);
     confusion(h.test.confusion);
   }
-  drawChart($("chart"), h.curve);
+  diag.draw(h);
+  net.units = h.units;
   if (boundary.width !== h.density) boundary.width = boundary.height = h.density;  // 100, or 50 for big networks
   const ctx = boundary.getContext("2d");
   const image = ctx.createImageData(h.density, h.density);
@@ -126,6 +196,11 @@ function drawPending() {
   banner.hidden = !["diverged", "stopped", "done", "error"].includes(h.status);
   banner.className = h.status;
   banner.textContent = h.message || "";
+  fnView.draw(f, S.data, S.cfg.showTestData);
+  if (S.tour && (S.placed !== h.rev || stats.drawn % 30 === 0)) {  // a tour's notes follow what frames show
+    S.placed = h.rev;
+    tours.place();
+  }
   window.mlplab.header = h;
   stats.drawn++;
   stats.total++;
@@ -138,7 +213,6 @@ function drawPending() {
     $("fps").textContent = `${stats.fps.toFixed(0)} frames/s, ${h.ms_per_step.toFixed(3)} ms per update, ` +
       `${h.ms_render.toFixed(1)} ms to render a frame, ${stats.msDraw.toFixed(1)} ms to draw it`;
   }
-  link.send("ack");
 }
 
 function confusion(m) {
@@ -198,7 +272,13 @@ function readFile(input, limit, asText, send) {
 }
 
 function bind() {
-  $("play").onclick = () => link.send(S.playing ? "pause" : "play");
+  $("play").onclick = () => {
+    if (!S.playing) {
+      backprop.stop();
+      net.stepping = false;
+    }
+    link.send(S.playing ? "pause" : "play");
+  };
   $("step").onclick = () => link.send("step");
   $("reset").onclick = () => link.send("reset");
   $("regenerate").onclick = () => link.send("regenerate");
@@ -221,7 +301,7 @@ function bind() {
   new ResizeObserver(size).observe($("heat-wrap"));
   $("showTestData").addEventListener("change", () => setTimeout(() => drawPoints(points, S.data, S.cfg.showTestData, 6)));
   window.addEventListener("hashchange", () => {
-    const { cfg } = parseHash(location.hash, window.mlplab.options.defaults);
+    const { cfg } = fromHash(location.hash);
     S.cfg = cfg;
     link.send("config", { config: cfg });
   });

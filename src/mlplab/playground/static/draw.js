@@ -1,4 +1,4 @@
-// Drawing: TF Playground's colours, the output heat map, the points, the loss chart.
+// Drawing: TF Playground's colours, the output heat map, the points (charts: charts.js).
 
 // TF Playground's colour scale over [-1, 1]: orange, light grey, blue.
 const STOPS = [[245, 147, 34], [232, 234, 235], [8, 119, 189]];
@@ -83,32 +83,5 @@ export function drawPoints(canvas, data, showTest, domain) {
       ctx.fill();
       ctx.stroke();
     }
-  }
-}
-
-// The training and test loss per epoch (TF Playground: grey and black lines).
-export function drawChart(canvas, curve) {
-  const ctx = canvas.getContext("2d");
-  const { width: w, height: h } = canvas;
-  ctx.clearRect(0, 0, w, h);
-  if (!curve || curve.epoch.length < 1) return;
-  const values = [...curve.train, ...curve.test].filter((v) => v !== null && isFinite(v));
-  const top = Math.max(1e-9, ...values);
-  const last = Math.max(1, curve.epoch[curve.epoch.length - 1]);
-  const lines = [[curve.train, "#999"], [curve.test, "#222"]];
-  for (const [ys, color] of lines) {
-    ctx.strokeStyle = color;
-    ctx.lineWidth = 2;
-    ctx.beginPath();
-    let started = false;
-    ys.forEach((v, i) => {
-      if (v === null) return;
-      const x = (curve.epoch[i] / last) * (w - 4) + 2;
-      const y = h - 2 - (v / top) * (h - 6);
-      if (started) ctx.lineTo(x, y);
-      else ctx.moveTo(x, y);
-      started = true;
-    });
-    ctx.stroke();
   }
 }

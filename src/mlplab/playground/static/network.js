@@ -1,6 +1,8 @@
 // The network view on one canvas: a column per layer (the seven input features first), a
 // thumbnail per node, links drawn with width by |w| and colour by sign (TF Playground's
 // scales); hover a node or a link to read it, click a link (or a hidden node's bias) to edit.
+// While stepping through backpropagation, a click selects a node or link for its numbers
+// instead. Dead and saturated units (the diagnostics' unit figures) are marked.
 
 import { colorOf, css, CLASS_COLORS, paintBytes } from "./draw.js";
 
@@ -41,6 +43,9 @@ export class NetworkView {
     this.thumb = document.createElement("canvas");
     this.setSide(20);
     this.hover = null;
+    this.stepping = false; // a click selects for the step-through view (cb.inspect) instead of editing
+    this.units = null;
+    this.marks = { dead: [], saturated: [] };
     canvas.addEventListener("mousemove", (e) => this.onMove(e));
     canvas.addEventListener("mouseleave", () => this.setHover(null));
     canvas.addEventListener("click", (e) => this.onClick(e));
@@ -222,6 +227,42 @@ export class NetworkView {
       ctx.lineWidth = 2;
       ctx.strokeRect(n.x - 1, n.y - 1, S + 2, S + 2);
     }
+    this.drawMarks(ctx);
+  }
+
+  // The diagnostics' unit figures of the last epoch (frame header "units", one entry per Dense
+  // layer): a cross over a dead ReLU, a red ring around a unit saturated on most probe inputs.
+  drawMarks(ctx) {
+    const S = this.S;
+    this.marks = { dead: [], saturated: [] };
+    if (!this.units) return;
+    for (let c = 1; c < this.cols.length - 1; c++) {
+      const u = this.units[c - 1];
+      if (!u) continue;
+      for (const r of u.dead || []) {
+        const n = this.cols[c][r];
+        if (!n) continue;
+        this.marks.dead.push([c - 1, r]);
+        ctx.strokeStyle = "#d62728";
+        ctx.lineWidth = 2.5;
+        ctx.beginPath();
+        ctx.moveTo(n.x + 3, n.y + 3);
+        ctx.lineTo(n.x + S - 3, n.y + S - 3);
+        ctx.moveTo(n.x + S - 3, n.y + 3);
+        ctx.lineTo(n.x + 3, n.y + S - 3);
+        ctx.stroke();
+      }
+      (u.saturated || []).forEach((share, r) => {
+        const n = this.cols[c][r];
+        if (!n || share <= 0.5) return;
+        this.marks.saturated.push([c - 1, r]);
+        ctx.strokeStyle = "#d62728";
+        ctx.lineWidth = 2.5;
+        ctx.beginPath();
+        ctx.arc(n.x + S / 2, n.y + S / 2, S / 2 + 3, 0, 2 * Math.PI);
+        ctx.stroke();
+      });
+    }
   }
 
   // -- hover and click ------------------------------------------------------------------------
@@ -302,7 +343,8 @@ export class NetworkView {
     const editable = h.type === "link" || (h.c > 0 && h.c < this.cols.length - 1);
     card.innerHTML = "";
     const span = document.createElement("span");
-    span.textContent = text + (editable && !edit ? " (click to edit)" : "");
+    const hint = this.stepping && (h.type === "link" || h.c > 0) ? " (click: its backpropagation)" : " (click to edit)";
+    span.textContent = text + ((editable || this.stepping) && !edit ? hint : "");
     card.append(span);
     if (edit) {
       const input = document.createElement("input");
@@ -338,6 +380,11 @@ export class NetworkView {
     if (!h) {
       this.editing = false;
       this.showCard(null);
+      return;
+    }
+    if (this.stepping && (h.type === "link" || h.c > 0)) {
+      if (h.type === "link") this.cb.inspect(h.l, h.i, h.j);
+      else this.cb.inspect(h.c - 1, null, h.r);
       return;
     }
     if (h.type === "node" && h.c === 0) {

@@ -2,7 +2,8 @@
 // numbers as numbers, booleans as true/false, lists comma-separated. TF Playground's keys
 // mean the same here, so its links open; its keys this page lacks (tutorial, hideText,
 // collectStats, cosX, cosY, initZero, *_hide) are ignored. Optimizer and schedule
-// hyper-parameters are "opt.NAME" and "sched.NAME".
+// hyper-parameters are "opt.NAME" and "sched.NAME"; the race's runs are "race=LANE,LANE" (lanes
+// such as "adam:0.003" or "sgd:0.1:momentum=0.9", spec.lane_config).
 
 export const IGNORED = ["tutorial", "hideText", "collectStats", "cosX", "cosY", "initZero"];
 
@@ -26,6 +27,8 @@ export function parseHash(hash, defaults) {
     if (key.startsWith("opt.") || key.startsWith("sched.")) {
       const [group, name] = key.split(".", 2);
       cfg[group][name] = parseParam(text);
+    } else if (key === "race") {
+      cfg.race = decodeURIComponent(text).split(",").filter(Boolean);
     } else if (key === "activation") {
       const names = decodeURIComponent(text).split(",").filter(Boolean);
       if (names.length) cfg.activation = names.length === 1 ? names[0] : names;
