@@ -112,6 +112,12 @@ def test_the_rules_on_a_curve_of_known_shape():
     assert 10 ** x[i] == pytest.approx(10 ** (-1.0 - 1 / 80), rel=0.05)  # where d s/dx = 0
     assert out["steepest"] == pytest.approx(1e-2, rel=1e-9)
     assert lr_finder._suggestions(lrs[:2], s[:2], 0.98) == {"minimum": None, "steepest": None}
+    # a lucky first batch below the whole curve: fastai's skip of the first num_it // 10 points
+    lucky = s.copy()
+    lucky[1] = s.min() - 1.0
+    assert lr_finder._suggestions(lrs, lucky, 0.98)["minimum"] == pytest.approx(lrs[1] / 10)  # without it
+    assert lr_finder._suggestions(lrs, lucky, 0.98, skip=40) == out
+    assert lr_finder._suggestions(lrs[:42], s[:42], 0.98, skip=40) == {"minimum": None, "steepest": None}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])

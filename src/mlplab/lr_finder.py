@@ -17,7 +17,9 @@ it blow up. The suggestion is read from the smoothed curve by a rule:
 
 - "minimum" (default): the rate at the smoothed loss's minimum, divided by 10: an order of
   magnitude below where the loss stops falling (fastai's ``minimum``; Smith's advice to stay
-  below the rate where the loss turns up);
+  below the rate where the loss turns up), the first num_steps // 10 updates left out as
+  fastai leaves them out (there the average holds one or two batches: a lucky first batch
+  was the minimum on a noisy spiral, and the suggestion 1e-6);
 - "steepest": the rate where the smoothed loss falls fastest per decade of rate (most negative
   d smoothed / d log10 lr, each slope taken across 1 / (2 (1 - beta)) updates on either side),
   before the minimum and after the first 1 / (1 - beta) updates, where the average has not
@@ -151,18 +153,21 @@ class _Sweep(Callback):
             self.model.stop_training = True
 
 
-def _suggestions(lrs, smoothed, beta) -> dict:
+def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
+    """The rules' rates; the first ``skip`` points are left out of both (fastai's lr_find reads
+    its suggestions after the first num_it // 10 updates, where the average is one or two
+    batches and a lucky first batch would be the minimum)."""
     s = np.asarray(smoothed, dtype=np.float64)
     finite = np.isfinite(s)
     n = int(np.argmin(finite)) if not finite.all() else len(s)  # the points before any NaN
-    if n < 3:
+    if n - skip < 3:
         return dict.fromkeys(RULES)
     s, x = s[:n], np.log10(np.asarray(lrs[:n], dtype=np.float64))
-    i = int(np.argmin(s))
+    i = skip + int(np.argmin(s[skip:]))
     out = {"minimum": float(10 ** x[i] / 10.0), "steepest": None}
     # the average holds about 1 / (1 - beta) updates once settled: skip the ones before, and
     # take each slope across that many points' worth of the curve (adjacent differences are noise)
-    lo = min(math.ceil(1.0 / (1.0 - beta)), i // 2)
+    lo = max(skip, min(math.ceil(1.0 / (1.0 - beta)), i // 2))
     w = max(1, min(math.ceil(0.5 / (1.0 - beta)), (i - lo) // 4))
     if i - lo > 2 * w:
         k = np.arange(lo + w, i - w + 1)
@@ -257,7 +262,7 @@ def lr_find(
             sweep.stop_reason = sweep.stop_reason or f"training diverged: {e}"
         epoch += 1
     made = len(sweep.loss)
-    suggestions = _suggestions(lrs[:made], sweep.smoothed, beta)
+    suggestions = _suggestions(lrs[:made], sweep.smoothed, beta, skip=num_steps // 10)
     return LRFindResult(
         lr=[float(v) for v in lrs[:made]],
         loss=sweep.loss,
