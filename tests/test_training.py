@@ -624,3 +624,33 @@ def test_a_per_epoch_schedule_counting_updates_is_warned_about():
         ):
             Trainer(model, optimizer=ml.optim.SGD(lr=lr), verbose=0).fit(_digits_source(), epochs=2)
         Trainer(model, optimizer=ml.optim.SGD(lr=step), verbose=0).fit(_digits_source(), epochs=1)  # one epoch: meant
+
+
+# -- an optimizer's state belongs to one model ------------------------------------------------
+def test_an_optimizer_that_trained_another_model_is_refused():
+    """Adam's moments and t of model a would step model b (same buffer size: silently mixed);
+    torch binds an optimizer to its parameters, Keras 3 refuses other variables."""
+    X, y = ml.datasets.load_digits()
+    X, y = X[:320], y[:320]
+    opt = ml.optim.Adam(lr=0.01)
+    a, b = ml.MLP([64, 8, 10], output="softmax", seed=0), ml.MLP([64, 8, 10], output="softmax", seed=1)
+    a.fit(X, y, optimizer=opt, epochs=1, verbose=0)
+    a.fit(X, y, optimizer=opt, epochs=1, verbose=0)  # the same model again: its state goes on
+    assert opt.t == 20
+    w = b.get_weights()
+    msg = r"^optimizer must be a new optimizer or the one that trained this model .*, got Adam that made 20 updates"
+    with pytest.raises(ArgumentError, match=msg):
+        b.fit(X, y, optimizer=opt, epochs=1, verbose=0)
+    np.testing.assert_array_equal(b.get_weights(), w)
+    assert opt.t == 20
+    # a fresh optimizer trains b as an optimizer that never saw a would
+    h = b.fit(X, y, optimizer=ml.optim.Adam(lr=0.01), epochs=1, seed=3, verbose=0)
+    b.set_weights(w)
+    assert b.fit(X, y, optimizer=ml.optim.Adam(lr=0.01), epochs=1, seed=3, verbose=0)["loss"] == h["loss"]
+    # a copy of a is a (the optimizer goes on with it), and a checkpoint's state is the model's
+    import copy
+
+    copy.deepcopy(a).fit(X, y, optimizer=opt, epochs=1, verbose=0)
+    unused = ml.optim.SGD(lr=0.1)
+    b.fit(X, y, optimizer=unused, epochs=0, verbose=0)  # no update made: not yet another model's
+    a.fit(X, y, optimizer=unused, epochs=1, verbose=0)

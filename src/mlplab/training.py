@@ -74,6 +74,7 @@ FIT_HINTS = {
 
 # -- the trainer -------------------------------------------------------------------------------
 _NO_SIGNAL = {"interrupted": False}
+_MODEL_KEYS = itertools.count()  # which model an optimizer's state belongs to (_claim)
 
 
 @contextlib.contextmanager
@@ -100,6 +101,21 @@ def _interruptible():
 def _quiet():
     """Overflow on the way to a NaN loss is the divergence guard's business, not a warning's."""
     return np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore")
+
+
+def _claim(optimizer, model, resumed=False):
+    """Mark ``optimizer``'s state as ``model``'s, refusing one whose moments and update count
+    belong to another model: torch binds an optimizer to its parameters, Keras 3 refuses
+    variables it was not built with; stepping a second model would mix the two states."""
+    key = model.__dict__.setdefault("_optimizer_key", next(_MODEL_KEYS))  # copied with the model
+    owner = getattr(optimizer, "_model_key", None)
+    if not resumed and owner is not None and owner != key and (optimizer.t or optimizer.state):
+        raise fail(
+            "optimizer",
+            "a new optimizer or the one that trained this model (its state is per model, as in torch and Keras)",
+            got=f"{type(optimizer).__name__} that made {optimizer.t} updates of another model",
+        )
+    optimizer._model_key = key
 
 
 def _check_schedule(optimizer, steps, epochs, initial_epoch):
@@ -482,7 +498,8 @@ class Trainer:
         ArgumentError
             An invalid argument or data, named; weights that overflow before training; with
             ``resume_from``, a checkpoint of another architecture, dtype or optimizer class,
-            or of other data (unless ``allow_new_data``).
+            or of other data (unless ``allow_new_data``); an optimizer that has made updates
+            of another model (its state is per model: give each model its own).
         DivergenceError
             Training diverged (above).
         ModelFileError
@@ -498,6 +515,7 @@ class Trainer:
         if resume_from is not None:
             ck = self._resume(resume_from)
             initial_epoch = ck.epoch + 1
+        _claim(self.optimizer, model, resumed=ck is not None)  # a checkpoint's state is this model's now
         batches.bind(model, self.loss)
         self._batches = batches
         _check_schedule(self.optimizer, batches.steps, epochs, initial_epoch)
