@@ -525,6 +525,8 @@ def test_lbfgs_warns_as_scikit_learn_and_counts_max_fun():
     assert est.n_iter_ < 200 and est.score(X, y) == 1.0
     with pytest.raises(ValueError, match="^dropout must be left out with solver='lbfgs'"):
         MLPClassifier(solver="lbfgs", dropout=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="^schedule must be left out with solver='lbfgs'.*, got 'cosine'"):
+        MLPClassifier(solver="lbfgs", schedule="cosine").fit(X, y)  # was ignored silently
 
 
 def test_poisson_regressor(rng):

@@ -470,7 +470,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Widths of the hidden layers.
     activation : str, default "relu"
         Hidden activation: scikit-learn's "identity", "logistic", "tanh", "relu", or any
-        name of ``mlplab.activations.ACTIVATIONS`` ("leaky_relu", "elu", "gelu", ...).
+        name of ``mlplab.activations.ACTIVATIONS`` ("leaky_relu", "elu", "gelu", ...) but
+        "softmax", an output activation.
     solver : {"adam", "sgd", "lbfgs"}, default "adam"
         Optimizer, unless ``optimizer`` is given. "lbfgs": full-batch L-BFGS-B
         (``mlplab.lbfgs``), for small data sets.
@@ -524,6 +525,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Learning-rate schedule (``mlplab.schedules``); a name is built with
         learning_rate_init as its rate and defaults for a run of max_iter epochs
         (``mlplab.sklearn_params``: e.g. "cosine" is one half cosine over the run).
+        Refused with solver="lbfgs", which takes no learning rate.
     schedule_params : dict, optional
         The named schedule's own arguments (e.g. ``{"T_max": 50, "eta_min": 1e-5}``).
     penalty : {"l2", "l1", "elasticnet"}, default "l2"

@@ -435,9 +435,9 @@ def check_params(est, incremental) -> None:
             "left out with an Optimizer instance, which is used as it is (they apply to an optimizer given by name)",
             got=f"optimizer_kwargs={est.optimizer_kwargs!r}, schedule={est.schedule!r}",
         )
-    if name == "lbfgs" and (est.dropout or est.augment is not None):
-        # L-BFGS's line search needs the same J at the same weights
-        what = "dropout" if est.dropout else "augment"
+    if name == "lbfgs" and (est.dropout or est.augment is not None or est.schedule is not None):
+        # L-BFGS's line search needs the same J at the same weights, and takes no learning rate
+        what = "dropout" if est.dropout else "augment" if est.augment is not None else "schedule"
         raise fail(what, "left out with solver='lbfgs' (full-batch, deterministic)", getattr(est, what))
 
 
