@@ -486,9 +486,14 @@ def test_bad_regression_targets(rng):
     [
         (np.ones(4), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(4,\)"),
         (np.ones((5, 1)), r"sample_weight must be of shape \(5,\), one weight per sample, got shape \(5, 1\)"),
-        (np.array([1, 1, -1, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
-        (np.array([1, 1, np.nan, 1, 1.0]), "sample_weight must be finite in float32 and >= 0, and not all zero"),
-        (np.zeros(5), "sample_weight must be finite in float32 and >= 0, and not all zero"),
+        # which weight is at fault, or that all are zero
+        (
+            np.array([1, 1, -1, 1, 1.0]),
+            "^sample_weight must be finite in float32 and >= 0, and not all zero, got -1.0 at index 2$",
+        ),
+        (np.array([1, 1, np.nan, 1, 1.0]), "^sample_weight must be .*, and not all zero, got nan at index 2$"),
+        ([1, 1, 1, 1, np.inf], "^sample_weight must be .*, and not all zero, got inf at index 4$"),
+        (np.zeros(5), "^sample_weight must be finite in float32 and >= 0, and not all zero, got all zero$"),
     ],
 )
 def test_bad_sample_weight(w, msg, clf, rng):

@@ -600,7 +600,8 @@ def test_check_sample_weight_judges_the_weights_training_will_use(w):
     """In float32 1e39 is infinite and 1e-50 is 0: checked after the conversion, both are refused
     (in float64 they are fine)."""
     msg = _refused("sample_weight", v.check_sample_weight, w, 3, np.float32)
-    assert msg.startswith("sample_weight must be finite in float32 and >= 0, and not all zero")
+    got = "1e+39 at index 0" if w[0] > 1 else "weights that are all 0 in float32"
+    assert msg == f"sample_weight must be finite in float32 and >= 0, and not all zero, got {got}"
     assert np.array_equal(v.check_sample_weight(w, 3, np.float64), np.asarray(w, dtype=np.float64))
 
 

@@ -284,10 +284,16 @@ def check_sample_weight(sample_weight, n, dtype, name="sample_weight", *, all_ze
     if w.ndim != 1 or w.shape[0] != n:
         raise fail(name, f"of shape ({n},), one weight per sample", got=f"shape {w.shape}")
     with np.errstate(over="ignore", under="ignore"):
-        w = w.astype(dtype)  # checked as training will use them: no overflow to inf, no underflow to all 0
-    if not np.isfinite(w).all() or (w < 0).any() or (w.sum() <= 0 and not all_zero):
-        what = "" if all_zero else ", and not all zero"
-        raise fail(name, f"finite in {np.dtype(dtype).name} and >= 0{what}", sample_weight)
+        given, w = w, w.astype(dtype)  # checked as training will use them: no overflow to inf, no underflow to all 0
+    what = f"finite in {np.dtype(dtype).name} and >= 0" + ("" if all_zero else ", and not all zero")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():  # the first weight at fault, as it was given
+        i = int(np.argmax(bad))
+        raise fail(name, what, got=f"{given[i].item()!r} at index {i}")
+    if w.sum() <= 0 and not all_zero:
+        raise fail(
+            name, what, got="all zero" if not given.any() else f"weights that are all 0 in {np.dtype(dtype).name}"
+        )
     return w
 
 
