@@ -73,6 +73,7 @@ def test_bad_layers_is_an_argparse_error(layers, capsys):
         (["lab", "bogus"], "invalid choice: 'bogus'"),
         (["lab", "dropout", "--quick", "--p", "1.5"], "mlplab lab dropout: error: p must be a number in (0, 1)"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["lr-find", "--steps", "1"], "argument --steps: expected a value in [3, 1000000], got '1'"),
     ],
 )
 def test_other_argument_errors(argv, msg, capsys):
@@ -234,6 +235,11 @@ def test_a_closed_pipe_stops_quietly():
 
 def test_playground_help_describes_the_command(capsys):
     assert "Serve the playground" in _help(["playground"], capsys)
+
+
+def test_lr_find_help_says_what_data_it_runs_on(capsys):
+    text = _help(["lr-find"], capsys)
+    assert "The range test runs on the training split, 80% of the data" in text and "R^2" not in text
 
 
 def test_run_and_save_refuses_an_existing_file_before_running(tmp_path, monkeypatch):

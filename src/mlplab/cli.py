@@ -23,7 +23,7 @@ from . import export as export_mod
 from . import lab as lab_mod
 from ._version import __version__
 from .errors import ArgumentError, DivergenceError
-from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT
+from .lab import NONNEGATIVE_FLOAT, NONNEGATIVE_INT, POSITIVE_FLOAT, POSITIVE_INT, arg_type
 from .model import MLP
 from .playground import server as playground_server
 from .plotting import have_matplotlib, plot_history, plot_lr_find
@@ -215,11 +215,18 @@ def lab(args) -> int:
     return 0
 
 
-_TRAIN_EPILOG = (
+_INPUTS = (
     "Inputs are standardized (mean 0 and standard deviation 1 on the training split), except digits, "
-    "already in [0, 1]. Regression (diabetes): the targets are standardized too for training and the "
+    "already in [0, 1]. "
+)
+_TRAIN_EPILOG = _INPUTS + (
+    "Regression (diabetes): the targets are standardized too for training and the "
     "predictions mapped back, so the test R^2 and RMSE are in the data's units. The test split is 20% "
     "(stratified for classification), drawn with --seed."
+)
+_LR_FIND_EPILOG = _INPUTS + (
+    "The range test runs on the training split, 80% of the data (stratified for classification, "
+    "drawn with --seed; regression targets standardized), as mlplab train would train on it."
 )
 
 
@@ -348,12 +355,13 @@ def _add_lr_find(sub):
         description="The learning-rate range test (mlplab.lr_find): train a copy of the model of mlplab train "
         "while the learning rate grows exponentially from --start-lr to --end-lr, and suggest a rate read from "
         "the smoothed loss; then train with mlplab train --lr RATE.",
-        epilog=_TRAIN_EPILOG,
+        epilog=_LR_FIND_EPILOG,
     )
     _add_setup(f)
     f.add_argument("--start-lr", type=POSITIVE_FLOAT, default=1e-7, help="first rate (default: %(default)g)")
     f.add_argument("--end-lr", type=POSITIVE_FLOAT, default=10.0, help="last rate (default: %(default)g)")
-    f.add_argument("--steps", type=POSITIVE_INT, default=200, help="updates at most (default: %(default)s)")
+    steps = arg_type(int, lambda v: 3 <= v <= 1_000_000, "a value in [3, 1000000]")  # lr_find's num_steps
+    f.add_argument("--steps", type=steps, default=200, help="updates at most, 3 to 10^6 (default: %(default)s)")
     f.add_argument(
         "--rule", default="minimum", choices=sorted(lr_finder.RULES), help="rule of the suggestion (default: minimum)"
     )
