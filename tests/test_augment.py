@@ -298,6 +298,8 @@ def test_from_config_unknown_name():
         (lambda: GaussianNoise(float("inf")), "std"),
         (lambda: RandomShift(-1), "max_shift"),
         (lambda: RandomShift(1.5), "max_shift"),
+        (lambda: RandomShift(8), r"^max_shift must be an int in \[0, 7\], got 8"),  # the whole 8 x 8 image
+        (lambda: RandomShift(4, image_shape=(4, 16)), r"^max_shift must be an int in \[0, 3\], got 4"),
         (lambda: RandomRotation(-5), "max_degrees"),
         (lambda: RandomFlip(p=1.5), r"p must .*\[0, 1\]"),
         (lambda: RandomFlip(p=-0.1), r"p must .*\[0, 1\]"),

@@ -383,12 +383,14 @@ class RandomShift(_ImageAugmenter):
     Raises
     ------
     ArgumentError
-        ``max_shift`` < 0, an invalid ``image_shape``, ``fill`` or ``seed``.
+        ``max_shift`` < 0 or at least the image's shorter side (nothing of the image would be
+        left), an invalid ``image_shape``, ``fill`` or ``seed``.
     """
 
     def __init__(self, max_shift=1, seed=None, image_shape=(8, 8), fill=0.0):
         super().__init__(seed, image_shape)
-        self.max_shift = check_int("max_shift", max_shift, 0)
+        # a shift of a whole side leaves nothing of the image: fill only
+        self.max_shift = check_int("max_shift", max_shift, 0, min(self.image_shape) - 1)
         self.fill = _fill(fill)
 
     def _config(self):
