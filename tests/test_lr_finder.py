@@ -170,5 +170,9 @@ def test_cli_refuses_bad_options(capsys):
     with pytest.raises(SystemExit):
         main(["lr-find", "--rule", "valley"])
     assert "--rule" in capsys.readouterr().err
-    assert main(["lr-find", "--dataset", "iris", "--steps", "2"]) == 2
-    assert "num_steps must be an int in [3, 1000000]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:  # named as the command line names it (num_steps before)
+        main(["lr-find", "--dataset", "iris", "--steps", "2"])
+    assert e.value.code == 2
+    assert "argument --steps: expected a value in [3, 1000000], got '2'" in capsys.readouterr().err
+    assert main(["lr-find", "--dataset", "iris", "--start-lr", "1", "--end-lr", "0.5"]) == 2
+    assert "argument --end-lr: expected a value above --start-lr = 1, got 0.5" in capsys.readouterr().err

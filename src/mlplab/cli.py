@@ -370,6 +370,13 @@ def _add_lr_find(sub):
 
 
 def lr_find(args) -> int:
+    if args.end_lr <= args.start_lr:  # said with the options' names, before any work
+        print(
+            f"mlplab lr-find: error: argument --end-lr: expected a value above --start-lr = {args.start_lr:g}, "
+            f"got {args.end_lr:g}",
+            file=sys.stderr,
+        )
+        return 2
     args = _fill_defaults(argparse.Namespace(epochs=None, lr=None, **vars(args)))
     model, opt, d, _ = _prepare(args)
     try:
