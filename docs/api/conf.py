@@ -31,12 +31,8 @@ numpydoc_validation_checks = {
     "RT01", "RT03", "YD01", "GL06", "GL07",
 }  # fmt: skip
 # Not validated: backend's ``dot`` and ``vdot`` are NumPy's own functions bound to those names
-# (autodoc does not render them; their docstrings are NumPy's). And, for now, the playground
-# subpackage, whose docstrings its own work is finishing: lift that line once they pass.
-numpydoc_validation_exclude = {
-    r"^mlplab\.backend\.v?dot$",
-    r"^mlplab\.playground\.",  # pending: the playground's docstrings (not yet in numpydoc form)
-}
+# (autodoc does not render them; their docstrings are NumPy's).
+numpydoc_validation_exclude = {r"^mlplab\.backend\.v?dot$"}
 # numpydoc's GL08 (no docstring) judges an object's own __doc__ and, when there is one, lifts
 # on a comment above the def; _check_docstring below does this check instead: a public member
 # needs a docstring of its own or one it inherits (autodoc shows the inherited one).
@@ -59,8 +55,7 @@ def _names(params):
 
 #: not checked by _check_docstring: CallbackList's hooks are made by a factory (``_each``) whose
 #: functions inspect cannot trace to Callback's docstrings; its class docstring says what they do
-#: (and the playground, pending, as numpydoc_validation_exclude above)
-_UNCHECKED = re.compile(r"mlplab\.callbacks\.CallbackList\.on_\w+|mlplab\.playground\..*")
+_UNCHECKED = re.compile(r"mlplab\.callbacks\.CallbackList\.on_\w+")
 
 
 def _check_docstring(app, what, name, obj, options, lines):

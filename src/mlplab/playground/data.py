@@ -101,7 +101,19 @@ _BUMPS = ((-4, 2.5, 1), (0, 2.5, -1), (4, 2.5, 1), (-4, -2.5, -1), (0, -2.5, 1),
 
 def seed_value(seed) -> int:
     """The integer seed of a page's seed text: the number itself for digits ("42"), else the
-    CRC-32 of the text (TF Playground's seeds are texts like "0.12345")."""
+    CRC-32 of the text (TF Playground's seeds are texts like "0.12345").
+
+    Parameters
+    ----------
+    seed : str or int
+        The seed as the page gives it; any object is read as its ``str``.
+
+    Returns
+    -------
+    int
+        In [0, 2**32): the number when the text is all digits and below 2**32, else
+        ``zlib.crc32`` of its UTF-8 bytes.
+    """
     text = str(seed)
     if text.isdigit() and int(text) < 2**32:
         return int(text)
@@ -202,6 +214,7 @@ def generate(name, n=500, noise=0.0, seed=0, n_classes=2):
         "circle", "xor", "gauss", "spiral" (classification), "reg-plane", "reg-gauss",
         "reg-sine", "reg-step", "reg-bump" (1-D).
     n : int in [2, 10000], default 500
+        Number of points, all classes together (split among them as the module docstring says).
     noise : float in [0, 0.5], default 0
         TF Playground's noise slider / 100.
     seed : int >= 0
@@ -237,7 +250,29 @@ def split(X, y, perc_train=50, seed=0):
     """TF Playground's split: shuffle (here with ``seed``), then the first
     ``floor(n * perc_train / 100)`` points train and the rest test.
 
-    Returns (X_train, y_train, X_test, y_test); each part keeps at least one point.
+    Parameters
+    ----------
+    X : ndarray, shape (n, d)
+        The points.
+    y : ndarray, shape (n,)
+        Their labels or targets.
+    perc_train : int in [10, 90], default 50
+        Percentage of the points that train (TF Playground's ``percTrainData``).
+    seed : int >= 0, default 0
+        Seeds the shuffle.
+
+    Returns
+    -------
+    X_train, y_train : ndarray, shapes (k, d) and (k,)
+        The first k points of the shuffle, k = floor(n * perc_train / 100) kept in [1, n - 1],
+        so each part keeps at least one point.
+    X_test, y_test : ndarray, shapes (n - k, d) and (n - k,)
+        The rest.
+
+    Raises
+    ------
+    ArgumentError
+        For ``perc_train`` (named "percTrainData") or ``seed`` out of range.
     """
     n = len(y)
     perc = check_int("percTrainData", perc_train, 10, 90)
@@ -248,8 +283,25 @@ def split(X, y, perc_train=50, seed=0):
 
 
 def features(X, names):
-    """The input features ``names`` (keys of ``FEATURES``, in that table's order) of the points
-    X (n, 2): an (n, len(names)) float64 array, TF Playground's ``constructInput``."""
+    """The input features ``names`` of the points X, TF Playground's ``constructInput``.
+
+    Parameters
+    ----------
+    X : array_like, shape (n, 2)
+        Points (x1, x2) in TF Playground's units.
+    names : iterable of str
+        Keys of ``FEATURES``; the columns come in that table's order, whatever the order given.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, m)
+        One column per distinct feature named (m of them).
+
+    Raises
+    ------
+    ArgumentError
+        For a name not in ``FEATURES`` ("feature"), or no name at all ("features").
+    """
     X = np.asarray(X, dtype=np.float64)
     for name in names:
         check_choice("feature", name, list(FEATURES))
@@ -262,7 +314,19 @@ def features(X, names):
 def grid(density=DENSITY, domain=DOMAIN):
     """The view's points, row by row from the top: pixel (r, c) is
     (x1, x2) = (-d + 2 d c / (N - 1), d - 2 d r / (N - 1)), TF Playground's heat map grid.
-    Returns an (N * N, 2) float64 array."""
+
+    Parameters
+    ----------
+    density : int, default DENSITY (100)
+        N, the grid's side in pixels.
+    domain : float, default DOMAIN (6.0)
+        d: the view is the square [-d, d]^2, in TF Playground's units.
+
+    Returns
+    -------
+    ndarray of float64, shape (N * N, 2)
+        The points (x1, x2), pixel (r, c) at row r * N + c.
+    """
     t = np.linspace(-domain, domain, density)
     x1, x2 = np.meshgrid(t, t[::-1])
     return np.stack([x1.ravel(), x2.ravel()], axis=1)
@@ -275,9 +339,22 @@ def parse_csv(text, problem="classification"):
     targets any finite number. Coordinates outside [-6, 6]^2 or all within [-1, 1]^2 are
     scaled so the largest absolute coordinate is 5, and the scale is returned.
 
+    Parameters
+    ----------
+    text : str
+        The CSV file's content, at most MAX_CSV_BYTES (1,000,000) bytes in UTF-8.
+    problem : str, default "classification"
+        "classification" reads the third column as a class; anything else as a regression
+        target.
+
     Returns
     -------
-    X : (n, 2) float64, y : (n,) int64 or float64, scale : float (1.0 when unscaled)
+    X : ndarray of float64, shape (n, 2)
+        The points, scaled.
+    y : ndarray, shape (n,)
+        Classes (int64) or targets (float64, unscaled).
+    scale : float
+        The factor applied to the coordinates (1.0 when unscaled).
 
     Raises
     ------

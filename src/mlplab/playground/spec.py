@@ -198,10 +198,29 @@ def _check_shape(shape):
 def check_config(cfg, base=None) -> dict:
     """``base`` (default DEFAULTS) updated with the dict ``cfg``, every key checked.
 
-    Raises ``ArgumentError`` for an unknown key or a value of the wrong type or out of
-    ``LIMITS``, naming the key; also when no input feature is on, when ``activation`` lists
-    a number of names other than the hidden layers', when the loss does not fit the problem,
-    or when ``dataset`` / ``regDataset`` is "custom" without custom data (the caller's check).
+    Parameters
+    ----------
+    cfg : dict
+        {key: value}, keys among those of ``DEFAULTS`` (any subset); numbers within ``LIMITS``
+        (noise in percent, 0 .. 50, as TF Playground's slider).
+    base : dict or None, default None
+        A checked configuration to update (None: ``DEFAULTS``). Changing ``optimizer`` or
+        ``schedule`` from the base's, without giving ``opt`` / ``sched``, resets those to {}.
+
+    Returns
+    -------
+    dict
+        A new configuration, every key of ``DEFAULTS``, normalised: ``activation`` one name
+        when all hidden layers share it, else a list; ``seed`` a str; ``opt``, ``sched`` and
+        ``race`` checked against the optimizer, schedule and ``lane_config``.
+
+    Raises
+    ------
+    ArgumentError
+        For an unknown key or a value of the wrong type or out of ``LIMITS``, naming the key;
+        also when no input feature is on, when ``activation`` lists a number of names other
+        than the hidden layers', when the loss does not fit the problem. (A "custom" data set
+        without custom data is the caller's check.)
     """
     if not isinstance(cfg, dict):
         raise fail("config", "an object {key: value}", cfg)
@@ -272,7 +291,25 @@ def lane_config(cfg, lane) -> dict:
     ``b1/b2``) and ``:act=name`` (the hidden layers' activation), e.g. ``sgd:0.1:momentum=0.9``,
     ``adam:0.01:cosine:T_max=100``, ``sgd:0.03:act=sigmoid``. Same data, network shape, seed
     (so the same initial weights for the same activation, and the same batch order) and every
-    other setting. Raises ``ArgumentError`` naming the lane's part that is wrong."""
+    other setting.
+
+    Parameters
+    ----------
+    cfg : dict
+        The main run's configuration, checked by ``check_config``.
+    lane : str
+        The lane's text, at most 200 characters.
+
+    Returns
+    -------
+    dict
+        The lane's checked configuration (its own ``race`` empty).
+
+    Raises
+    ------
+    ArgumentError
+        Naming the lane's part that is wrong (or the configuration key it makes wrong).
+    """
     if not isinstance(lane, str) or not 0 < len(lane) <= 200:
         raise fail("race", "runs written like 'adam:0.003' (at most 200 characters)", lane)
     name, _, rest = lane.partition(":")
@@ -317,7 +354,20 @@ def _number(text):
 
 def lane_text(lane, cfg) -> str:
     """The text of a lane's checked configuration (what ``lane_config`` reads), every value
-    written in full: the race's part of the URL."""
+    written in full: the race's part of the URL.
+
+    Parameters
+    ----------
+    lane : dict
+        The lane's configuration, from ``lane_config``.
+    cfg : dict
+        The main run's; the lane's activation is written only where it differs.
+
+    Returns
+    -------
+    str
+        ``optimizer:lr[:schedule][:name=value ...][:act=a/b]``, floats by ``repr``.
+    """
 
     def show(v):
         if isinstance(v, bool):
@@ -337,7 +387,18 @@ def lane_text(lane, cfg) -> str:
 
 
 def n_classes(cfg) -> int:
-    """Classes of the configured data: ``classes`` for gauss, spiral and custom data, else 2."""
+    """Classes of the configured data: ``classes`` for gauss, spiral and custom data, else 2.
+
+    Parameters
+    ----------
+    cfg : dict
+        A configuration checked by ``check_config``.
+
+    Returns
+    -------
+    int
+        K in [2, 5]; 2 for a regression problem.
+    """
     if cfg["problem"] == "regression" or not CLASSIFICATION.get(cfg["dataset"], True):
         return 2
     return cfg["classes"]
@@ -351,24 +412,92 @@ def problem_kind(cfg, n_classes) -> str:
 
 
 def n_points(cfg) -> int:
+    """The number of points to draw: ``numSamples``, or TF Playground's own when it is 0.
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``.
+
+    Returns
+    -------
+    int
+        ``numSamples`` if > 0, else ``TF_POINTS[problem]`` (500 or 1200).
+    """
     return cfg["numSamples"] or TF_POINTS[cfg["problem"]]
 
 
 def feature_names(cfg) -> list:
+    """The input features on, in the order of ``data.FEATURES``.
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes`` (or any dict with a bool per feature key).
+
+    Returns
+    -------
+    list of str
+        TF Playground's URL names of the features switched on (may be empty).
+    """
     return [name for name in FEATURES if cfg[name]]
 
 
 def layer_activations(cfg) -> list:
+    """The hidden activation of each hidden layer.
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``.
+
+    Returns
+    -------
+    list of str
+        One name of ``HIDDEN_ACTIVATIONS`` per entry of ``networkShape`` (TF's "linear" kept).
+    """
     acts = cfg["activation"]
     return [acts] * len(cfg["networkShape"]) if isinstance(acts, str) else list(acts)
 
 
 def loss_name(cfg, n_classes) -> str:
+    """The loss the configuration trains with (``loss_for`` of its problem kind).
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``.
+    n_classes : int
+        Classes of the data (``n_classes(cfg)``; 2 for regression).
+
+    Returns
+    -------
+    str
+        An mlplab loss name: "bce", "cross_entropy", "mse", "mae" or "huber".
+    """
     return loss_for(problem_kind(cfg, n_classes), cfg["loss"])
 
 
 def loss_for(kind, choice) -> str:
-    """The loss of a problem kind: ``choice``, or the kind's first (bce, cross_entropy, mse)."""
+    """The loss of a problem kind: ``choice``, or the kind's first (bce, cross_entropy, mse).
+
+    Parameters
+    ----------
+    kind : {"binary", "multiclass", "regression"}
+        The problem kind (``problem_kind``).
+    choice : str
+        The ``loss`` key: "auto" or a loss of ``LOSSES[kind]``.
+
+    Returns
+    -------
+    str
+        The loss name.
+
+    Raises
+    ------
+    ArgumentError
+        When ``choice`` (named "loss") is not a loss of that kind.
+    """
     if choice == "auto":
         return LOSSES[kind][0]
     return check_choice("loss", choice, LOSSES[kind])
@@ -388,7 +517,24 @@ def build_model(cfg, n_inputs, n_classes) -> Sequential:
     """The network of ``cfg``: ``MLP(sizes, activation, output, seed, dropout)`` when every
     hidden layer has one activation, else the same layers one by one (Dense with MLP's
     default init: He for the ReLU family, Glorot otherwise; the activation; Dropout), drawn
-    from one generator seeded with the configuration's seed as MLP does."""
+    from one generator seeded with the configuration's seed as MLP does.
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``.
+    n_inputs : int
+        Input features (columns of X).
+    n_classes : int
+        As for ``loss_name``. The output has 1 unit for 2 classes or regression, else K
+        (softmax).
+
+    Returns
+    -------
+    Sequential
+        The network ``n_inputs -> networkShape -> output``, its weights drawn from the seed
+        (``data.seed_value(cfg["seed"])``).
+    """
     from_seed = _seed(cfg)
     out_units = 1 if n_classes == 2 or cfg["problem"] == "regression" else n_classes
     sizes = [n_inputs, *cfg["networkShape"], out_units]
@@ -421,7 +567,19 @@ def schedule_args(cfg) -> dict:
 
 
 def build_optimizer(cfg):
-    """The optimizer of ``cfg`` with its learning rate, or its schedule (interval "epoch")."""
+    """The optimizer of ``cfg`` with its learning rate, or its schedule (interval "epoch").
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``: ``optimizer``, ``learningRate``, ``opt``, ``schedule``,
+        ``sched`` are read. A schedule starts at ``learningRate`` (OneCycle: its max_lr).
+
+    Returns
+    -------
+    Optimizer
+        ``optim.get(optimizer, lr=..., **opt)``, unattached to a model.
+    """
     lr = cfg["learningRate"]
     if cfg["schedule"] != "none":
         args = schedule_args(cfg)
@@ -436,6 +594,19 @@ def build_optimizer(cfg):
 
 
 def build_regularizer(cfg):
+    """The weight penalty of ``cfg``: TF Playground's L1 / L2 with ``regularizationRate``,
+    or mlplab's ElasticNet (``r = l1Ratio``).
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``.
+
+    Returns
+    -------
+    L1, L2, ElasticNet or None
+        None when ``regularization`` is "none".
+    """
     rate, kind = cfg["regularizationRate"], cfg["regularization"]
     if kind == "none":
         return None
@@ -446,7 +617,18 @@ def build_regularizer(cfg):
 
 def build_callbacks(cfg) -> list:
     """Early stopping on the test loss (``val_loss``) when ``patience`` > 0; the weights stay
-    those of the last epoch (restore_best_weights=False), which the page keeps showing."""
+    those of the last epoch (restore_best_weights=False), which the page keeps showing.
+
+    Parameters
+    ----------
+    cfg : dict
+        As for ``n_classes``; ``patience`` is in epochs.
+
+    Returns
+    -------
+    list of Callback
+        [EarlyStopping] when ``patience`` > 0, else [].
+    """
     if not cfg["patience"]:
         return []
     return [EarlyStopping(monitor="val_loss", patience=cfg["patience"], restore_best_weights=False)]
@@ -457,7 +639,28 @@ def imported_config(model, cfg) -> dict:
     playground cannot show it: two inputs (x1, x2), at most MAX_LAYERS hidden Dense layers of
     at most MAX_NEURONS units with hidden activations the page knows, and an output the
     page reads: one sigmoid unit (two classes), a softmax over 2 .. 5 units, or one linear
-    unit (regression)."""
+    unit (regression).
+
+    Parameters
+    ----------
+    model : Sequential
+        The loaded model.
+    cfg : dict
+        The current configuration; its data set becomes "spiral" when the model has more
+        than 2 classes and the data set has only 2.
+
+    Returns
+    -------
+    dict
+        Keys ``problem``, ``networkShape``, ``activation``, ``dropout``, ``loss``,
+        ``classes``, the feature keys (x1, x2 on), and possibly ``dataset``: to update
+        ``cfg`` with.
+
+    Raises
+    ------
+    ArgumentError
+        Named "model file", saying which of those conditions the model breaks.
+    """
     if model.n_inputs != 2:
         raise fail("model file", "a model with two inputs (x1, x2)", got=f"{model.n_inputs} inputs")
     widths, acts, drop = [], [], 0.0
@@ -496,7 +699,16 @@ def imported_config(model, cfg) -> dict:
 
 
 def options() -> dict:
-    """What the page offers, with the server's limits (the "hello" message)."""
+    """What the page offers, with the server's limits (the "hello" message).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``defaults``, ``limits`` (with ``layers``, ``neurons``, ``lanes``),
+        ``choices``, ``features`` (URL name -> label), ``activations``, ``losses`` per kind,
+        ``optimizers`` ({name: {hyper-parameter: {default, range}}}), ``default_lr``,
+        ``schedules``, ``tf_points``, ``multiclass_datasets``.
+    """
 
     def plain(v):
         return list(v) if isinstance(v, tuple) else (None if isinstance(v, float) and math.isinf(v) else v)
