@@ -49,7 +49,28 @@ class Data:
     """A data set split for training: points in TF Playground's units, labels or targets.
 
     ``pool`` (X, y before the split) and ``added`` (points clicked on the page, always
-    training points) are kept for custom data, whose script embeds them."""
+    training points) are kept for custom data, whose script embeds them. A dataclass: each
+    field is an argument of the constructor and an attribute.
+
+    Parameters
+    ----------
+    X_train : ndarray of float64, shape (n_train, 2)
+        The training points (x1, x2), before the input features are taken.
+    y_train : ndarray, shape (n_train,)
+        Their class labels 0 .. K-1 (int64) or regression targets (float64).
+    X_test, y_test : ndarray, shapes (n_test, 2) and (n_test,)
+        The test points, as the training ones.
+    n_classes : int
+        K; 2 for regression too (one output).
+    custom : bool, default False
+        Whether the points are the user's (a CSV or an imported set) rather than a generator's.
+    pool : tuple of (ndarray, ndarray) or None, default None
+        (X, y) before the split (``make_data`` always sets it).
+    added : list of (float, float, label), default []
+        Points clicked on the page, included in ``X_train`` / ``y_train``.
+    version : int, default 0
+        Counts the data's changes, so the page knows when to draw the points again.
+    """
 
     X_train: np.ndarray
     y_train: np.ndarray
@@ -65,7 +86,24 @@ class Data:
 def make_data(cfg, pool=None, added=(), version=0) -> Data:
     """The data of ``cfg``: its generator's points, or the custom ``pool`` (X, y), split as TF
     Playground splits (``percTrainData``, shuffled with the seed); ``added`` points
-    ((x1, x2, label) clicked on the page) join the training set."""
+    ((x1, x2, label) clicked on the page) join the training set.
+
+    Parameters
+    ----------
+    cfg : dict
+        A configuration checked by ``spec.check_config`` (its noise in percent).
+    pool : tuple of (ndarray, ndarray) or None, default None
+        Custom (X, y), X of shape (n, 2); None draws the configuration's generator.
+    added : sequence of (x1, x2, label), default ()
+        Points added on the page, appended to the training set.
+    version : int, default 0
+        Stored as ``Data.version``.
+
+    Returns
+    -------
+    Data
+        ``n_classes`` is 2 for regression, else 1 + the largest label (at least 2).
+    """
     seed = spec.seed_value(cfg["seed"])
     if pool is None:
         name = cfg["dataset"] if cfg["problem"] == "classification" else cfg["regDataset"]
@@ -83,7 +121,22 @@ def make_data(cfg, pool=None, added=(), version=0) -> Data:
 
 
 def explain_divergence(message, lr, epoch) -> str:
-    """The engine's DivergenceError message, preceded by what happened in plain words."""
+    """The engine's DivergenceError message, preceded by what happened in plain words.
+
+    Parameters
+    ----------
+    message : str
+        The engine's message.
+    lr : float
+        The learning rate of the last update.
+    epoch : int
+        The epoch under way, counted from 0 (the text counts from 1).
+
+    Returns
+    -------
+    str
+        The explanation: the learning rate's overshoot, what to try, then "Engine: " message.
+    """
     return (
         f"Training diverged during epoch {epoch + 1}: the loss stopped being a number (it overflowed to "
         f"infinity or NaN). Each update moves the weights by the learning rate times the gradient; with a "
@@ -116,10 +169,11 @@ class Run:
     cfg : dict
         A configuration checked by ``spec.check_config``.
     data : Data
+        The split data set (``make_data``).
     model : Sequential, optional
         An imported model (its layers replace the configuration's network); a copy is kept
         so that a reset goes back to it.
-    run_id : str
+    run_id : str, default "main"
         The name of the run in the protocol's frames ("main").
     """
 
@@ -170,7 +224,19 @@ class Run:
 
     # -- targets and losses ----------------------------------------------------------------
     def targets(self, y):
-        """y as the loss takes it: labels, or one-hot rows for mse on several classes."""
+        """y as the loss takes it: labels, or one-hot rows for mse on several classes.
+
+        Parameters
+        ----------
+        y : ndarray, shape (n,)
+            Labels (int) or targets.
+
+        Returns
+        -------
+        ndarray
+            Shape (n, K) one-hot float64 for mse on K > 2 classes; shape (n,) float64 targets
+            for regression; else ``y`` itself.
+        """
         if self.kind == "multiclass" and self.loss == "mse":
             return np.eye(self.data.n_classes)[y]
         return y.astype(np.float64) if self.kind == "regression" else y
@@ -202,14 +268,28 @@ class Run:
 
     @property
     def steps_per_epoch(self) -> int:
+        """Updates in an epoch: ceil(n_train / batch_size) (the source's ``steps``)."""
         return self.source.steps
 
     @property
     def finished(self) -> bool:
+        """Whether the run has ended (status "diverged", "stopped", "done" or "error")."""
         return self.status in ("diverged", "stopped", "done", "error")
 
     def advance(self, k) -> int:
-        """Make up to ``k`` updates (fewer when the run ends); returns how many were made."""
+        """Make up to ``k`` updates (fewer when the run ends), and update ``ms_per_step``
+        (milliseconds per update, an exponential average with weight 0.2 on the new figure).
+
+        Parameters
+        ----------
+        k : int
+            The most updates to make (mini-batches, each one ``Trainer.train_step``).
+
+        Returns
+        -------
+        int
+            How many were made.
+        """
         t0 = time.perf_counter()
         with blas_threads(self._flops):  # the engine's BLAS rule: small products on one thread
             done = self._advance(k)
@@ -284,11 +364,36 @@ class Run:
 
     # -- edits ----------------------------------------------------------------------------------
     def dense_layers(self):
+        """The model's Dense layers, in order (the page's layers of weights).
+
+        Returns
+        -------
+        list of Dense
+            Layer i maps the activations of layer i - 1 (or the input features) to layer i's.
+        """
         return [layer for layer in self.model.layers if isinstance(layer, Dense)]
 
     def set_weight(self, layer, row, col, value):
         """Set W[row, col] (or b[col] when row is None) of Dense layer ``layer``, between
-        epochs: the callbacks end and begin again, as two ``fit`` calls would."""
+        epochs: the callbacks end and begin again, as two ``fit`` calls would. The epoch
+        under way is first run to its end; the edit is kept in ``edits`` for the script.
+
+        Parameters
+        ----------
+        layer : int
+            Index among ``dense_layers()``.
+        row : int or None
+            The input unit (W's row, in [0, in_features)), or None for the bias.
+        col : int
+            The output unit (W's column, in [0, out_features)).
+        value : float
+            The new weight.
+
+        Raises
+        ------
+        ArgumentError
+            For an index out of range, named "layer", "from" (row) or "to" (col).
+        """
         self.finish_epoch()
         dense = self.dense_layers()
         check_int("layer", layer, 0, len(dense) - 1)
@@ -305,7 +410,15 @@ class Run:
         self._begin()
 
     def layout(self) -> dict:
-        """The network as the page draws it: input features, widths, activations."""
+        """The network as the page draws it: input features, widths, activations.
+
+        Returns
+        -------
+        dict
+            ``inputs`` (feature names), ``widths`` and ``activations`` (one per Dense layer,
+            the output's included), ``kind``, ``classes``, ``loss``, ``n_params``,
+            ``steps_per_epoch``, ``imported``.
+        """
         layers, widths, acts = self.model.layers, [], []
         for i, layer in enumerate(layers):
             if isinstance(layer, Dense):
