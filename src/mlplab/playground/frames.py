@@ -57,13 +57,45 @@ MAX_FLOPS = 6e7  # of one pass over the 100 x 100 grid; a larger network is draw
 
 def density(model) -> int:
     """The side of the grid a model's frames use: 100, or 50 when a pass over 100 x 100
-    points costs more than MAX_FLOPS (2 per multiply-add)."""
+    points costs more than MAX_FLOPS (2 per multiply-add).
+
+    Parameters
+    ----------
+    model : Sequential
+        The network; its Dense layers' weights count.
+
+    Returns
+    -------
+    int
+        The grid's side in pixels: DENSITY (100) or DENSITY // 2 (50).
+    """
     flops = 2.0 * DENSITY**2 * sum(L.W.size for L in model.layers if isinstance(L, Dense))
     return DENSITY if flops <= MAX_FLOPS else DENSITY // 2
 
 
 def encode(header: dict, sections=()) -> bytes:
-    """Pack a header and [(name, array)] sections (uint8 or float32 arrays) into one message."""
+    """Pack a header and [(name, array)] sections (uint8 or float32 arrays) into one message,
+    in the layout of the module docstring.
+
+    Parameters
+    ----------
+    header : dict
+        JSON-ready fields (no NaN or infinity); ``encode`` adds "sections".
+    sections : iterable of (str, ndarray), default ()
+        Named arrays of dtype uint8 or float32, any shape (sent row-major, little-endian).
+
+    Returns
+    -------
+    bytes
+        The message, its length a multiple of 4.
+
+    Raises
+    ------
+    KeyError
+        For an array of another dtype.
+    ValueError
+        For a NaN or infinity in the header (``json.dumps(allow_nan=False)``).
+    """
     arrays, specs = [], []
     for name, a in sections:
         a = np.ascontiguousarray(a)
@@ -79,7 +111,20 @@ def encode(header: dict, sections=()) -> bytes:
 
 
 def decode(message: bytes):
-    """(header, {name: array}) of a message made by ``encode`` (for tests and benchmarks)."""
+    """(header, {name: array}) of a message made by ``encode`` (for tests and benchmarks).
+
+    Parameters
+    ----------
+    message : bytes
+        A message made by ``encode``.
+
+    Returns
+    -------
+    header : dict
+        The JSON header, its "sections" included.
+    arrays : dict of str to ndarray
+        Each section with the dtype and shape its header gives, read-only views of ``message``.
+    """
     (n,) = struct.unpack_from("<I", message, 0)
     header = json.loads(message[4 : 4 + n])
     out, o = {}, 4 + n
@@ -104,7 +149,19 @@ def _to_byte(v):
 
 def data_message(run) -> bytes:
     """The run's points: train/test coordinates (f4, n x 2) and labels or targets (f4); for a 1-D
-    data set, ``target`` (f4, FN_POINTS): the function to fit along x1 (``data.ONE_D``)."""
+    data set, ``target`` (f4, FN_POINTS): the function to fit along x1 (``data.ONE_D``).
+
+    Parameters
+    ----------
+    run : Run
+        The run whose data to send.
+
+    Returns
+    -------
+    bytes
+        An ``encode`` message of type "data": sections ``train_x``, ``train_y``, ``test_x``,
+        ``test_y`` (and ``target``), header fields run, version, classes, kind.
+    """
     d, cfg = run.data, run.cfg
     header = {"type": "data", "run": run.id, "version": d.version, "classes": d.n_classes, "kind": run.kind}
     sections = [
@@ -126,13 +183,25 @@ def _curve(run, limit=400) -> dict:
 
 
 def fn_grid():
-    """The 1-D view's points: (FN_POINTS, 2), x1 from -6 to 6, x2 = 0."""
+    """The 1-D view's points along the x1 axis, every 0.05 from -6 to 6.
+
+    Returns
+    -------
+    ndarray of float64, shape (FN_POINTS, 2)
+        Rows (x1, 0), FN_POINTS = 241.
+    """
     return np.stack([np.linspace(-DOMAIN, DOMAIN, FN_POINTS), np.zeros(FN_POINTS)], axis=1)
 
 
 class Renderer:
     """Draws frames of one run from a copy of its network (``view``), so that drawing never
-    disturbs the buffers of the model being trained."""
+    disturbs the buffers of the model being trained.
+
+    Parameters
+    ----------
+    run : Run
+        The run to draw; its grid of inputs (``density(run.model)`` per side) is computed once.
+    """
 
     def __init__(self, run):
         self.run = run
@@ -147,7 +216,20 @@ class Renderer:
 
     def forward(self, X=None):
         """The view's output on the grid (or on the inputs X) and every hidden layer's values
-        (post-activation)."""
+        (post-activation), the view's weights first copied from the run's model.
+
+        Parameters
+        ----------
+        X : ndarray, shape (m, n_features), optional
+            Inputs (features already taken); default the grid's, m = density^2.
+
+        Returns
+        -------
+        out : ndarray, shape (m, n_outputs)
+            The network's output (probabilities, or the regression's value).
+        hidden : list of ndarray
+            Per hidden layer, its post-activation values, shape (m, width).
+        """
         self.view.flat_params()[...] = self.run.model.flat_params()
         X, hidden = self.G if X is None else X, []
         first = True
@@ -160,7 +242,19 @@ class Renderer:
         return X, hidden
 
     def boundary(self, out):
-        """The boundary sections of an output (DENSITY^2, units)."""
+        """The boundary sections of an output, as the module docstring describes them.
+
+        Parameters
+        ----------
+        out : ndarray, shape (density^2, n_outputs)
+            The network's output on the grid (``forward()``).
+
+        Returns
+        -------
+        list of (str, ndarray of uint8)
+            [("boundary", (density, density))] for binary and regression runs, else
+            [("classes", ...), ("confidence", ...)], each (density, density).
+        """
         kind, side = self.run.kind, (self.density, self.density)
         with np.errstate(all="ignore"):
             if kind == "binary":
@@ -176,7 +270,16 @@ class Renderer:
 
     def one_d_sections(self):
         """The 1-D view's sections: the output along x1 and, for one hidden layer, each hidden
-        unit's share w_j a_j(x1); and the output bias."""
+        unit's share w_j a_j(x1); and the output bias.
+
+        Returns
+        -------
+        sections : list of (str, ndarray of float32)
+            ("fn", shape (FN_POINTS,)) and, with one hidden layer, ("fn_units", shape
+            (units, FN_POINTS)).
+        bias : float
+            The output unit's bias b (the output is sum_j w_j a_j(x1) + b).
+        """
         out, hidden = self.forward(self.F)
         sections = [("fn", np.array(out[:, 0], dtype=np.float32))]
         last = [L for L in self.view.layers if isinstance(L, Dense)][-1]
@@ -186,7 +289,22 @@ class Renderer:
 
     def render(self, extra=None, focus=None, full=True) -> bytes:
         """A frame of the run's current state; ``focus`` = [layer, index] of a node to send at
-        full resolution (layer 0: the input features). ``full=False``: no neuron maps."""
+        full resolution (layer 0: the input features). ``full=False``: no neuron maps.
+
+        Parameters
+        ----------
+        extra : dict, optional
+            Fields added to the header (last, so they win).
+        focus : sequence of two int, optional
+            [layer of nodes, index]; ignored when out of range.
+        full : bool, default True
+            Whether to send the ``nodes`` thumbnails (False for a race's other runs).
+
+        Returns
+        -------
+        bytes
+            An ``encode`` message of type "frame" (sections and header: the module docstring).
+        """
         run = self.run
         with blas_threads(2.0 * self.density**2 * max(L.W.size for L in run.dense_layers())):
             out, hidden = self.forward()
