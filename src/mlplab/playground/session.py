@@ -46,7 +46,8 @@ from .protocol import MAX_MESSAGE, MESSAGES, REQUIRED, Outbox, anything, integer
 from .run import Run, make_data
 from .script import MODEL_FILE, model_file, script
 
-__all__ = ["PROTOCOL", "MESSAGES", "Session", "Outbox", "message", "MAX_MESSAGE", "MAX_MODEL_BYTES", "BUDGET_MS"]
+# MESSAGES, Outbox, message and MAX_MESSAGE are imported from protocol (documented there)
+__all__ = ["PROTOCOL", "Session", "MAX_MODEL_BYTES", "BUDGET_MS"]
 _HANDLERS = (tools, trace)  # modules whose messages the registry holds too
 
 log = logging.getLogger("mlplab.playground")
@@ -62,7 +63,16 @@ class Session:
     """One page's state: configuration, data, runs, and the worker thread that owns them.
 
     ``receive(text)`` takes a message from the page; ``outbox.take()`` gives what to send.
-    ``close()`` stops the worker."""
+    ``close()`` stops the worker. Creating a session queues the "hello" message and starts
+    the worker thread (a daemon); the first run is made by the first message.
+
+    Parameters
+    ----------
+    wake : callable or None, default None
+        ``wake()``, called (from any thread) whenever the outbox has something to send: the
+        server's sender then calls ``outbox.take()``. A RuntimeError from it (the connection's
+        event loop closed) ends the session.
+    """
 
     def __init__(self, wake=None):
         self._cv = threading.Condition()
@@ -85,7 +95,17 @@ class Session:
 
     # -- from the page ---------------------------------------------------------------------------
     def receive(self, text=None, data=None):
-        """Check one message from the page and queue it for the worker (or answer it)."""
+        """Check one message from the page and queue it for the worker (or answer it at once,
+        "ack"). A message that fails ``protocol.parse`` is answered with an "error" message.
+
+        Parameters
+        ----------
+        text : str or None, default None
+            The message's JSON text (at most ``MAX_MESSAGE`` characters).
+        data : bytes or None, default None
+            A binary message's content; the page sends none, and a message without text is
+            refused (with an "error" message).
+        """
         try:
             spec_, kwargs = parse(text, self.runs)
         except ArgumentError as e:
@@ -99,13 +119,35 @@ class Session:
             self._cv.notify()
 
     def error(self, text, about=None):
+        """Send the page an "error" message (``{"type": "error", "message", "about"}``).
+
+        Parameters
+        ----------
+        text : str
+            What went wrong, for the page to show.
+        about : str or None, default None
+            The type of the message that caused it, if any.
+        """
         self.outbox.send_json(type="error", message=text, about=about)
 
     def notice(self, text):
+        """Send the page a "notice" message: information, not an error.
+
+        Parameters
+        ----------
+        text : str
+            The notice.
+        """
         self.outbox.send_json(type="notice", message=text)
 
     def close(self, wait=True):
-        """Stop the worker (after the chunk of updates under way); ``wait`` for it to end."""
+        """Stop the worker (after the chunk of updates under way).
+
+        Parameters
+        ----------
+        wait : bool, default True
+            Whether to wait (at most 5 seconds) for the worker thread to end.
+        """
         with self._cv:
             self._closed = True
             self._cv.notify()
@@ -163,6 +205,7 @@ class Session:
 
     @property
     def run(self) -> Run:
+        """The main run, ``runs["main"]`` (KeyError before the first run is made)."""
         return self.runs["main"]
 
     def _quota(self) -> float:
