@@ -118,7 +118,21 @@ def _regularizer(cfg) -> str:
 
 
 def script(run) -> str:
-    """The Python source that reproduces ``run`` up to its finished epochs."""
+    """The Python source that reproduces ``run`` up to its finished epochs.
+
+    Parameters
+    ----------
+    run : Run
+        The run; an epoch under way is not counted (``Run.finish_epoch`` first to include it).
+
+    Returns
+    -------
+    str
+        A script of mlplab calls (ruff-formatted style): the data, features, network,
+        optimizer, regularizer, callbacks, ``Trainer.fit`` up to ``run.epoch`` (split around
+        each weight edited on the page), then a print of the training and test losses. A run
+        of an imported model loads it from "imported_model.mlp".
+    """
     cfg = run.cfg
     Y = ("np.eye({k})[y_train]", "np.eye({k})[y_test]") if run.kind == "multiclass" and run.loss == "mse" else None
     callbacks = (
@@ -185,7 +199,18 @@ def _fit(start, end) -> str:
 
 
 def model_file(model) -> str:
-    """The model as an mlplab model file (``model.save``), base64-encoded."""
+    """The model as an mlplab model file (``model.save``), base64-encoded.
+
+    Parameters
+    ----------
+    model : Sequential
+        The model to save (written to a temporary folder, then read back).
+
+    Returns
+    -------
+    str
+        The file's bytes in base64 (ASCII), for a JSON message.
+    """
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, MODEL_FILE)
         model.save(path)

@@ -30,7 +30,13 @@ _TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".
 
 
 def static_files() -> dict:
-    """{file name: (bytes, media type)} of the page, read from the package's static/ folder."""
+    """The page's files, read from the package's static/ folder.
+
+    Returns
+    -------
+    dict
+        {file name: (content bytes, media type)} of every .html, .css, .js and .svg file.
+    """
     folder = resources.files("mlplab.playground") / "static"
     out = {}
     for entry in folder.iterdir():
@@ -41,6 +47,18 @@ def static_files() -> dict:
 
 
 def is_loopback(host) -> bool:
+    """Whether a host name or address reaches only this machine.
+
+    Parameters
+    ----------
+    host : str
+        "localhost", or an IPv4 or IPv6 address (other names are not resolved).
+
+    Returns
+    -------
+    bool
+        True for "localhost" and loopback addresses (127.0.0.0/8, ::1), False otherwise.
+    """
     if host == "localhost":
         return True
     try:
@@ -69,7 +87,24 @@ async def _send_loop(websocket, session, wake):
 
 
 def create_app(max_sessions=8):
-    """The FastAPI application: "/" (the page), "/static/NAME", the WebSocket "/ws"."""
+    """The FastAPI application: "/" (the page), "/static/NAME", the WebSocket "/ws".
+
+    Parameters
+    ----------
+    max_sessions : int, default 8
+        The most WebSocket connections (sessions, each with its worker thread) at once; one
+        more is closed with code 1008, as is one from a page of another origin.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The application (an ASGI app, for uvicorn or a test client).
+
+    Raises
+    ------
+    ImportError
+        Without FastAPI, saying to install ``mlplab[playground]``.
+    """
     try:
         from fastapi import FastAPI, WebSocket
         from fastapi.responses import Response
@@ -120,7 +155,27 @@ def create_app(max_sessions=8):
 def serve(host="127.0.0.1", port=8000, open_browser=True, print_fn=print) -> int:
     """Run the playground until Ctrl-C: print its URL and open it in the browser.
 
-    ``port`` 0 picks a free port. Returns 0, or 2 when the port cannot be bound."""
+    Parameters
+    ----------
+    host : str, default "127.0.0.1"
+        The address to listen on; another than a loopback one gets a printed warning.
+    port : int, default 8000
+        The TCP port; 0 picks a free one.
+    open_browser : bool, default True
+        Whether to open the URL in the default browser (0.8 seconds after it listens).
+    print_fn : callable, default print
+        ``print_fn(text)``, for the URL and messages.
+
+    Returns
+    -------
+    int
+        An exit status: 0 after Ctrl-C, 2 when the port cannot be bound (the reason printed).
+
+    Raises
+    ------
+    ImportError
+        Without uvicorn, saying to install ``mlplab[playground]``.
+    """
     try:
         import uvicorn
     except ImportError as e:
