@@ -217,7 +217,7 @@ def generate(name, n=500, noise=0.0, seed=0, n_classes=2):
         Number of points, all classes together (split among them as the module docstring says).
     noise : float in [0, 0.5], default 0
         TF Playground's noise slider / 100.
-    seed : int >= 0
+    seed : int >= 0, default 0
         Seeds the points and the shuffle.
     n_classes : int in [2, 5], default 2
         Classes of "gauss" and "spiral" (the others have 2).

@@ -392,7 +392,8 @@ def n_classes(cfg) -> int:
     Parameters
     ----------
     cfg : dict
-        A configuration checked by ``check_config``.
+        A configuration checked by ``check_config`` (the other functions' ``cfg`` too);
+        ``problem``, ``dataset`` and ``classes`` are read.
 
     Returns
     -------
@@ -417,7 +418,7 @@ def n_points(cfg) -> int:
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes``.
+        As for ``n_classes``; ``numSamples`` and ``problem`` are read.
 
     Returns
     -------
@@ -433,7 +434,7 @@ def feature_names(cfg) -> list:
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes`` (or any dict with a bool per feature key).
+        As for ``n_classes``, or any dict with a bool per feature key.
 
     Returns
     -------
@@ -449,7 +450,8 @@ def layer_activations(cfg) -> list:
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes``.
+        As for ``n_classes``; ``activation`` (one name, or a list of one per hidden layer)
+        and ``networkShape`` are read.
 
     Returns
     -------
@@ -466,7 +468,7 @@ def loss_name(cfg, n_classes) -> str:
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes``.
+        As for ``n_classes``; ``problem`` and ``loss`` are read.
     n_classes : int
         Classes of the data (``n_classes(cfg)``; 2 for regression).
 
@@ -522,7 +524,7 @@ def build_model(cfg, n_inputs, n_classes) -> Sequential:
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes``.
+        As for ``n_classes``; the network's keys and ``seed`` are read.
     n_inputs : int
         Input features (columns of X).
     n_classes : int
@@ -600,7 +602,7 @@ def build_regularizer(cfg):
     Parameters
     ----------
     cfg : dict
-        As for ``n_classes``.
+        As for ``n_classes``; ``regularization``, ``regularizationRate``, ``l1Ratio`` are read.
 
     Returns
     -------

@@ -42,7 +42,22 @@ def run_range_test(r, num_steps=200, start_lr=1e-5, end_lr=10.0):
     end_lr=(real(1e-4, 10.0), 10.0),
 )
 def lr_find(session, run, num_steps, start_lr, end_lr):
-    """The range test on the run named; answered with an "lr_find" message."""
+    """The range test on the run named; answered with an "lr_find" message: the fields of
+    ``LRFindResult.to_dict()`` and ``applied``, the suggestion to three significant digits
+    (None without one). The handler of the "lr_find" message (``protocol.message``).
+
+    Parameters
+    ----------
+    session : Session
+        The page's session.
+    run : str
+        The run's name ("main" or a race's lane), checked by ``protocol.parse``.
+    num_steps : int in [10, MAX_STEPS], default 200
+        Updates of the test.
+    start_lr, end_lr : float, defaults 1e-5 and 10
+        The range swept (start in [1e-7, 1], end in [1e-4, 10]); ``lr_find`` refuses an end
+        not above the start (ArgumentError, sent to the page as an "error" message).
+    """
     result = run_range_test(session.runs[run], num_steps, start_lr, end_lr)
     s = result.suggestion
     session.outbox.send_json(

@@ -66,7 +66,17 @@ def _record(model, X, Y, loss, regularizer):
 
 class Trace:
     """One recorded update of ``run`` on the mini-batch (X, Y) (see the module docstring):
-    made before the update (``run.on_batch``), completed by ``finish(run)`` after it."""
+    made before the update (``run.on_batch``), completed by ``finish(run)`` after it.
+
+    Parameters
+    ----------
+    run : Run
+        The run, before its update; its network and optimizer state are copied, not changed.
+    X : ndarray, shape (m, n_features)
+        The mini-batch's inputs, as the network takes them.
+    Y : ndarray, shape (m,) or (m, K)
+        Its targets, as the loss takes them.
+    """
 
     def __init__(self, run, X, Y):
         model, opt = run.model, run.trainer.optimizer
@@ -116,7 +126,13 @@ class Trace:
         return out
 
     def finish(self, run):
-        """Read the update the run made: parameters, gradient used, optimizer state, lr."""
+        """Read the update the run made: parameters, gradient used, optimizer state, lr.
+
+        Parameters
+        ----------
+        run : Run
+            The run given to the constructor, after its update.
+        """
         opt = run.trainer.optimizer
         self.theta_after = _copy(run.model.flat_params())
         self.g_used = _copy(run.model.flat_grads())  # the optimizer clips it in place
@@ -129,7 +145,14 @@ class Trace:
 
     # -- what the page is sent -------------------------------------------------------------------
     def summary(self) -> dict:
-        """The "trace" message: which update, J, the batch (X as the network takes it, Y)."""
+        """The "trace" message: which update, J, the batch (X as the network takes it, Y).
+
+        Returns
+        -------
+        dict
+            JSON-ready: type "trace", run, epoch, batch, t (the optimizer's update count),
+            J, status, lr, loss, fused, optimizer (name and hyper-parameters), rows, X, Y.
+        """
         return {
             "type": "trace",
             "run": self.run_id,
@@ -164,7 +187,31 @@ class Trace:
 
     def inspect(self, layer, to, frm=None) -> dict:
         """The numbers of unit ``to`` of Dense layer ``layer`` (its bias) or, with ``frm``, of
-        the weight from unit ``frm`` of the layer before: the "inspect" message."""
+        the weight from unit ``frm`` of the layer before: the "inspect" message.
+
+        Parameters
+        ----------
+        layer : int
+            Index among the network's Dense layers.
+        to : int
+            The unit of that layer (the weight's column).
+        frm : int or None, default None
+            The unit of the layer before, or input feature (the weight's row); None for the
+            bias only.
+
+        Returns
+        -------
+        dict
+            JSON-ready: the unit's per-sample z, a, delta, dJ/da, f'(z) (first ``ROWS``
+            samples), ``delta_sum`` (dJ/db before the penalty), ``bias`` and, with ``frm``,
+            ``input`` and ``weight``: per parameter its gradient, penalty, gradient used,
+            value before and after, update and optimizer state before and after.
+
+        Raises
+        ------
+        ArgumentError
+            For a layer, unit or input that the network does not have.
+        """
         if layer >= len(self.layers):
             raise ArgumentError(f"inspect.layer must be a Dense layer 0 .. {len(self.layers) - 1}, got {layer}")
         L = self.layers[layer]
@@ -198,7 +245,21 @@ class Trace:
 
 @message("step_batch")
 def step_batch(session, run):
-    """One mini-batch update of every run, recorded; then pause."""
+    """One mini-batch update of every run, recorded; then pause. The handler of the
+    "step_batch" message; answered with the run's ``Trace.summary()``.
+
+    Parameters
+    ----------
+    session : Session
+        The page's session; its ``traces`` ({run name: Trace}) are replaced.
+    run : str
+        The run whose trace to send.
+
+    Raises
+    ------
+    ArgumentError
+        When that run has ended (no update was made).
+    """
     session.playing = False
     session.traces = {}
     for name, r in session.runs.items():
@@ -227,7 +288,25 @@ def step_batch(session, run):
     **{"from": (integer(0, spec.MAX_NEURONS - 1, optional=True), None)},
 )
 def inspect(session, run, layer, to, **kw):
-    """The numbers of one neuron or link in the last recorded update of the run named."""
+    """The numbers of one neuron or link in the last recorded update of the run named: the
+    handler of the "inspect" message, answered with ``Trace.inspect``.
+
+    Parameters
+    ----------
+    session : Session
+        The page's session.
+    run : str
+        The run named.
+    layer, to : int
+        As for ``Trace.inspect``.
+    **kw
+        ``from``: as ``frm`` of ``Trace.inspect``.
+
+    Raises
+    ------
+    ArgumentError
+        When no update of that run was recorded, or as ``Trace.inspect``.
+    """
     trace = getattr(session, "traces", {}).get(run)
     if trace is None:
         raise ArgumentError("inspect: no update recorded yet: step one mini-batch first (step_batch)")

@@ -73,7 +73,25 @@ def units_header(run):
 def schedule_curve(optimizer, epoch, epochs=0, points=POINTS) -> dict:
     """{"epoch": [e], "lr": [lr(e)]}: the learning rate of each epoch e from 0 to
     max(epoch + HORIZON, epochs) (down-sampled to ``points``); None where the schedule has no
-    rate (past a one-cycle's end)."""
+    rate (past a one-cycle's end).
+
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The run's optimizer; ``optimizer.lr_at(epoch=e)`` gives each rate (its schedule's, or
+        its constant lr).
+    epoch : int
+        The current epoch (finished epochs).
+    epochs : int, default 0
+        The epochs the run is asked for (0: no limit); the curve reaches at least that far.
+    points : int, default POINTS (200)
+        The most epochs sampled, evenly spaced and rounded to whole epochs.
+
+    Returns
+    -------
+    dict
+        ``{"epoch": list of int, "lr": list of float or None}``, the same length.
+    """
     last = max(epoch + HORIZON, epochs)
     es = np.unique(np.linspace(0, last, min(last + 1, points)).round().astype(int)).tolist()
     lrs = []
@@ -100,7 +118,19 @@ def early_header(run):
 
 
 def header(run) -> dict:
-    """The live diagnostics of a frame's header (see the module docstring)."""
+    """The live diagnostics of a frame's header (see the module docstring).
+
+    Parameters
+    ----------
+    run : Run
+        The run drawn.
+
+    Returns
+    -------
+    dict
+        JSON-ready keys ``diag``, ``units`` (None before the first epoch's end),
+        ``schedule`` (``schedule_curve``) and ``early`` (None without early stopping).
+    """
     return {
         "diag": diag_header(run),
         "units": units_header(run),
