@@ -216,3 +216,29 @@ def test_many_classes_and_a_wide_network(page, url):
     page.click("#play")
     _wait(page, "!m.header.playing")
     assert _js(page, "m.header.train.accuracy") > 0.5 and _js(page, "m.S.layout.widths") == [16, 16, 16, 5]
+
+
+@pytest.mark.parametrize(
+    "hash_, ignored",
+    [
+        ("#dataset=xor&race=%%%&seed=%", ["race=%%%", "seed=%"]),  # not valid URL escapes
+        ("#dataset=xor&toString=1&constructor=1", ["toString", "constructor"]),  # names of every JS object
+        ("#dataset=xor&tour=%", ["tour=%"]),
+    ],
+    ids=["bad-escapes", "object-names", "bad-tour"],
+)
+def test_a_link_with_bad_url_text_keeps_the_rest(page, url, hash_, ignored):
+    _open(page, url, hash_)
+    assert _js(page, "m.S.cfg.dataset") == "xor" and _js(page, "m.errors") == []
+    notice = _js(page, "m.notices.join(' ')")
+    assert all(key in notice for key in ignored), notice
+    assert "keys among" not in notice
+
+
+def test_a_bad_value_in_a_link_drops_only_that_key(page, url):
+    _open(page, url, "#dataset=spiral&networkShape=6,6&learningRate=-1")
+    assert _js(page, "[m.S.cfg.dataset, m.S.cfg.networkShape, m.S.cfg.learningRate]") == ["spiral", [6, 6], 0.03]
+    assert _js(page, "m.errors") == []
+    assert "Ignored in the link: learningRate must be" in _js(page, "m.notices.join(' ')")
+    _wait(page, "location.hash.includes('dataset=spiral') && location.hash.includes('networkShape=6,6')")
+    assert "Ignored in the link: learningRate" in page.inner_text("#messages")

@@ -126,6 +126,18 @@ def test_a_refused_first_configuration_still_starts_the_default_run(client):
         assert p.layout["widths"] == [4, 2, 1]
 
 
+def test_a_link_with_a_bad_value_keeps_its_other_settings(client):
+    with client.websocket_connect("/ws") as ws:
+        p = Page(ws)
+        assert p.recv()["type"] == "hello"
+        p.send("config", config={"dataset": "spiral", "networkShape": [6, 6], "learningRate": -1}, link=True)
+        notice = p.recv()
+        assert notice["type"] == "notice" and notice["message"].startswith("Ignored in the link: learningRate must be")
+        run = p.recv()
+        assert run["config"]["dataset"] == "spiral" and run["layout"]["widths"] == [6, 6, 1]
+        assert run["config"]["learningRate"] == 0.03  # the default, in place of the refused value
+
+
 def test_a_configuration_gives_frames_of_its_network_and_training_lowers_the_loss(page):
     cfg = {"dataset": "spiral", "classes": 3, "networkShape": [16, 16], "activation": "relu", "optimizer": "adam",
            "learningRate": 0.01, "speed": 0, "x": True, "y": True}  # fmt: skip

@@ -92,6 +92,18 @@ def test_limits_are_enforced(update, match):
         spec.check_config(update)
 
 
+def test_a_link_loses_only_its_refused_keys():
+    link = {"dataset": "spiral", "networkShape": [6, 6], "learningRate": -1, "activation": ["relu", "tanh"]}
+    cfg, refused = spec.check_link(link)
+    assert cfg == spec.check_config({"dataset": "spiral", "networkShape": [6, 6], "activation": ["relu", "tanh"]})
+    assert len(refused) == 1 and refused[0].startswith("learningRate must be")
+    # a key that fits only with a later one (activation per layer, then networkShape) is kept
+    cfg, refused = spec.check_link({"activation": ["relu", "tanh", "relu"], "networkShape": [3, 3, 3], "noise": 99})
+    assert cfg["activation"] == ["relu", "tanh", "relu"] and cfg["networkShape"] == [3, 3, 3]
+    assert [r.split()[0] for r in refused] == ["noise"]
+    assert spec.check_link({"noise": 10}) == (spec.check_config({"noise": 10}), [])
+
+
 def test_partial_updates_and_a_new_optimizer_drop_the_old_hyperparameters():
     cfg = spec.check_config({"optimizer": "sgd", "opt": {"momentum": 0.9}})
     cfg = spec.check_config({"optimizer": "adam"}, base=cfg)

@@ -278,10 +278,16 @@ class Session:
     def _ack(self, run):
         self.outbox.ack()
 
-    @message("config", config=(anything, REQUIRED))
-    def _config(self, run, config):
-        """Apply a configuration (the page's whole state, or some keys of it)."""
-        new = spec.check_config(config, base=self.cfg)
+    @message("config", config=(anything, REQUIRED), link=(anything, False))
+    def _config(self, run, config, link):
+        """Apply a configuration (the page's whole state, or some keys of it); that of a link
+        (``link`` true: the URL hash) loses only the keys refused, each said in a notice."""
+        if link is True:
+            new, refused = spec.check_link(config, base=self.cfg)
+            for why in refused:
+                self.notice(f"Ignored in the link: {why}")
+        else:
+            new = spec.check_config(config, base=self.cfg)
         custom = (new["dataset"] if new["problem"] == "classification" else new["regDataset"]) == "custom"
         if custom:
             if self.custom is None or (self.custom[1].dtype.kind == "f") != (new["problem"] == "regression"):

@@ -31,6 +31,7 @@ __all__ = [
     "LIMITS",
     "HIDDEN_ACTIVATIONS",
     "check_config",
+    "check_link",
     "options",
     "n_points",
     "n_classes",
@@ -269,6 +270,48 @@ def check_config(cfg, base=None) -> dict:
         raise fail("loss", f"one of auto, {', '.join(LOSSES[kind])} for a {kind} problem", out["loss"])
     out["race"] = _check_race(out["race"], out)
     return out
+
+
+def check_link(cfg, base=None) -> tuple:
+    """The configuration of a link (the page's URL hash): what ``check_config`` accepts of
+    ``cfg``, a key it refuses dropped with its message, the other keys kept.
+
+    Parameters
+    ----------
+    cfg : dict
+        {key: value}, as for ``check_config``.
+    base : dict or None, default None
+        As for ``check_config``.
+
+    Returns
+    -------
+    tuple of (dict, list of str)
+        The checked configuration, and one message per dropped key (``check_config``'s).
+
+    Raises
+    ------
+    ArgumentError
+        When ``cfg`` is not a dict.
+    """
+    if not isinstance(cfg, dict):
+        raise fail("config", "an object {key: value}", cfg)
+    try:
+        return check_config(cfg, base), []
+    except ArgumentError:
+        pass
+    kept, why = {}, {}
+    for _ in range(2):  # a second pass for a key that fits only after a later one (activation)
+        for key, value in cfg.items():
+            if key in kept:
+                continue
+            try:
+                check_config({**kept, key: value}, base)
+            except ArgumentError as e:
+                why[key] = str(e)
+                continue
+            kept[key] = value
+            why.pop(key, None)
+    return check_config(kept, base), list(why.values())
 
 
 # -- the optimizer race: runs beside the main one, differing in their training only -------------

@@ -84,7 +84,7 @@ function onJson(msg) {
     const { cfg, unknown } = fromHash(location.hash);
     if (unknown.length) message(`Ignored in the link: ${unknown.join(", ")} (not settings of this playground).`, "notice");
     S.cfg = cfg;
-    link.send("config", { config: cfg });
+    link.send("config", { config: cfg, link: true });
   } else if (msg.type === "run") {
     S.rev = msg.rev;
     S.cfg = S.good = msg.config;
@@ -301,9 +301,10 @@ function bind() {
   new ResizeObserver(size).observe($("heat-wrap"));
   $("showTestData").addEventListener("change", () => setTimeout(() => drawPoints(points, S.data, S.cfg.showTestData, 6)));
   window.addEventListener("hashchange", () => {
-    const { cfg } = fromHash(location.hash);
+    const { cfg, unknown } = fromHash(location.hash);
+    if (unknown.length) message(`Ignored in the link: ${unknown.join(", ")} (not settings of this playground).`, "notice");
     S.cfg = cfg;
-    link.send("config", { config: cfg });
+    link.send("config", { config: cfg, link: true });
   });
 }
 

@@ -7,32 +7,43 @@
 
 export const IGNORED = ["tutorial", "hideText", "collectStats", "cosX", "cosY", "initZero"];
 
-function parseValue(raw, def) {
-  const text = decodeURIComponent(raw);
+// decodeURIComponent, or null for text that is not a valid escape ("%", "%%%").
+function decode(raw) {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return null;
+  }
+}
+
+function parseValue(text, def) {
   if (typeof def === "boolean") return text !== "false";
   if (typeof def === "number") return Number(text);
   if (Array.isArray(def)) return text.trim() === "" ? [] : text.split(",").map(Number);
   return text;
 }
 
-// The configuration a hash describes, over the defaults; unknown keys are reported.
+// The configuration a hash describes, over the defaults; unknown keys, and pairs that are not
+// valid URL text (a lone "%"), are reported.
 export function parseHash(hash, defaults) {
   const cfg = structuredClone(defaults);
   const unknown = [];
   for (const pair of hash.replace(/^#/, "").split("&")) {
     if (!pair) continue;
     const at = pair.indexOf("=");
-    const key = at < 0 ? pair : pair.slice(0, at);
-    const text = at < 0 ? "" : pair.slice(at + 1);
-    if (key.startsWith("opt.") || key.startsWith("sched.")) {
+    const key = decode(at < 0 ? pair : pair.slice(0, at));
+    const text = decode(at < 0 ? "" : pair.slice(at + 1));
+    if (key === null || text === null) {
+      unknown.push(pair);
+    } else if (key.startsWith("opt.") || key.startsWith("sched.")) {
       const [group, name] = key.split(".", 2);
       cfg[group][name] = parseParam(text);
     } else if (key === "race") {
-      cfg.race = decodeURIComponent(text).split(",").filter(Boolean);
+      cfg.race = text.split(",").filter(Boolean);
     } else if (key === "activation") {
-      const names = decodeURIComponent(text).split(",").filter(Boolean);
+      const names = text.split(",").filter(Boolean);
       if (names.length) cfg.activation = names.length === 1 ? names[0] : names;
-    } else if (key in defaults) {
+    } else if (Object.hasOwn(defaults, key)) {
       if (text.trim() === "" && !Array.isArray(defaults[key])) continue;
       cfg[key] = parseValue(text, defaults[key]);
     } else if (!IGNORED.includes(key) && !key.endsWith("_hide")) {
@@ -42,8 +53,7 @@ export function parseHash(hash, defaults) {
   return { cfg, unknown };
 }
 
-function parseParam(text) {
-  const t = decodeURIComponent(text);
+function parseParam(t) {
   if (t === "true" || t === "false") return t === "true";
   if (t === "none") return null;
   if (t.includes(",")) return t.split(",").map(Number);

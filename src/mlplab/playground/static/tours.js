@@ -90,8 +90,12 @@ export function splitTour(hash) {
   const pairs = hash.replace(/^#/, "").split("&").filter(Boolean);
   const tour = pairs.find((p) => p.startsWith("tour="));
   const rest = pairs.filter((p) => !p.startsWith("tour="));
-  const name = tour ? decodeURIComponent(tour.slice(5)) : null;
-  return { name: name in TOURS ? name : null, unknown: name && !(name in TOURS) ? name : null, rest: rest.join("&") };
+  let name = tour ? tour.slice(5) : null;
+  try {
+    name = name && decodeURIComponent(name);
+  } catch {}  // not valid URL text: reported as an unknown tour
+  const known = name !== null && Object.hasOwn(TOURS, name);
+  return { name: known ? name : null, unknown: name && !known ? name : null, rest: rest.join("&") };
 }
 
 export class TourView {
