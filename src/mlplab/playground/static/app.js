@@ -128,6 +128,7 @@ function onJson(msg) {
   } else if (msg.type === "lr_find") {
     window.mlplab.lrFind = msg;
     finder.show(msg);
+    if (S.tour) tours.place();  // the result's chart and "Use" button moved what the notes avoid
   }
 }
 
