@@ -176,3 +176,31 @@ def test_cli_refuses_bad_options(capsys):
     assert "argument --steps: expected a value in [3, 1000000], got '2'" in capsys.readouterr().err
     assert main(["lr-find", "--dataset", "iris", "--start-lr", "1", "--end-lr", "0.5"]) == 2
     assert "argument --end-lr: expected a value above --start-lr = 1, got 0.5" in capsys.readouterr().err
+    assert main(["lr-find", "--dataset", "xor", "--start-lr", "1000", "--end-lr", "1e9"]) == 0
+    out = capsys.readouterr().out
+    assert "no suggestion: the sweep stopped after" in out and "train with" not in out
+
+
+def test_no_suggestion_when_the_loss_does_not_fall_and_why():
+    """A curve that is flat and then rises has a minimum made of noise: the rules give nothing
+    (before: its rate / 10, below the sweep's own start; a student's trial got 6.5e-6 and a loss
+    that did not move), and the result says why."""
+    x = np.linspace(-5, 1, 200)
+    flat_then_up = 1.0 + 0.001 * np.sin(40 * x) + np.where(x > -1, (x + 1) ** 2, 0)
+    assert lr_finder._suggestions(10**x, flat_then_up, 0.98, skip=20) == {"minimum": None, "steepest": None}
+    falls = flat_then_up - 0.3 * (x > -3) * np.minimum(x + 3, 1)  # a 30 % fall: read as before
+    assert lr_finder._suggestions(10**x, falls, 0.98, skip=20)["minimum"] is not None
+    # every hidden ReLU dead and balanced classes: the full-batch gradient is 0, the loss ln 2 throughout
+    X, y = ml.datasets.xor(n=400, seed=0)
+    model = ml.MLP([2, 8, 1], activation="relu", output="sigmoid", dtype="float64", seed=0)
+    model.layers[0].b[:] = -100.0
+    model.layers[2].b[:] = 0.0
+    r = ml.lr_find(model, X, y, optimizer=ml.optim.SGD(lr=0.1), batch_size=None, seed=0)
+    assert np.allclose(r.smoothed_loss, np.log(2), rtol=1e-12)
+    assert r.suggestion is None and r.suggestions == {"minimum": None, "steepest": None}
+    assert r.no_suggestion.startswith("the smoothed loss did not fall by 2% at any rate from ")
+    assert r.to_dict()["no_suggestion"] == r.no_suggestion
+    few = ml.lr_find(ml.MLP([2, 8, 1], output="sigmoid", seed=0), X, y, start_lr=1e3, end_lr=1e9, seed=0)
+    assert few.suggestion is None and few.no_suggestion.startswith("the sweep stopped after")
+    ok = ml.lr_find(ml.MLP([2, 8, 2], output="softmax", seed=0), X, y, seed=0)
+    assert ok.suggestion is not None and ok.no_suggestion is None

@@ -415,6 +415,8 @@ def lr_find(args) -> int:
         print(f"  {name:<9} {'-' if value is None else f'{value:.3g}':>9}   {lr_finder.RULES[name]}{mark}")
     if r.suggestion is not None:
         print(f"train with: mlplab train --dataset {args.dataset} --optimizer {args.optimizer} --lr {r.suggestion:.3g}")
+    else:
+        print(f"no suggestion: {r.no_suggestion}")
     if "figure" in result:
         print(f"wrote {result['figure']}")
     return 0

@@ -79,6 +79,8 @@ THRESHOLDS = {
     "update_small": 1e-6,  # an update_ratio below this: 1000 times below it
     "plateau": 1e-3,  # the epoch loss changed by less than this, relatively, over ...
     "plateau_epochs": 5,  # ... this many epochs
+    "learnt": 1e-2,  # the epoch loss below this fraction of the first epoch's: the network has learnt
+    "annealed": 0.1,  # the learning rate below this fraction of the run's largest: a schedule lowered it
 }
 
 #: saturation of a block's output a: the ends of the range, within 1 % of its width
@@ -232,7 +234,7 @@ MESSAGES = {
     "vanishing": "vanishing gradient: the first layer's gradient norm is {r:.1e} times the last layer's ({g0:.2e} "
     "against {g1:.2e}), so the first layers hardly learn. Each sigmoid layer passes on at most 1/4 of the "
     "gradient (the lecture's vanishing gradient), a saturated tanh or sigmoid far less: use ReLU hidden units, "
-    "fewer layers, or a He or Glorot initialization.",
+    "fewer layers, or a He or Glorot initialization (and a lower learning rate if the units are saturated).",
     "exploding": "exploding gradient: the first layer's gradient norm is {r:.1e} times the last layer's ({g0:.2e} "
     "against {g1:.2e}; the largest is {top:.3g}). Lower the learning rate, clip the gradient (clip_norm=), or "
     "use a smaller initialization.",
@@ -240,23 +242,35 @@ MESSAGES = {
     "and will not learn again. Lower the learning rate, use He initialization, or leaky_relu or elu.",
     "saturated": "saturated units: {f:.0%} of layer {layer}'s {act} outputs sit at the ends of their range, where "
     "the derivative is almost 0 and the gradient stalls. Standardize the inputs, use a smaller "
-    "initialization, or ReLU.",
+    "initialization or a lower learning rate (too large a step drives units there), or ReLU.",
     "update_large": "updates far too large: one update changes layer {layer}'s weights by {f:.0%} of their norm "
     "(about 0.1 % is usual). Lower the learning rate.",
     "update_small": "updates far too small: one update changes layer {layer}'s weights by {f:.1e} of their norm "
     "(about 1e-3 is usual). Raise the learning rate, or look for a vanishing gradient.",
-    "plateau": "the training loss does not move: {a:.5g} to {b:.5g} over the last {k} epochs (less than {f:.1%}). "
-    "Raise the learning rate and look for vanishing gradients or dead units; or training has converged.",
+    "plateau": "the training loss (J, with the penalty if any) does not move: {a:.5g} to {b:.5g} over the last {k} "
+    "epochs (less than {f:.1%}). Raise the learning rate and look for vanishing gradients or dead units; or the "
+    "network cannot fit more (too few units or layers); or training has converged.",
 }
 
 
-def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, str]]:
+def rules(figures, activations, losses=(), thresholds=None, lr_fraction=1.0, start_norms=None) -> list[tuple[str, str]]:
     """The warnings that one measurement calls for, as (kind, message) pairs.
 
     Kinds (``MESSAGES``): "vanishing" and "exploding" (the first layer's gradient norm against
     the last's, or a norm that is not finite), "dead" and "saturated" (hidden blocks only: an
     output layer sure of its answers is saturated by design), "update_large" and
     "update_small", "plateau".
+
+    A warning whose advice would mislead is left out: once the network has learnt (the last
+    epoch loss below ``learnt`` times the first's), small gradients and updates, dead and
+    saturated units are what a fitted network has, so "vanishing", "dead", "saturated" and
+    "update_small" are not said; while a schedule holds the rate below ``annealed`` times its
+    largest, still weights are what it is for ("update_small", "plateau"); "update_small" is a
+    symptom when a vanishing gradient, dead or saturated units are named; and "update_large"
+    beside "plateau" is weights hovering near 0 (a loss that does not move is not thrown about
+    by its steps), which the plateau's advice covers. "update_large" measures a step against
+    the larger of the weights' norm now and at the start (``start_norms``): weights that shrank
+    towards 0 (no signal to fit) make any step large against themselves.
 
     Parameters
     ----------
@@ -268,6 +282,10 @@ def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, s
         The training loss per epoch so far (for "plateau").
     thresholds : dict, optional
         Overrides of ``THRESHOLDS``.
+    lr_fraction : float, default 1.0
+        The learning rate of this measurement over the largest of the run so far.
+    start_norms : sequence of float, optional
+        Each layer's weight norm as training began (default: the current ones).
 
     Returns
     -------
@@ -290,6 +308,10 @@ def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, s
         if over:
             found[kind] = {"f": figures[name][over[0]], "layer": over[0] + 1, "act": activations[over[0]]}
     u = np.asarray(figures["update_ratio"], dtype=np.float64)
+    w = np.asarray(figures["weight_norm"], dtype=np.float64)
+    if start_norms is not None:  # the step against the weights' larger scale, now or at the start
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = u * w / np.fmax(w, np.asarray(start_norms, dtype=np.float64))
     if np.isfinite(u).any():
         for kind, i in (("update_large", int(np.nanargmax(u))), ("update_small", int(np.nanargmin(u)))):
             if (u[i] > th[kind]) if kind == "update_large" else (u[i] < th[kind]):
@@ -299,7 +321,17 @@ def rules(figures, activations, losses=(), thresholds=None) -> list[tuple[str, s
         a, b = losses[-k - 1], losses[-1]
         if abs(b - a) <= th["plateau"] * abs(a):
             found["plateau"] = {"a": a, "b": b, "k": k, "f": th["plateau"]}
-    return [(kind, MESSAGES[kind].format(**values)) for kind, values in found.items()]
+    first = losses[0] if len(losses) > 1 else math.nan
+    drop = set()
+    if math.isfinite(first) and math.isfinite(losses[-1]) and losses[-1] < th["learnt"] * first:
+        drop |= {"vanishing", "dead", "saturated", "update_small"}
+    if lr_fraction < th["annealed"]:
+        drop |= {"update_small", "plateau"}
+    if found.keys() & {"vanishing", "dead", "saturated"}:
+        drop.add("update_small")
+    if "plateau" in found:
+        drop.add("update_large")
+    return [(kind, MESSAGES[kind].format(**values)) for kind, values in found.items() if kind not in drop]
 
 
 class DiagnosticsHooks:
@@ -371,13 +403,14 @@ class DiagnosticsHooks:
         self.step, self.epoch, self.loss, self.warnings = [], [], [], []
         self._rows = {name: [] for name in MEASURES}
         self._probe, self._probe_rows = [], 0
-        self._before = self._copied = self._steps = None
+        self._before = self._copied = self._steps = self._start_norms = None
         self._in_epoch, self._batch = 0, -1
 
     def _start(self):
         model = self.model
         self.layers = layer_names(model)
         self.activations = [_name(a) for _, a in blocks(model)]
+        self._start_norms = [float(np.linalg.norm(dense.W)) for dense, _ in blocks(model)]  # as training begins
         if self.X is not None:
             self._probe = [check_X(self.X, model.n_inputs, model.dtype, "X")]
             self._probe_rows = self.probe_size
@@ -497,8 +530,12 @@ class DiagnosticsHooks:
         for name in MEASURES:
             self._rows[name].append([float(v) for v in figures[name]])
         seen = {w["kind"] for w in self.warnings}
-        losses = self.trainer.history.history.get("loss", [])  # restored on resume: the plateau rule goes on
-        for kind, message in rules(figures, self.activations, losses, self.thresholds):
+        h = self.trainer.history.history
+        losses = h.get("loss", [])  # restored on resume: the plateau rule goes on
+        lrs = [v for v in (*h.get("lr", []), self.trainer.optimizer.last_lr) if isinstance(v, (int, float)) and v > 0]
+        lr_fraction = lrs[-1] / max(lrs) if lrs else 1.0  # below 1 where a schedule lowered the rate
+        start = self._start_norms
+        for kind, message in rules(figures, self.activations, losses, self.thresholds, lr_fraction, start):
             if kind in seen:
                 continue
             seen.add(kind)

@@ -25,6 +25,10 @@ it blow up. The suggestion is read from the smoothed curve by a rule:
   before the minimum and after the first 1 / (1 - beta) updates, where the average has not
   settled (torch-lr-finder's suggestion, fastai's ``steep``).
 
+Neither rule suggests a rate when the smoothed loss never falls by ``FELL`` (2 %) below its
+value after the skipped updates (a flat curve, or one that only rises: its minimum is noise);
+``LRFindResult.no_suggestion`` then says why.
+
 The model and the optimizer given are left as they were, bit for bit (weights, optimizer
 state and update count, the model's generators): the test runs on copies.
 """
@@ -87,6 +91,8 @@ class LRFindResult:
         The optimizer's ``get_config()`` without its lr.
     optimizer_text : str
         The optimizer in words, e.g. "SGD (momentum 0.9)".
+    no_suggestion : str or None, default None
+        Why ``suggestion`` is None (None when there is one).
     """
 
     lr: list
@@ -105,6 +111,7 @@ class LRFindResult:
     batch_size: int | None
     optimizer: dict
     optimizer_text: str
+    no_suggestion: str | None = None
 
     def to_dict(self) -> dict:
         """A JSON-serialisable copy (a loss that is not finite as None).
@@ -153,6 +160,11 @@ class _Sweep(Callback):
             self.model.stop_training = True
 
 
+#: the smoothed loss must fall by this fraction of its value after the skipped updates for a
+#: suggestion (below it the curve is flat, then rises: its minimum is noise)
+FELL = 0.02
+
+
 def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
     """The rules' rates; the first ``skip`` points are left out of both (fastai's lr_find reads
     its suggestions after the first num_it // 10 updates, where the average is one or two
@@ -164,6 +176,8 @@ def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
         return dict.fromkeys(RULES)
     s, x = s[:n], np.log10(np.asarray(lrs[:n], dtype=np.float64))
     i = skip + int(np.argmin(s[skip:]))
+    if s[skip] - s[i] < FELL * s[skip]:  # no rate of the sweep made the loss fall: nothing to read
+        return dict.fromkeys(RULES)
     out = {"minimum": float(10 ** x[i] / 10.0), "steepest": None}
     # the average holds about 1 / (1 - beta) updates once settled: skip the ones before, and
     # take each slope across that many points' worth of the curve (adjacent differences are noise)
@@ -263,6 +277,16 @@ def lr_find(
         epoch += 1
     made = len(sweep.loss)
     suggestions = _suggestions(lrs[:made], sweep.smoothed, beta, skip=num_steps // 10)
+    no_suggestion, skip = None, num_steps // 10
+    if made - skip < 3:
+        no_suggestion = f"the sweep stopped after {made} updates, too few to read"
+    elif all(v is None for v in suggestions.values()):
+        no_suggestion = (
+            f"the smoothed loss did not fall by {FELL:.0%} at any rate from {lrs[skip]:.3g} to {lrs[made - 1]:.3g} "
+            "(a flat curve, or one that only rises): try a lower start_lr, another optimizer or another network"
+        )
+    elif suggestions[rule] is None:
+        no_suggestion = f"the {rule!r} rule found no rate: the loss fell over too few updates before its minimum"
     return LRFindResult(
         lr=[float(v) for v in lrs[:made]],
         loss=sweep.loss,
@@ -280,4 +304,5 @@ def lr_find(
         batch_size=source.batch_size,
         optimizer={k: v for k, v in opt.get_config().items() if k != "lr"},
         optimizer_text=type(opt).__name__ + (f" (momentum {opt.momentum:g})" if getattr(opt, "momentum", 0) else ""),
+        no_suggestion=no_suggestion,
     )
