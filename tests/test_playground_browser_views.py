@@ -329,7 +329,7 @@ def test_schedule_cursor_early_stopping_bar_and_best_epoch(page, url):
 
 # -- the learning-rate finder -------------------------------------------------------------------
 def test_lr_finder_suggests_lr_finds_rate_and_applies_it_in_one_click(page, url):
-    _open(page, url, "#dataset=xor&networkShape=4,2&activation=relu&optimizer=adam")
+    _open(page, url, "#dataset=circle&networkShape=4,2&activation=relu&optimizer=adam")
     page.click("#lr-find")
     _wait(page, "m.lrFind", timeout=120_000)
     got = _js(page, "m.lrFind")

@@ -434,14 +434,15 @@ def test_a_race_trains_every_run_in_step_from_the_same_start(page):
 
 
 def test_lr_find_answers_with_lr_finds_result(page):
-    page.send("config", config={"dataset": "xor", "networkShape": [4, 2], "activation": "relu", "optimizer": "adam"})
+    page.send("config", config={"dataset": "circle", "networkShape": [4, 2], "activation": "relu", "optimizer": "adam"})
     page.new_run()
-    page.send("lr_find", num_steps=50)
+    page.send("lr_find", num_steps=200)
     msg = page.until(lambda m: isinstance(m, dict) and m["type"] == "lr_find")
     run = Run(spec.check_config(page.config), make_data(spec.check_config(page.config)))
     want = ml.lr_find(run.model, run.F_train, run.Y_train, "bce", ml.optim.Adam(), start_lr=1e-5, end_lr=10.0,
-                      num_steps=50, batch_size=run.batch_size, seed=run.seed)  # fmt: skip
+                      num_steps=200, batch_size=run.batch_size, seed=run.seed)  # fmt: skip
     assert msg["suggestion"] == want.suggestion and msg["lr"] == pytest.approx(want.lr)
-    assert msg["applied"] == float(f"{want.suggestion:.3g}")
+    assert want.suggestion is not None and msg["applied"] == float(f"{want.suggestion:.3g}")
+    assert msg["rev"] == page.rev and msg["config"] == page.config  # the setup it measured
     page.send("lr_find", num_steps=5)
     assert "num_steps" in page.error()

@@ -43,8 +43,9 @@ def run_range_test(r, num_steps=200, start_lr=1e-5, end_lr=10.0):
 )
 def lr_find(session, run, num_steps, start_lr, end_lr):
     """The range test on the run named; answered with an "lr_find" message: the fields of
-    ``LRFindResult.to_dict()`` and ``applied``, the suggestion to three significant digits
-    (None without one). The handler of the "lr_find" message (``protocol.message``).
+    ``LRFindResult.to_dict()``, ``applied`` (the suggestion to three significant digits, None
+    without one: ``no_suggestion`` says why), and the run's ``rev`` and ``config`` it measured
+    (the page tells a result of an earlier setup by them). The handler of the "lr_find" message (``protocol.message``).
 
     Parameters
     ----------
@@ -61,5 +62,10 @@ def lr_find(session, run, num_steps, start_lr, end_lr):
     result = run_range_test(session.runs[run], num_steps, start_lr, end_lr)
     s = result.suggestion
     session.outbox.send_json(
-        type="lr_find", run=run, **result.to_dict(), applied=None if s is None else float(f"{s:.3g}")
+        type="lr_find",
+        run=run,
+        rev=session.rev,
+        config=session.runs[run].cfg,
+        **result.to_dict(),
+        applied=None if s is None else float(f"{s:.3g}"),
     )

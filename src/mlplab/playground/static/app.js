@@ -103,6 +103,7 @@ function onJson(msg) {
     net.stepping = false;
     net.units = null;
     fnView.setRun(S.cfg, S.data);
+    finder.setRun(S.cfg);
     net.draw(null);
     setTimeout(() => tours.place());
   } else if (msg.type === "error") {
@@ -128,6 +129,7 @@ function onJson(msg) {
   } else if (msg.type === "lr_find") {
     window.mlplab.lrFind = msg;
     finder.show(msg);
+    window.mlplab.lrChart = finder.chart;
     if (S.tour) tours.place();  // the result's chart and "Use" button moved what the notes avoid
   }
 }
