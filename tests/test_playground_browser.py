@@ -242,3 +242,24 @@ def test_a_bad_value_in_a_link_drops_only_that_key(page, url):
     assert "Ignored in the link: learningRate must be" in _js(page, "m.notices.join(' ')")
     _wait(page, "location.hash.includes('dataset=spiral') && location.hash.includes('networkShape=6,6')")
     assert "Ignored in the link: learningRate" in page.inner_text("#messages")
+
+
+def test_1d_data_sets_draw_their_function_and_take_x1_only(page, url):
+    _open(page, url, "#problem=regression&regDataset=reg-plane&x=true&y=true&xTimesY=true")
+    for name, f in data.ONE_D.items():
+        rgba = page.evaluate(
+            f"""() => {{ const c = document.querySelector('#datasets canvas[data-name="{name}"]');
+            return Array.from(c.getContext('2d').getImageData(0, 0, 64, 64).data); }}"""
+        )
+        dark = np.array(rgba).reshape(64, 64, 4)[..., :3].sum(axis=2) < 300  # the curve's pixels
+        for col in range(2, 62, 4):
+            x = -6 + 12 * (col + 0.5) / 64
+            if name == "reg-step" and abs(x) < 0.5:
+                continue  # the jump: a vertical stroke
+            rows = np.flatnonzero(dark[:, col])
+            assert rows.size, (name, col)
+            shown = (32 - (rows.mean() + 0.5)) * 3 / 64  # pixel row -> value (the sketch's scale)
+            assert shown == pytest.approx(float(f(np.array(x))), abs=0.12), (name, x)
+    _new_run(page, lambda: page.click('#datasets canvas[data-name="reg-sine"]'), "m.S.cfg.regDataset === 'reg-sine'")
+    assert _js(page, "m.S.layout.inputs") == ["x"]  # x2 is always 0 in a 1-D data set
+    assert _js(page, "[m.S.cfg.x, m.S.cfg.y, m.S.cfg.xTimesY]") == [True, False, False]

@@ -24,7 +24,7 @@ from ..errors import ArgumentError
 from ..layers import Dense, Dropout
 from ..model import MLP, Sequential
 from ..regularizers import L1, L2, ElasticNet
-from .data import CLASSIFICATION, FEATURES, MAX_CLASSES, MAX_POINTS, REGRESSION, seed_value
+from .data import CLASSIFICATION, FEATURES, MAX_CLASSES, MAX_POINTS, ONE_D, REGRESSION, seed_value
 
 __all__ = [
     "DEFAULTS",
@@ -144,6 +144,8 @@ SCHED_PARAMS = {
                "total_iters": (20, 1, 100_000, True)},
     "onecycle": {"total_steps": (200, 2, 100_000, True), "pct_start": (0.3, 0.01, 0.99, False)},
 }  # fmt: skip
+#: points of a 1-D data set's function in its thumbnail (``options``)
+THUMB_POINTS = 49
 _SEED = re.compile(r"[A-Za-z0-9._-]{1,32}")
 
 
@@ -752,7 +754,9 @@ def options() -> dict:
         JSON-ready: ``defaults``, ``limits`` (with ``layers``, ``neurons``, ``lanes``),
         ``choices``, ``features`` (URL name -> label), ``activations``, ``losses`` per kind,
         ``optimizers`` ({name: {hyper-parameter: {default, range}}}), ``default_lr``,
-        ``schedules``, ``tf_points``, ``multiclass_datasets``.
+        ``schedules``, ``tf_points``, ``multiclass_datasets``, ``one_d`` (each 1-D data set's
+        function at ``THUMB_POINTS`` points from -6 to 6, for its thumbnail) and ``x2_features``
+        (the inputs that read x2, always 0 in a 1-D data set).
     """
 
     def plain(v):
@@ -776,4 +780,6 @@ def options() -> dict:
         },
         "tf_points": TF_POINTS,
         "multiclass_datasets": [k for k, v in CLASSIFICATION.items() if v],
+        "one_d": {k: f(np.linspace(-6.0, 6.0, THUMB_POINTS)).tolist() for k, f in ONE_D.items()},
+        "x2_features": [k for k, (label, _) in FEATURES.items() if "x2" in label],
     }

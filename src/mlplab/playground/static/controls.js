@@ -31,12 +31,21 @@ function setSelect(select, value, label) {
   select.value = String(value);
 }
 
-// A small picture of each data set (a sketch; the real points come from the server).
-function sketch(canvas, name) {
+// A small picture of each data set (a sketch; the real points come from the server); a 1-D
+// data set's function (``curve``: its values from x = -6 to 6, spec.options' one_d) as a line.
+function sketch(canvas, name, curve) {
   const ctx = canvas.getContext("2d");
   const w = canvas.width;
   ctx.fillStyle = "#f4f4f4";
   ctx.fillRect(0, 0, w, w);
+  if (curve) {
+    ctx.strokeStyle = "#333";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    curve.forEach((v, i) => ctx[i ? "lineTo" : "moveTo"]((i / (curve.length - 1)) * w, w / 2 - (v * w) / 3));
+    ctx.stroke();
+    return;
+  }
   let seed = 7;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
   const dot = (x, y, c) => {
@@ -136,10 +145,16 @@ export class Controls {
       c.title = name;
       c.dataset.name = name;
       c.className = name === chosen ? "selected" : "";
-      sketch(c, name);
-      c.onclick = () => this.onChange({ [reg ? "regDataset" : "dataset"]: name });
+      sketch(c, name, reg ? this.o.one_d[name] : undefined);
+      c.onclick = () => this.onChange({ [reg ? "regDataset" : "dataset"]: name, ...(reg ? this.inputsFor(name) : {}) });
       box.append(c);
     }
+  }
+
+  // A 1-D data set's inputs: x1 on, those of x2 (always 0 there) off; others as they are.
+  inputsFor(name) {
+    if (!this.o.one_d[name]) return {};
+    return { x: true, ...Object.fromEntries(this.o.x2_features.map((k) => [k, false])) };
   }
 
   params(box, table, values, key) {
