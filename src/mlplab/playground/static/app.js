@@ -282,7 +282,11 @@ function bind() {
     }
     link.send(S.playing ? "pause" : "play");
   };
-  $("step").onclick = () => link.send("step");
+  $("step").onclick = () => {
+    backprop.stop();  // an epoch step leaves the step-through
+    net.stepping = false;
+    link.send("step");
+  };
   $("reset").onclick = () => link.send("reset");
   $("regenerate").onclick = () => link.send("regenerate");
   $("export").onclick = () => link.send("export");

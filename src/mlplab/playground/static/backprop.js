@@ -15,9 +15,23 @@ function el(tag, cls, ...children) {
   return e;
 }
 
-// A line of text and numbers: parts are strings or [value, key].
+// A line of text and numbers: parts are strings or [value, key]; a negative number after an
+// operator is bracketed ("0.9 × (−0.041) + (−0.076)").
 function line(...parts) {
-  return el("p", "formula", ...parts.map((p) => (Array.isArray(p) ? numberSpan(p[0], p[1]) : p)));
+  const out = [];
+  let prev = "";
+  for (const p of parts) {
+    if (!Array.isArray(p)) {
+      out.push(p);
+      prev = p;
+      continue;
+    }
+    const span = numberSpan(p[0], p[1]);
+    const operand = p[0] < 0 && /[×+−\-/·]\s*$/.test(prev);
+    out.push(...(operand ? ["(", span, ")"] : [span]));
+    prev = "";
+  }
+  return el("p", "formula", ...out);
 }
 
 export class BackpropView {
@@ -33,9 +47,12 @@ export class BackpropView {
     return this.trace !== null;
   }
 
+  // Leave the step-through (play, an epoch step, a new run): its mini-batch's numbers go.
   stop() {
     this.trace = null;
     $("backprop").classList.remove("active");
+    $("bp-summary").innerHTML = "";
+    $("bp-detail").innerHTML = "";
   }
 
   onTrace(msg, layout) {
@@ -126,7 +143,11 @@ export class BackpropView {
     const sum = link ? msg.input.reduce((s, v, i) => s + v * msg.delta[i], 0) : msg.delta_sum;
     const parts = [`Summed over the ${t.rows} samples: ∂J/∂${x} = `, [p.grad, "grad"]];
     if (p.penalty) parts.push(" (data ", [p.grad - p.penalty, "data-grad"], " + penalty ", [p.penalty, "penalty"], ")");
-    if (link && t.rows <= msg.input.length) parts.push(`; Σ of the column above: ${fmt(sum)}`);
+    if (link && t.rows <= msg.input.length) {
+      const shown = Math.min(SHOWN, t.rows);
+      parts.push(`; Σ of a_i · δ over all ${t.rows} samples of the mini-batch` +
+        (shown < t.rows ? ` (the table shows ${shown})` : "") + `: ${fmt(sum)}`);
+    }
     out.push(line(...parts));
     return out;
   }
@@ -146,6 +167,7 @@ export class BackpropView {
       const step = o.nesterov ? p.g_used + o.momentum * sa.momentum_buffer : sa.momentum_buffer;
       out.push(line(`${x} ← ${x} − lr · ${o.nesterov ? "(g + μ · buf)" : "buf"} = `, before, ` − ${fmt(t.lr)} × `,
         [step, "step"], " = ", after));
+      if (!o.nesterov) out.push(line("This is torch's form of the lecture's v ← ηv − α ∂J/∂β, β ← β + v: the same rule with v = −lr · buf, η = μ, α = lr (while lr stays the same)."));
     } else if (o.name === "SGD") {
       out.push(line(`${x} ← ${x} − lr · g = `, before, ` − ${fmt(t.lr)} × `, [p.g_used, "g"], " = ", after));
     } else if ("exp_avg" in sa && "exp_avg_sq" in sa) {
