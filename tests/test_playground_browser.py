@@ -171,6 +171,7 @@ def test_bad_uploads_are_refused_and_the_page_goes_on(page, url, tmp_path):
     page.set_input_files("#model-file", str(fake))
     _wait(page, "m.errors.length >= 2")
     assert "ModelFile" in _js(page, "m.errors[1]") or "model" in _js(page, "m.errors[1]").lower()
+    assert "fake.mlp" in _js(page, "m.errors[1]") and "mlplab-import-" not in _js(page, "m.errors[1]")
     assert page.locator("#messages p.error").count() == 2
     page.click("#step")
     _wait(page, "m.header.epoch === 1")
@@ -263,3 +264,13 @@ def test_1d_data_sets_draw_their_function_and_take_x1_only(page, url):
     _new_run(page, lambda: page.click('#datasets canvas[data-name="reg-sine"]'), "m.S.cfg.regDataset === 'reg-sine'")
     assert _js(page, "m.S.layout.inputs") == ["x"]  # x2 is always 0 in a 1-D data set
     assert _js(page, "[m.S.cfg.x, m.S.cfg.y, m.S.cfg.xTimesY]") == [True, False, False]
+
+
+def test_a_fractional_patience_is_refused_not_rounded(page, url):
+    _open(page, url, "#patience=5")
+    page.fill("#patience", "2.5")
+    page.press("#patience", "Enter")
+    page.locator("#patience").blur()
+    _wait(page, "m.errors.some((e) => e.includes('patience'))")
+    assert "patience must be" in _js(page, "m.errors.join(' ')")
+    _wait(page, "m.S.cfg.patience === 5 && document.getElementById('patience').value === '5'")

@@ -101,3 +101,9 @@ def test_optimizers_tour_stops_where_the_cosine_reaches_its_minimum(page, url):
     _wait(page, "m.S.lanes.length === 3")
     assert _js(page, "[m.S.cfg.epochs, m.S.cfg.sched.T_max]") == [300, 300]
     assert "the runs stop there" in page.inner_text("#tour-text")
+
+
+def test_approximation_tour_says_the_step_is_not_continuous(page, url):
+    _open(page, url, "#tour=approximation")
+    text = page.inner_text("#tour-text")
+    assert "continuous function" in text and "The step is not continuous" in text and "on average" in text

@@ -176,6 +176,14 @@ def test_early_stopping_and_the_epoch_limit_end_the_run():
     assert run.status == "done" and run.epoch == 3 and run.advance(5) == 0
 
 
+def test_early_stopping_says_test_loss_as_the_page_does():
+    run = _run({"patience": 2, "dataset": "circle", "noise": 50, "numSamples": 100, "networkShape": [16, 16],
+                "activation": "relu", "optimizer": "adam", "learningRate": 0.03})  # fmt: skip
+    _advance_epochs(run, 300)
+    assert run.status == "stopped", run.message
+    assert "test loss did not improve" in run.message and "val_loss" not in run.message
+
+
 def test_layout_describes_the_network():
     run = _run({"networkShape": [5, 3], "activation": ["relu", "linear"], "xSquared": True})
     assert run.layout() == {

@@ -217,6 +217,12 @@ def test_a_pickle_is_never_unpickled(page, tmp_path):
     assert "model file" in page.error().lower() or "zip" in page.error().lower()
 
 
+def test_a_bad_model_files_error_names_the_students_file(page):
+    page.send("import_model", data=base64.b64encode(b"not a model at all").decode(), file_name="my_model.mlp")
+    error = page.error()
+    assert "my_model.mlp" in error and "mlplab-import-" not in error, error
+
+
 def test_import_a_model_trained_in_python(page, tmp_path):
     X, y = data.generate("xor", n=400, seed=1)
     model = ml.MLP([2, 8, 8, 1], activation="relu", output="sigmoid", seed=1)

@@ -207,11 +207,14 @@ def test_a_race_lane_is_the_main_configuration_with_what_its_text_changes():
     "race, match",
     [
         (["adam:0.01"] * 4, "at most 3 runs"),
-        (["adamw"], "a learning rate after the optimizer"),
+        (["adamw"], r"race\[0\] = 'adamw': learning rate must be a number after the optimizer's name"),
         (["fancy:0.1"], "optimizer must be one of"),
         (["sgd:0.1:betas=0.9/0.99"], "hyper-parameter of sgd"),
         (["sgd:0.1:warp"], "schedule must be one of"),
-        (["sgd:0.1:momentum=lots"], "numbers in name=value"),
+        (["sgd:0.1:momentum=lots"], "momentum must be a number, got 'lots'"),
+        (["sgd:0.1:momentum=0.9:momentum=0.5"], "momentum must be given once"),  # not the last one silently
+        (["sgd:0.1:nesterov=yes"], "nesterov must be true or false"),
+        (["adam:0.1", "sgd:0.1:nesterov=true"], r"race\[1\] = 'sgd:0.1:nesterov=true': nesterov must be False unless"),
         (["sgd:0.1:act=wiggle"], "activation"),
         (["sgd:-1"], "learningRate"),
     ],

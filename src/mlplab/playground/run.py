@@ -352,7 +352,7 @@ class Run:
         with np.errstate(all="ignore"):
             self.units = diagnostics.units(self.model, self.probe)
         if self.model.stop_training:
-            self._stop("stopped", self.model.stop_reason)
+            self._stop("stopped", self.model.stop_reason.replace("val_loss", "test loss"))  # the page's name
         elif self.cfg["epochs"] and self.epoch >= self.cfg["epochs"]:
             self._stop("done", f"finished the {self.cfg['epochs']} epochs asked for")
 

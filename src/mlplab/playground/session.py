@@ -394,9 +394,10 @@ class Session:
         classes = "" if self.cfg["problem"] == "regression" else f", {self.cfg['classes']} classes"
         self.notice(f"Loaded {len(y):,} points{classes}{scaled}.")
 
-    @message("import_model", data=(text(MAX_MESSAGE), REQUIRED))
-    def _import_model(self, run, data):
-        """A model file trained in Python (two inputs), read by ``mlplab.load``: never pickle."""
+    @message("import_model", data=(text(MAX_MESSAGE), REQUIRED), file_name=(text(255), "the model file"))
+    def _import_model(self, run, data, file_name):
+        """A model file trained in Python (two inputs), read by ``mlplab.load``: never pickle;
+        an error names the student's file (``file_name``), not the server's temporary copy."""
         try:
             raw = base64.b64decode(data, validate=True)
         except ValueError:
@@ -408,6 +409,8 @@ class Session:
             with os.fdopen(fd, "wb") as f:
                 f.write(raw)
             model = io.load(path)
+        except ModelFileError as e:
+            raise ModelFileError(str(e).replace(path, file_name)) from None
         finally:
             os.remove(path)
         new = spec.check_config(spec.imported_config(model, self.cfg), base=self.cfg)

@@ -362,38 +362,46 @@ def lane_config(cfg, lane) -> dict:
     try:
         lr = float(lr)
     except ValueError:
-        raise fail("race", "a learning rate after the optimizer, e.g. 'adam:0.003'", lane) from None
+        raise fail("learning rate", "a number after the optimizer's name, as in 'adam:0.003'", got=repr(lr)) from None
     new = {"optimizer": name, "learningRate": lr, "schedule": "none", "opt": {}, "sched": {}, "race": []}
     new["activation"] = cfg["activation"]
     params = _opt_params(check_choice("optimizer", name, tuple(optim.OPTIMIZERS)))
     for part in parts:
         if "=" not in part:
             new["schedule"] = check_choice("schedule", part, _CHOICES["schedule"])
+    seen = set()
     for part in parts:
         key, eq, value = part.partition("=")
+        if eq and key in seen:
+            raise fail(key, "given once", got=f"{key} twice")
+        seen.add(key)
         if eq and key == "act":
             new["activation"] = value.split("/")
         elif eq:
             if key not in params and key not in SCHED_PARAMS.get(new["schedule"], {}):
                 what = f"name=value with a hyper-parameter of {name} ({', '.join(params)}) or of the schedule"
                 raise fail("race", what, got=repr(key))
-            new["opt" if key in params else "sched"][key] = _lane_value(value, params.get(key))
-    return check_config(new, base={**cfg, "race": []})
+            new["opt" if key in params else "sched"][key] = _lane_value(key, value, params.get(key))
+    out = check_config(new, base={**cfg, "race": []})
+    build_optimizer(out)  # what the optimizer refuses of its hyper-parameters together (nesterov)
+    return out
 
 
-def _lane_value(text, default):
+def _lane_value(key, text, default):
     if isinstance(default, bool):
+        if text not in ("true", "false"):
+            raise fail(key, "true or false", text)
         return text == "true"
     if "/" in text:
-        return [_number(v) for v in text.split("/")]
-    return None if text == "none" else _number(text)
+        return [_number(key, v) for v in text.split("/")]
+    return None if text == "none" else _number(key, text)
 
 
-def _number(text):
+def _number(key, text):
     try:
         v = float(text)
     except ValueError:
-        raise fail("race", "numbers in name=value", text) from None
+        raise fail(key, "a number", text) from None
     return int(v) if v.is_integer() and "." not in text and "e" not in text.lower() else v
 
 

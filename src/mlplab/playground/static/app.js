@@ -269,7 +269,7 @@ function readFile(input, limit, asText, send) {
     return;
   }
   const reader = new FileReader();
-  reader.onload = () => send(asText ? reader.result : toBase64(reader.result));
+  reader.onload = () => send(asText ? reader.result : toBase64(reader.result), file.name);
   if (asText) reader.readAsText(file);
   else reader.readAsArrayBuffer(file);
 }
@@ -291,7 +291,7 @@ function bind() {
   $("regenerate").onclick = () => link.send("regenerate");
   $("export").onclick = () => link.send("export");
   $("csv-file").onchange = (e) => readFile(e.target, 1_000_000, true, (text) => link.send("upload_csv", { text }));
-  $("model-file").onchange = (e) => readFile(e.target, 4_000_000, false, (data) => link.send("import_model", { data }));
+  $("model-file").onchange = (e) => readFile(e.target, 4_000_000, false, (data, name) => link.send("import_model", { data, file_name: name }));
   points.onclick = (e) => {
     const r = points.getBoundingClientRect();
     const x = -6 + (12 * (e.clientX - r.left)) / r.width;

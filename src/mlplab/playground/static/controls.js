@@ -114,7 +114,7 @@ export class Controls {
     $("schedule").onchange = (e) => onChange({ schedule: e.target.value, sched: {} });
     $("loss").onchange = send("loss");
     for (const key of ["l1Ratio", "dropout"]) $(key).onchange = send(key, Number);
-    for (const key of ["patience", "epochs"]) $(key).onchange = send(key, (v) => Math.round(Number(v)));
+    for (const key of ["patience", "epochs"]) $(key).onchange = send(key, Number);  // 2.5: refused, not rounded
     fill($("speed"), SPEEDS, (v) => (v ? `${v} epoch${v > 1 ? "s" : ""} / frame` : "as fast as it trains"));
     $("speed").onchange = send("speed", Number);
     $("seed").onchange = send("seed");

@@ -73,7 +73,7 @@ export const TOURS = {
     text: [
       "Cybenko (1989): any continuous function on an interval can be approximated by a network with one hidden layer of sigmoid units, if it has enough of them (and with ReLU too).",
       "The function to fit is sin(πx/3) (dashed) and the network has one hidden layer. Each coloured curve is one unit's share, w_j σ(a_j x + b_j), a smoothed step; the output (black) is their sum plus a bias.",
-      "Three units cannot follow both periods. Slide the width to 10, then 20, and train again: more steps, a closer fit. Try the step and the bump too. The theorem says such a network exists; it does not say how to find its weights (that is training), nor how many units are enough.",
+      "Three units cannot follow both periods. Slide the width to 10, then 20, and train again: more steps, a closer fit. Try the step and the bump too. The step is not continuous, so the theorem's uniform closeness cannot hold right at its jump; it still holds on average (in the L^p sense): the fit gets close everywhere except in a strip around the jump that narrows as units are added. The theorem says such a network exists; it does not say how to find its weights (that is training), nor how many units are enough.",
     ],
     notes: [
       ["#fn-width", "The width of the hidden layer"],
