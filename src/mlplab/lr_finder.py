@@ -25,8 +25,10 @@ it blow up. The suggestion is read from the smoothed curve by a rule:
   before the minimum and after the first 1 / (1 - beta) updates, where the average has not
   settled (torch-lr-finder's suggestion, fastai's ``steep``).
 
-Neither rule suggests a rate when the smoothed loss never falls by ``FELL`` (2 %) below its
-value after the skipped updates (a flat curve, or one that only rises: its minimum is noise);
+Neither rule suggests a rate when the smoothed loss is lowest within the first
+1 / (1 - beta) updates after the skipped ones (at most a quarter of the rest): the curve is
+flat, then only rises, and its minimum is noise (a network already trained, or one that cannot
+learn from these rates), or when it never falls by more than rounding (1e-6 of its value);
 ``LRFindResult.no_suggestion`` then says why.
 
 The model and the optimizer given are left as they were, bit for bit (weights, optimizer
@@ -160,9 +162,10 @@ class _Sweep(Callback):
             self.model.stop_training = True
 
 
-#: the smoothed loss must fall by this fraction of its value after the skipped updates for a
-#: suggestion (below it the curve is flat, then rises: its minimum is noise)
-FELL = 0.02
+def _settle(beta, points) -> int:
+    """Updates the smoothed loss needs to hold a fall rather than noise: 1 / (1 - beta), at most
+    a quarter of the points read."""
+    return min(math.ceil(1.0 / (1.0 - beta)), points // 4)
 
 
 def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
@@ -176,7 +179,8 @@ def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
         return dict.fromkeys(RULES)
     s, x = s[:n], np.log10(np.asarray(lrs[:n], dtype=np.float64))
     i = skip + int(np.argmin(s[skip:]))
-    if s[skip] - s[i] < FELL * s[skip]:  # no rate of the sweep made the loss fall: nothing to read
+    flat = s[skip] - s[i] <= 1e-6 * abs(s[skip])  # no fall beyond rounding (no gradient at all)
+    if flat or i - skip < _settle(beta, n - skip):  # lowest at once, then only rising: no fall to read
         return dict.fromkeys(RULES)
     out = {"minimum": float(10 ** x[i] / 10.0), "steepest": None}
     # the average holds about 1 / (1 - beta) updates once settled: skip the ones before, and
@@ -281,9 +285,10 @@ def lr_find(
     if made - skip < 3:
         no_suggestion = f"the sweep stopped after {made} updates, too few to read"
     elif all(v is None for v in suggestions.values()):
+        last = lrs[skip + _settle(beta, made - skip)]
         no_suggestion = (
-            f"the smoothed loss did not fall by {FELL:.0%} at any rate from {lrs[skip]:.3g} to {lrs[made - 1]:.3g} "
-            "(a flat curve, or one that only rises): try a lower start_lr, another optimizer or another network"
+            f"the smoothed loss does not fall: it stays flat, or is lowest before lr {last:.3g} and only rises "
+            "after (a network already trained, or one these rates do not train)"
         )
     elif suggestions[rule] is None:
         no_suggestion = f"the {rule!r} rule found no rate: the loss fell over too few updates before its minimum"
