@@ -68,3 +68,27 @@ def test_an_epoch_step_or_play_clears_the_old_mini_batch(page, url, leave):
         page.click("#play")
         _wait(page, "!m.header.playing")
     assert page.inner_text("#bp-summary") == "" and page.inner_text("#bp-detail") == ""
+
+
+def test_sgd_with_weight_decay_and_dampening_is_written_as_torch_applies_it(page, url):
+    """g <- g + weight_decay w, buf <- mu buf + (1 - dampening) g, w <- w - lr buf: the written
+    numbers add up to the optimizer's own state and the weight after the update (the line
+    showed buf <- mu buf + g whatever the dampening and weight decay)."""
+    _open(
+        page,
+        url,
+        "#networkShape=3&activation=tanh&optimizer=sgd&opt.momentum=0.9&opt.dampening=0.5&opt.weight_decay=0.01"
+        "&learningRate=0.1&batchSize=10",
+    )
+    for t in (1, 2, 3):
+        page.click("#step-batch")
+        _wait(page, f"m.trace && m.trace.t === {t}")
+    text = _inspect(page, 0, 1, 2)
+    shown = _shown(page)
+    assert "g ← g + weight_decay · w" in text and "buf ← μ · buf + (1 − dampening) · g" in text
+    assert shown["g_decayed"] == pytest.approx(shown["g_used"] + 0.01 * shown["before"], abs=1e-6)
+    assert shown["g_decayed2"] == shown["g_decayed"]
+    buf = 0.9 * shown["state-momentum_buffer-before"] + 0.5 * shown["g_decayed"]
+    assert shown["state-momentum_buffer-after"] == pytest.approx(buf, abs=1e-6)
+    assert shown["after"] == pytest.approx(shown["before"] - 0.1 * shown["state-momentum_buffer-after"], abs=1e-6)
+    assert "the same rule with v = −lr · buf" not in text  # not the lecture's rule with a dampening

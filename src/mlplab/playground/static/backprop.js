@@ -161,15 +161,24 @@ export class BackpropView {
     const sa = p.state_after;
     const before = [p.before, "before"];
     const after = [p.after, "after"];
+    // torch's SGD: g += weight_decay · w; buf ← μ buf + (1 − dampening) g (buf = g at the first update)
+    const wd = o.name === "SGD" ? o.weight_decay || 0 : 0;
+    const gd = wd ? p.g_used + wd * p.before : p.g_used;
+    if (wd) out.push(line(`g ← g + weight_decay · ${x} = `, [p.g_used, "g_used"], ` + ${wd} × `, before, " = ", [gd, "g_decayed"]));
+    const gKey = wd ? "g_decayed2" : "g_used";
     if (o.name === "SGD" && "momentum_buffer" in sa) {
-      out.push(line(`buf ← μ · buf + g = ${o.momentum} × `, [sb.momentum_buffer ?? 0, "state-momentum_buffer-before"], " + ",
-        [p.g_used, g[1]], " = ", [sa.momentum_buffer, "state-momentum_buffer-after"], sb.momentum_buffer === undefined ? " (first update: buf = g)" : ""));
-      const step = o.nesterov ? p.g_used + o.momentum * sa.momentum_buffer : sa.momentum_buffer;
+      const d = o.dampening || 0;
+      const first = sb.momentum_buffer === undefined;
+      const damp = d && !first ? [`(1 − ${d}) × `] : [];
+      out.push(line(`buf ← μ · buf + ${d ? "(1 − dampening) · " : ""}g = ${o.momentum} × `,
+        [sb.momentum_buffer ?? 0, "state-momentum_buffer-before"], " + ", ...damp, [gd, gKey], " = ",
+        [sa.momentum_buffer, "state-momentum_buffer-after"], first ? " (first update: buf = g)" : ""));
+      const step = o.nesterov ? gd + o.momentum * sa.momentum_buffer : sa.momentum_buffer;
       out.push(line(`${x} ← ${x} − lr · ${o.nesterov ? "(g + μ · buf)" : "buf"} = `, before, ` − ${fmt(t.lr)} × `,
         [step, "step"], " = ", after));
-      if (!o.nesterov) out.push(line("This is torch's form of the lecture's v ← ηv − α ∂J/∂β, β ← β + v: the same rule with v = −lr · buf, η = μ, α = lr (while lr stays the same)."));
+      if (!o.nesterov && !d) out.push(line("This is torch's form of the lecture's v ← ηv − α ∂J/∂β, β ← β + v: the same rule with v = −lr · buf, η = μ, α = lr (while lr stays the same)."));
     } else if (o.name === "SGD") {
-      out.push(line(`${x} ← ${x} − lr · g = `, before, ` − ${fmt(t.lr)} × `, [p.g_used, "g"], " = ", after));
+      out.push(line(`${x} ← ${x} − lr · g = `, before, ` − ${fmt(t.lr)} × `, [gd, wd ? gKey : "g"], " = ", after));
     } else if ("exp_avg" in sa && "exp_avg_sq" in sa) {
       const [b1, b2] = o.betas;
       out.push(line(`m ← β₁ m + (1 − β₁) g = ${b1} × `, [sb.exp_avg ?? 0, "state-exp_avg-before"], ` + ${fmt(1 - b1)} × `, [p.g_used, "g"], " = ", [sa.exp_avg, "state-exp_avg-after"]));
