@@ -106,18 +106,18 @@ def test_the_rules_on_a_curve_of_known_shape():
     x = np.linspace(-7, 1, 401)
     s = 3 - np.tanh((x + 2) / 0.3) + np.where(x > -1, 40 * (x + 1) ** 2, 0)
     lrs = 10**x
-    out = lr_finder._suggestions(lrs, s, beta=0.98)
+    out = lr_finder._suggestions(lrs, s, beta=0.98)[0]
     i = int(np.argmin(s))
     assert out["minimum"] == pytest.approx(lrs[i] / 10)
     assert 10 ** x[i] == pytest.approx(10 ** (-1.0 - 1 / 80), rel=0.05)  # where d s/dx = 0
     assert out["steepest"] == pytest.approx(1e-2, rel=1e-9)
-    assert lr_finder._suggestions(lrs[:2], s[:2], 0.98) == {"minimum": None, "steepest": None}
+    assert lr_finder._suggestions(lrs[:2], s[:2], 0.98)[0] == {"minimum": None, "steepest": None}
     # a lucky first batch below the whole curve: fastai's skip of the first num_it // 10 points
     lucky = s.copy()
     lucky[1] = s.min() - 1.0
-    assert lr_finder._suggestions(lrs, lucky, 0.98)["minimum"] is None  # without it: lowest at once, noise
-    assert lr_finder._suggestions(lrs, lucky, 0.98, skip=40) == out
-    assert lr_finder._suggestions(lrs[:42], s[:42], 0.98, skip=40) == {"minimum": None, "steepest": None}
+    assert lr_finder._suggestions(lrs, lucky, 0.98)[0]["minimum"] is None  # without it: lowest at once, noise
+    assert lr_finder._suggestions(lrs, lucky, 0.98, skip=40)[0] == out
+    assert lr_finder._suggestions(lrs[:42], s[:42], 0.98, skip=40)[0] == {"minimum": None, "steepest": None}
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3, 4])
@@ -187,9 +187,9 @@ def test_no_suggestion_when_the_loss_does_not_fall_and_why():
     got 6.5e-6 on a trained network, and a loss that did not move), and the result says why."""
     x = np.linspace(-5, 1, 200)
     flat_then_up = 1.0 + 0.001 * np.sin(40 * x) + np.where(x > -4.3, (x + 4.3) ** 2, 0)
-    assert lr_finder._suggestions(10**x, flat_then_up, 0.98, skip=20) == {"minimum": None, "steepest": None}
+    assert lr_finder._suggestions(10**x, flat_then_up, 0.98, skip=20)[0] == {"minimum": None, "steepest": None}
     falls = 1.0 - 0.01 * np.maximum(x + 1.5, 0) + np.where(x > 0, 40 * x**2, 0)  # a 1.5 % fall late: read
-    out = lr_finder._suggestions(10**x, falls, 0.98, skip=20)
+    out = lr_finder._suggestions(10**x, falls, 0.98, skip=20)[0]
     assert out["minimum"] == pytest.approx(10 ** x[int(np.argmin(falls))] / 10)
     # every hidden ReLU dead and balanced classes: the full-batch gradient is 0, the loss ln 2 throughout
     X, y = ml.datasets.xor(n=400, seed=0)

@@ -72,7 +72,7 @@ class LRFindResult:
         Per update made: its learning rate, its mini-batch loss J_t (before the update) and the
         smoothed loss.
     suggestion : float or None
-        The suggested learning rate, by ``rule`` (None when the sweep stopped before 3 updates).
+        The suggested learning rate, by ``rule`` (None when there is none: ``no_suggestion`` says why).
     rule : str
         The rule's name.
     rule_text : str
@@ -162,36 +162,38 @@ class _Sweep(Callback):
             self.model.stop_training = True
 
 
-def _settle(beta, points) -> int:
-    """Updates the smoothed loss needs to hold a fall rather than noise: 1 / (1 - beta), at most
-    a quarter of the points read."""
-    return min(math.ceil(1.0 / (1.0 - beta)), points // 4)
-
-
-def _suggestions(lrs, smoothed, beta, skip=0) -> dict:
-    """The rules' rates; the first ``skip`` points are left out of both (fastai's lr_find reads
-    its suggestions after the first num_it // 10 updates, where the average is one or two
-    batches and a lucky first batch would be the minimum)."""
+def _suggestions(lrs, smoothed, beta, skip=0) -> tuple[dict, str | None]:
+    """The rules' rates, and why there are none (None when the curve has a fall to read); the
+    first ``skip`` points are left out of both (fastai's lr_find reads its suggestions after the
+    first num_it // 10 updates, where the average is one or two batches and a lucky first batch
+    would be the minimum)."""
+    none = dict.fromkeys(RULES)
     s = np.asarray(smoothed, dtype=np.float64)
     finite = np.isfinite(s)
     n = int(np.argmin(finite)) if not finite.all() else len(s)  # the points before any NaN
     if n - skip < 3:
-        return dict.fromkeys(RULES)
+        return none, f"the sweep stopped after {len(s)} updates, too few to read"
     s, x = s[:n], np.log10(np.asarray(lrs[:n], dtype=np.float64))
     i = skip + int(np.argmin(s[skip:]))
+    # the average holds about 1 / (1 - beta) updates once settled (at most a quarter of the points)
+    span = math.ceil(1.0 / (1.0 - beta))
+    settle = min(span, (n - skip) // 4)
     flat = s[skip] - s[i] <= 1e-6 * abs(s[skip])  # no fall beyond rounding (no gradient at all)
-    if flat or i - skip < _settle(beta, n - skip):  # lowest at once, then only rising: no fall to read
-        return dict.fromkeys(RULES)
+    if flat or i - skip < settle:  # lowest at once, then only rising: no fall to read
+        return none, (
+            f"the smoothed loss does not fall: it stays flat, or is lowest before lr {lrs[skip + settle]:.3g} "
+            "and only rises after (a network already trained, or one these rates do not train)"
+        )
     out = {"minimum": float(10 ** x[i] / 10.0), "steepest": None}
-    # the average holds about 1 / (1 - beta) updates once settled: skip the ones before, and
-    # take each slope across that many points' worth of the curve (adjacent differences are noise)
-    lo = max(skip, min(math.ceil(1.0 / (1.0 - beta)), i // 2))
+    # skip the updates before the average settles, and take each slope across that many points'
+    # worth of the curve (adjacent differences are noise)
+    lo = max(skip, min(span, i // 2))
     w = max(1, min(math.ceil(0.5 / (1.0 - beta)), (i - lo) // 4))
     if i - lo > 2 * w:
         k = np.arange(lo + w, i - w + 1)
         slope = (s[k + w] - s[k - w]) / (x[k + w] - x[k - w])
         out["steepest"] = float(10 ** x[k[int(np.argmin(slope))]])
-    return out
+    return out, None
 
 
 def lr_find(
@@ -280,17 +282,8 @@ def lr_find(
             sweep.stop_reason = sweep.stop_reason or f"training diverged: {e}"
         epoch += 1
     made = len(sweep.loss)
-    suggestions = _suggestions(lrs[:made], sweep.smoothed, beta, skip=num_steps // 10)
-    no_suggestion, skip = None, num_steps // 10
-    if made - skip < 3:
-        no_suggestion = f"the sweep stopped after {made} updates, too few to read"
-    elif all(v is None for v in suggestions.values()):
-        last = lrs[skip + _settle(beta, made - skip)]
-        no_suggestion = (
-            f"the smoothed loss does not fall: it stays flat, or is lowest before lr {last:.3g} and only rises "
-            "after (a network already trained, or one these rates do not train)"
-        )
-    elif suggestions[rule] is None:
+    suggestions, no_suggestion = _suggestions(lrs[:made], sweep.smoothed, beta, skip=num_steps // 10)
+    if no_suggestion is None and suggestions[rule] is None:
         no_suggestion = f"the {rule!r} rule found no rate: the loss fell over too few updates before its minimum"
     return LRFindResult(
         lr=[float(v) for v in lrs[:made]],
