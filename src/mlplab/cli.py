@@ -360,7 +360,8 @@ def _add_lr_find(sub):
     _add_setup(f)
     f.add_argument("--start-lr", type=POSITIVE_FLOAT, default=1e-7, help="first rate (default: %(default)g)")
     f.add_argument("--end-lr", type=POSITIVE_FLOAT, default=10.0, help="last rate (default: %(default)g)")
-    steps = arg_type(int, lambda v: 3 <= v <= 1_000_000, "a value in [3, 1000000]")  # lr_find's num_steps
+    lo, hi = lr_finder.MIN_STEPS, lr_finder.MAX_STEPS  # lr_find's num_steps, said with --steps
+    steps = arg_type(int, lambda v: lo <= v <= hi, f"a value in [{lo}, {hi}]")
     f.add_argument("--steps", type=steps, default=200, help="updates at most, 3 to 10^6 (default: %(default)s)")
     f.add_argument(
         "--rule", default="minimum", choices=sorted(lr_finder.RULES), help="rule of the suggestion (default: minimum)"

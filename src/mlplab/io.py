@@ -219,7 +219,7 @@ def atomic_open(path, mode="w"):
         except FileExistsError:
             continue
         except OSError as e:  # the error names the file asked for, not the temporary one
-            raise type(e)(e.errno, e.strerror, os.fspath(path)) from None
+            raise type(e)(e.errno, e.strerror, path) from None
     try:
         with os.fdopen(fd, mode) as f:
             yield f
@@ -228,7 +228,7 @@ def atomic_open(path, mode="w"):
         try:
             os.replace(tmp, path)
         except OSError as e:  # e.g. path is a folder
-            raise type(e)(e.errno, e.strerror, os.fspath(path)) from None
+            raise type(e)(e.errno, e.strerror, path) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -51,7 +51,10 @@ from .errors import DivergenceError
 from .model import Sequential
 from .training import Trainer
 
-__all__ = ["RULES", "LRFindResult", "lr_find"]
+__all__ = ["RULES", "LRFindResult", "lr_find", "MIN_STEPS", "MAX_STEPS"]
+
+#: the range of ``lr_find``'s num_steps (``mlplab lr-find --steps`` checks it too)
+MIN_STEPS, MAX_STEPS = 3, 1_000_000
 
 #: suggestion rules, name -> the rule in words
 RULES = {
@@ -264,7 +267,7 @@ def lr_find(
     end_lr = check_real("end_lr", end_lr, 0, low_open=True)
     if end_lr <= start_lr:
         raise fail("end_lr", f"a number above start_lr = {start_lr:g}", end_lr)
-    num_steps = check_int("num_steps", num_steps, 3, 1_000_000)
+    num_steps = check_int("num_steps", num_steps, MIN_STEPS, MAX_STEPS)
     beta = check_real("beta", beta, 0, 1, high_open=True)
     diverge = check_real("diverge", diverge, 1, low_open=True)
     check_choice("rule", rule, tuple(RULES))

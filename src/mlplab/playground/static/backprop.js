@@ -155,7 +155,6 @@ export class BackpropView {
   update(p, t, x) {
     const o = t.optimizer;
     const out = [el("h4", "", `The update (${o.name}, learning rate ${fmt(t.lr)})`)];
-    const g = ["g", "g_used"];
     if (p.g_used !== p.grad) out.push(line("Gradient clipping: g = ", [p.g_used, "g_used"], " (∂J/∂" + x + " was ", [p.grad, "grad2"], ")."));
     const sb = p.state_before;
     const sa = p.state_after;
