@@ -10,22 +10,14 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from toy import toy_data as _data
+from toy import toy_model as _model
 
 import mlplab as ml
 from mlplab._validation import check_X
 from mlplab.backend import l2_norm
 from mlplab.batches import ArraySource, BatchSource, ChunkSource, as_source
 from mlplab.errors import ArgumentError
-
-
-def _data(rng, n=50, d=4, k=3):
-    X = rng.normal(size=(n, d))
-    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64) + (X[:, 2] > 1)
-    return X, np.minimum(y, k - 1)
-
-
-def _model(seed=0, dtype="float32", sizes=(4, 8, 3), **kw):
-    return ml.MLP(list(sizes), activation="tanh", output="softmax", dtype=dtype, seed=seed, **kw)
 
 
 # -- batch sources ---------------------------------------------------------------------------------
