@@ -92,6 +92,12 @@ def _check_n(n):
     return check_memory("n", check_int("n", n, 2) * 3, 8, "a data set") // 3
 
 
+def _checked(n, noise, seed):
+    """The generators' common arguments, checked in this order: (n, noise as a float >= 0, a
+    Generator from seed)."""
+    return _check_n(n), check_real("noise", noise, 0.0), as_rng(seed)
+
+
 def _class_counts(n, n_classes):
     """Class sizes ``n // K + (k < n % K)``: as even as possible, class 0 first to grow."""
     k = np.arange(n_classes)
@@ -156,9 +162,7 @@ def circle(n=500, noise=0.0, seed=None):
         ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
         finite, an invalid ``seed``.
     """
-    n = _check_n(n)
-    noise = check_real("noise", noise, 0.0)
-    rng = as_rng(seed)
+    n, noise, rng = _checked(n, noise, seed)
     counts = _class_counts(n, 2)
     y = _labels(counts)
     # Row order follows y: the ring (label 0) first, then the disk (label 1).
@@ -211,9 +215,7 @@ def xor(n=500, noise=0.0, seed=None):
         ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
         finite, an invalid ``seed``.
     """
-    n = _check_n(n)
-    noise = check_real("noise", noise, 0.0)
-    rng = as_rng(seed)
+    n, noise, rng = _checked(n, noise, seed)
     y = _labels(_class_counts(n, 2))
     pad = 0.3
     A = rng.uniform(0.0, R, size=(n, 2)) + pad
@@ -260,9 +262,7 @@ def gaussian(n=500, noise=0.0, seed=None):
         ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
         finite, an invalid ``seed``.
     """
-    n = _check_n(n)
-    noise = check_real("noise", noise, 0.0)
-    rng = as_rng(seed)
+    n, noise, rng = _checked(n, noise, seed)
     y = _labels(_class_counts(n, 2))
     std = math.sqrt(0.5 + 7.0 * noise)
     centre = np.where(y == 1, 2.0, -2.0)[:, None]
@@ -365,9 +365,7 @@ def moons(n=500, noise=0.1, seed=None):
         ``n`` not an int >= 2 (or too many points for the memory), ``noise`` < 0 or not
         finite, an invalid ``seed``.
     """
-    n = _check_n(n)
-    noise = check_real("noise", noise, 0.0)
-    rng = as_rng(seed)
+    n, noise, rng = _checked(n, noise, seed)
     counts = _class_counts(n, 2)
     P, y = _sklearn_datasets().make_moons(n_samples=tuple(int(c) for c in counts), noise=None, shuffle=False)
     P = P + noise * rng.standard_normal(size=P.shape)
