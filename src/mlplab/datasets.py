@@ -43,6 +43,7 @@ import math
 import numpy as np
 
 from ._validation import as_rng, check_bool, check_choice, check_int, check_memory, check_real, fail
+from .errors import ArgumentError
 
 
 def _sklearn_datasets():
@@ -311,10 +312,10 @@ def spiral(n=500, noise=0.0, seed=None, n_classes=2):
         in [2, n], ``noise`` < 0 or not finite, an invalid ``seed``.
     """
     n = _check_n(n)
-    ok = type(n_classes) is int or (isinstance(n_classes, np.integer) and not isinstance(n_classes, np.bool_))
-    if not ok or not 2 <= n_classes <= n:
-        raise fail("n_classes", f"an int in [2, n], n = {n} points", n_classes)
-    n_classes = int(n_classes)
+    try:
+        n_classes = check_int("n_classes", n_classes, 2, n)
+    except ArgumentError:  # said with what bounds it
+        raise fail("n_classes", f"an int in [2, n], n = {n} points", n_classes) from None
     noise = check_real("noise", noise, 0.0)
     rng = as_rng(seed)
     counts = _class_counts(n, n_classes)
